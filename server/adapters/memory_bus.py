@@ -1,0 +1,50 @@
+"""The in-process twin of the Bus port: one server process, no transport.
+
+Delivery is deferred with `loop.call_soon`, not done inside `publish()`: the publisher never runs
+listener code, and callers cannot come to rely on "delivered by the time publish returns", which
+no real transport offers. Callbacks run in the order they were scheduled, so order per channel
+(and across channels) is the order of the `publish()` calls.
+
+Listeners are looked up when the message is delivered, not when it is published: a listener that
+has unsubscribed gets nothing more, as with Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.adapters.subscriptions import Subscriptions
+from server.ports import Listener
+
+
+class MemoryBus:
+    """Publish/subscribe between the tasks of one process."""
+
+    def __init__(self) -> None:
+        self._subs = Subscriptions()
+        self._closed = False
+
+    @property
+    def connected(self) -> bool:
+        """Always True until closed: there is no transport to lose."""
+        return not self._closed
+
+    async def start(self) -> None:
+        self._closed = False
+
+    async def close(self) -> None:
+        self._closed = True
+        self._subs.clear()
+
+    async def publish(self, channel: str, payload: bytes) -> bool:
+        """Schedule delivery to the channel's listeners; False only once the bus is closed."""
+        if self._closed:
+            return False
+        asyncio.get_running_loop().call_soon(self._subs.deliver, channel, payload)
+        return True
+
+    async def subscribe(self, channel: str, listener: Listener) -> None:
+        self._subs.add(channel, listener)
+
+    async def unsubscribe(self, channel: str, listener: Listener) -> None:
+        self._subs.remove(channel, listener)

@@ -1,0 +1,234 @@
+"""The in-memory twin of the Store port: for tests, the demo and `--database memory:`.
+
+It keeps the same promises as the SQLite store (atomic transactions, one writer at a time,
+per-thread seqs) so the contract suite can hold both to one standard. Nothing survives the
+process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import msgspec
+
+from server import events
+from server.adapters.redaction import redacted, tombstone
+from server.events import DurableEvent
+from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.ports import IdempotentAnswer, StoredEvent, StoreError, Transaction
+
+_Key = tuple[str, str]
+
+
+class _Event(NamedTuple):
+    seq: int
+    comment_id: str | None
+    payload: bytes
+
+
+@dataclass
+class _Tables:
+    sites: dict[str, Site] = field(default_factory=dict)
+    # Token hash -> moderator, for authentication; `tokens` ((site, name) -> token hash) lets
+    # a new token retire the old one, as the SQLite table's (site, name) key does.
+    moderators: dict[str, Moderator] = field(default_factory=dict)
+    tokens: dict[_Key, str] = field(default_factory=dict)
+    threads: dict[_Key, ThreadState] = field(default_factory=dict)
+    comments: dict[_Key, dict[str, CommentRecord]] = field(default_factory=dict)
+    comment_thread: dict[str, _Key] = field(default_factory=dict)
+    events: dict[_Key, list[_Event]] = field(default_factory=dict)
+    answers: dict[_Key, IdempotentAnswer] = field(default_factory=dict)
+
+
+class MemoryTransaction:
+    """Stages every change in its own overlays; `apply()` publishes them all at once."""
+
+    def __init__(self, tables: _Tables, site: str, thread: str) -> None:
+        self._tables = tables
+        self._site = site
+        self._thread = thread
+        self._key = (site, thread)
+        self._state = tables.threads.get(self._key, ThreadState(site=site, thread=thread))
+        self._comments: dict[str, CommentRecord] = {}
+        # Copied on first write, so a transaction that only reads costs nothing.
+        self._events: list[_Event] | None = None
+        self._answers: dict[str, IdempotentAnswer] = {}
+        self._open = True
+
+    def end(self) -> None:
+        self._open = False
+
+    def _check(self) -> None:
+        # A write after the end would vanish silently; say so instead, as SQLite's twin does.
+        if not self._open:
+            raise StoreError("the transaction has ended")
+
+    async def state(self) -> ThreadState:
+        self._check()
+        return self._state
+
+    async def comment(self, comment_id: str) -> CommentRecord | None:
+        self._check()
+        return self._comment(comment_id)
+
+    def _comment(self, comment_id: str) -> CommentRecord | None:
+        staged = self._comments.get(comment_id)
+        if staged is not None:
+            return staged
+        return self._tables.comments.get(self._key, {}).get(comment_id)
+
+    async def has_replies(self, comment_id: str) -> bool:
+        self._check()
+        committed = self._tables.comments.get(self._key, {})
+        merged = {**committed, **self._comments}
+        return any(r.parent == comment_id for r in merged.values())
+
+    async def insert_comment(self, record: CommentRecord) -> None:
+        self._check()
+        if (record.site, record.thread) != self._key:
+            raise StoreError(f"comment {record.id} is not in thread {self._site}/{self._thread}")
+        if record.id in self._comments or record.id in self._tables.comment_thread:
+            raise StoreError(f"comment {record.id} already exists")
+        self._comments[record.id] = record
+
+    async def update_comment(self, record: CommentRecord) -> None:
+        self._check()
+        if (record.site, record.thread) != self._key or self._comment(record.id) is None:
+            raise StoreError(f"no comment {record.id} in thread {self._site}/{self._thread}")
+        self._comments[record.id] = record
+
+    async def set_locked(self, locked: bool) -> None:
+        self._check()
+        self._state = msgspec.structs.replace(self._state, locked=locked)
+
+    async def append(self, event: DurableEvent, comment_id: str | None) -> bytes:
+        self._check()
+        seq = self._state.seq + 1
+        payload = events.encode(events.with_seq(event, seq))
+        self._staged_events().append(_Event(seq, comment_id, payload))
+        self._state = msgspec.structs.replace(self._state, seq=seq)
+        return payload
+
+    async def redact(self, comment_id: str) -> None:
+        self._check()
+        record = self._comment(comment_id)
+        if record is None:
+            raise StoreError(f"no comment {comment_id} in thread {self._site}/{self._thread}")
+        grave = tombstone(record)
+        staged = self._staged_events()
+        for index, stored in enumerate(staged):
+            if stored.comment_id == comment_id:
+                staged[index] = stored._replace(payload=redacted(stored.payload, grave))
+
+    async def recall(self, key: str) -> IdempotentAnswer | None:
+        self._check()
+        staged = self._answers.get(key)
+        return staged if staged is not None else self._tables.answers.get((self._site, key))
+
+    async def remember(self, answer: IdempotentAnswer) -> None:
+        self._check()
+        if await self.recall(answer.key) is not None:
+            raise StoreError(f"idempotency key {answer.key!r} is already remembered")
+        self._answers[answer.key] = answer
+
+    def _staged_events(self) -> list[_Event]:
+        if self._events is None:
+            self._events = list(self._tables.events.get(self._key, ()))
+        return self._events
+
+    def apply(self) -> None:
+        """Publish the staged changes. No awaits here, so readers see all of them or none."""
+        tables = self._tables
+        tables.threads[self._key] = self._state
+        if self._comments:
+            tables.comments.setdefault(self._key, {}).update(self._comments)
+            for comment_id in self._comments:
+                tables.comment_thread[comment_id] = self._key
+        if self._events is not None:
+            tables.events[self._key] = self._events
+        for key, answer in self._answers.items():
+            tables.answers[(self._site, key)] = answer
+
+
+class MemoryStore:
+    """Store kept in dicts. One transaction at a time, as SQLite allows one writer at a time."""
+
+    def __init__(self) -> None:
+        self._tables = _Tables()
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        return None
+
+    async def migrate(self) -> int:
+        """Nothing to migrate; the twin of `SqliteStore.migrate`."""
+        return 0
+
+    async def close(self) -> None:
+        return None
+
+    @asynccontextmanager
+    async def transaction(self, site: str, thread: str) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            staged = MemoryTransaction(self._tables, site, thread)
+            try:
+                yield staged
+                # Reached only if the block did not raise: an exception drops the staging.
+                staged.apply()
+            finally:
+                staged.end()
+
+    async def thread_state(self, site: str, thread: str) -> ThreadState:
+        return self._tables.threads.get((site, thread), ThreadState(site=site, thread=thread))
+
+    async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
+        records = self._tables.comments.get((site, thread), {}).values()
+        ordered = sorted(records, key=lambda r: (r.created_at, r.id))
+        return await self.thread_state(site, thread), ordered
+
+    async def comment(self, comment_id: str) -> CommentRecord | None:
+        key = self._tables.comment_thread.get(comment_id)
+        return None if key is None else self._tables.comments[key][comment_id]
+
+    async def events_after(
+        self, site: str, thread: str, after: int, limit: int
+    ) -> list[StoredEvent]:
+        stored = self._tables.events.get((site, thread), [])
+        # Seqs are 1, 2, 3, ... so seq n sits at index n - 1.
+        start = max(after, 0)
+        chosen = stored[start : start + max(limit, 0)]
+        return [StoredEvent(seq=e.seq, payload=e.payload) for e in chosen]
+
+    async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for thread in threads:
+            records = self._tables.comments.get((site, thread), {}).values()
+            out[thread] = sum(1 for r in records if r.status == "visible")
+        return out
+
+    async def put_site(self, site: Site) -> None:
+        self._tables.sites[site.name] = site
+
+    async def site(self, name: str) -> Site | None:
+        return self._tables.sites.get(name)
+
+    async def put_moderator(self, moderator: Moderator, token_hash: str) -> None:
+        tables = self._tables
+        if moderator.site not in tables.sites:
+            raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
+        owner = tables.moderators.get(token_hash)
+        if owner is not None and owner != moderator:
+            raise StoreError("that token hash already belongs to another moderator")
+        key = (moderator.site, moderator.name)
+        old = tables.tokens.get(key)
+        if old is not None:
+            del tables.moderators[old]
+        tables.tokens[key] = token_hash
+        tables.moderators[token_hash] = moderator
+
+    async def moderator(self, token_hash: str) -> Moderator | None:
+        return self._tables.moderators.get(token_hash)

@@ -1,0 +1,126 @@
+"""The SQLite schema, as numbered migrations tracked in `PRAGMA user_version`.
+
+Migration N (1-based) is `MIGRATIONS[N - 1]`. Never edit one that has shipped: append a new one,
+so every database, however old, reaches the same schema by the same steps. Each migration is a
+tuple of single statements rather than one script because `executescript` would commit the
+transaction that makes a migration all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from server.ports import StoreError
+
+Migration = tuple[str, ...]
+
+MIGRATIONS: tuple[Migration, ...] = (
+    (
+        """
+        CREATE TABLE sites (
+            name TEXT PRIMARY KEY,
+            origins TEXT NOT NULL DEFAULT '[]',
+            premoderate INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        """
+        CREATE TABLE moderators (
+            site TEXT NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            PRIMARY KEY (site, name)
+        )
+        """,
+        """
+        CREATE TABLE threads (
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0,
+            locked INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (site, thread)
+        )
+        """,
+        """
+        CREATE TABLE comments (
+            id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            parent TEXT,
+            author_name TEXT NOT NULL,
+            author_email TEXT,
+            author_url TEXT,
+            body_source TEXT NOT NULL,
+            body_html TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('visible', 'pending', 'removed', 'deleted')),
+            created_at REAL NOT NULL,
+            edited_at REAL,
+            edit_token_hash TEXT,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            reason TEXT
+        )
+        """,
+        "CREATE INDEX comments_by_thread ON comments (site, thread, created_at)",
+        # has_replies() asks this on every author delete and moderator removal.
+        "CREATE INDEX comments_by_parent ON comments (parent)",
+        """
+        CREATE TABLE events (
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            comment_id TEXT,
+            payload BLOB NOT NULL,
+            PRIMARY KEY (site, thread, seq)
+        )
+        """,
+        "CREATE INDEX events_by_comment ON events (comment_id)",
+        """
+        CREATE TABLE idempotency (
+            site TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            -- Kept so old keys can be pruned; answers are never read by age.
+            created_at REAL NOT NULL,
+            PRIMARY KEY (site, key)
+        )
+        """,
+    ),
+)
+
+LATEST = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to `LATEST`; returns the version reached.
+
+    `conn` must be in autocommit mode (isolation_level=None). BEGIN IMMEDIATE takes the write
+    lock before the version is read, so two processes starting on one file cannot both apply
+    the same migration; the loser finds the work done.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        if version > LATEST:
+            raise StoreError(
+                f"database schema is version {version}, newer than this livethread knows "
+                f"({LATEST}); upgrade livethread before serving this database"
+            )
+        for number in range(version + 1, LATEST + 1):
+            for statement in MIGRATIONS[number - 1]:
+                conn.execute(statement)
+            # user_version lives in the file header and is written inside the transaction,
+            # so a migration and its number commit (or vanish) together.
+            conn.execute(f"PRAGMA user_version = {number:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return LATEST

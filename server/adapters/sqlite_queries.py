@@ -1,0 +1,303 @@
+"""The SQL of the SQLite store: plain functions run on a connection's own thread.
+
+Every function takes the connection first and blocks; `sqlite_store` decides which connection
+and thread each runs on. Functions used inside a transaction assume the caller began it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import msgspec
+
+from server import events
+from server.adapters.redaction import TYPES_WITH_COMMENT, redacted, tombstone
+from server.events import DurableEvent
+from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.ports import IdempotentAnswer, StoredEvent, StoreError
+
+# Below SQLite's smallest default limit on bound parameters (999 before 3.32).
+_MAX_PARAMS = 500
+
+_COMMENT_COLUMNS = (
+    "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
+    "status, created_at, edited_at, edit_token_hash, pinned, reason"
+)
+_COMMENT_PLACEHOLDERS = ", ".join("?" * len(_COMMENT_COLUMNS.split(",")))
+
+
+def begin(conn: sqlite3.Connection) -> None:
+    # IMMEDIATE takes the database's write lock now (waiting up to busy_timeout for other
+    # processes), so the seq read by state() is still the latest when append() builds on it.
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _record(row: Any) -> CommentRecord:
+    return CommentRecord(
+        id=row[0],
+        site=row[1],
+        thread=row[2],
+        parent=row[3],
+        author_name=row[4],
+        author_email=row[5],
+        author_url=row[6],
+        body_source=row[7],
+        body_html=row[8],
+        status=row[9],
+        created_at=row[10],
+        edited_at=row[11],
+        edit_token_hash=row[12],
+        pinned=bool(row[13]),
+        reason=row[14],
+    )
+
+
+def _values(r: CommentRecord) -> tuple[object, ...]:
+    return (
+        r.id,
+        r.site,
+        r.thread,
+        r.parent,
+        r.author_name,
+        r.author_email,
+        r.author_url,
+        r.body_source,
+        r.body_html,
+        r.status,
+        r.created_at,
+        r.edited_at,
+        r.edit_token_hash,
+        int(r.pinned),
+        r.reason,
+    )
+
+
+# -- threads and comments ------------------------------------------------------------------
+
+
+def thread_state(conn: sqlite3.Connection, site: str, thread: str) -> ThreadState:
+    row = conn.execute(
+        "SELECT seq, locked FROM threads WHERE site = ? AND thread = ?", (site, thread)
+    ).fetchone()
+    if row is None:
+        return ThreadState(site=site, thread=thread)
+    return ThreadState(site=site, thread=thread, seq=int(row[0]), locked=bool(row[1]))
+
+
+def thread_comments(
+    conn: sqlite3.Connection, site: str, thread: str
+) -> tuple[ThreadState, list[CommentRecord]]:
+    # One read transaction, so the seq returned is exactly the one the comments reflect.
+    conn.execute("BEGIN")
+    try:
+        state = thread_state(conn, site, thread)
+        rows = conn.execute(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE site = ? AND thread = ? "
+            "ORDER BY created_at, id",
+            (site, thread),
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return state, [_record(row) for row in rows]
+
+
+def comment(conn: sqlite3.Connection, comment_id: str) -> CommentRecord | None:
+    row = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (comment_id,)
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def thread_comment(
+    conn: sqlite3.Connection, site: str, thread: str, comment_id: str
+) -> CommentRecord | None:
+    row = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ? AND site = ? AND thread = ?",
+        (comment_id, site, thread),
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def has_replies(conn: sqlite3.Connection, site: str, thread: str, comment_id: str) -> bool:
+    """Whether any comment, whatever its status, answers `comment_id`."""
+    row = conn.execute(
+        "SELECT 1 FROM comments WHERE parent = ? AND site = ? AND thread = ? LIMIT 1",
+        (comment_id, site, thread),
+    ).fetchone()
+    return row is not None
+
+
+def insert_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
+    try:
+        conn.execute(
+            f"INSERT INTO comments ({_COMMENT_COLUMNS}) VALUES ({_COMMENT_PLACEHOLDERS})",
+            _values(record),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"comment {record.id} already exists") from exc
+
+
+def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
+    cursor = conn.execute(
+        "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
+        "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
+        "edit_token_hash = ?, pinned = ?, reason = ? WHERE id = ? AND site = ? AND thread = ?",
+        (*_values(record)[3:], record.id, record.site, record.thread),
+    )
+    if cursor.rowcount != 1:
+        raise StoreError(f"no comment {record.id} in thread {record.site}/{record.thread}")
+
+
+def set_locked(conn: sqlite3.Connection, site: str, thread: str, locked: bool) -> None:
+    conn.execute(
+        "INSERT INTO threads (site, thread, locked) VALUES (?, ?, ?) "
+        "ON CONFLICT (site, thread) DO UPDATE SET locked = excluded.locked",
+        (site, thread, int(locked)),
+    )
+
+
+def counts(conn: sqlite3.Connection, site: str, threads: list[str]) -> dict[str, int]:
+    out = dict.fromkeys(threads, 0)
+    unique = list(out)
+    conn.execute("BEGIN")
+    try:
+        for start in range(0, len(unique), _MAX_PARAMS):
+            chunk = unique[start : start + _MAX_PARAMS]
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                "SELECT thread, COUNT(*) FROM comments WHERE site = ? AND status = 'visible' "
+                f"AND thread IN ({marks}) GROUP BY thread",
+                (site, *chunk),
+            ).fetchall()
+            out.update({str(row[0]): int(row[1]) for row in rows})
+    finally:
+        conn.execute("COMMIT")
+    return out
+
+
+# -- the event log -------------------------------------------------------------------------
+
+
+def append(
+    conn: sqlite3.Connection, site: str, thread: str, event: DurableEvent, comment_id: str | None
+) -> bytes:
+    seq = thread_state(conn, site, thread).seq + 1
+    placed = events.with_seq(event, seq)
+    payload = events.encode(placed)
+    conn.execute(
+        "INSERT INTO events (site, thread, seq, type, comment_id, payload) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (site, thread, seq, events.event_type(placed), comment_id, payload),
+    )
+    conn.execute(
+        "INSERT INTO threads (site, thread, seq) VALUES (?, ?, ?) "
+        "ON CONFLICT (site, thread) DO UPDATE SET seq = excluded.seq",
+        (site, thread, seq),
+    )
+    return payload
+
+
+def redact(conn: sqlite3.Connection, site: str, thread: str, comment_id: str) -> None:
+    record = thread_comment(conn, site, thread, comment_id)
+    if record is None:
+        raise StoreError(f"no comment {comment_id} in thread {site}/{thread}")
+    grave = tombstone(record)
+    marks = ", ".join("?" * len(TYPES_WITH_COMMENT))
+    rows = conn.execute(
+        "SELECT seq, payload FROM events WHERE comment_id = ? AND site = ? AND thread = ? "
+        f"AND type IN ({marks})",
+        (comment_id, site, thread, *TYPES_WITH_COMMENT),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE events SET payload = ? WHERE site = ? AND thread = ? AND seq = ?",
+        [(redacted(bytes(row[1]), grave), site, thread, row[0]) for row in rows],
+    )
+
+
+def events_after(
+    conn: sqlite3.Connection, site: str, thread: str, after: int, limit: int
+) -> list[StoredEvent]:
+    # max(): a negative LIMIT means "no limit" to SQLite, which is not what a caller meant.
+    rows = conn.execute(
+        "SELECT seq, payload FROM events WHERE site = ? AND thread = ? AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (site, thread, after, max(limit, 0)),
+    ).fetchall()
+    return [StoredEvent(seq=int(row[0]), payload=bytes(row[1])) for row in rows]
+
+
+# -- idempotency ---------------------------------------------------------------------------
+
+
+def recall(conn: sqlite3.Connection, site: str, key: str) -> IdempotentAnswer | None:
+    row = conn.execute(
+        "SELECT fingerprint, status, body FROM idempotency WHERE site = ? AND key = ?",
+        (site, key),
+    ).fetchone()
+    if row is None:
+        return None
+    return IdempotentAnswer(key=key, fingerprint=row[0], status=int(row[1]), body=bytes(row[2]))
+
+
+def remember(conn: sqlite3.Connection, site: str, answer: IdempotentAnswer) -> None:
+    try:
+        conn.execute(
+            "INSERT INTO idempotency (site, key, fingerprint, status, body, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (site, answer.key, answer.fingerprint, answer.status, answer.body, time.time()),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"idempotency key {answer.key!r} is already remembered") from exc
+
+
+# -- sites and moderators ------------------------------------------------------------------
+
+
+def put_site(conn: sqlite3.Connection, site: Site) -> None:
+    # An upsert, not INSERT OR REPLACE: replacing would delete the row and cascade to the
+    # site's moderators.
+    conn.execute(
+        "INSERT INTO sites (name, origins, premoderate) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET "
+        "origins = excluded.origins, premoderate = excluded.premoderate",
+        (site.name, msgspec.json.encode(list(site.origins)).decode(), int(site.premoderate)),
+    )
+
+
+def site(conn: sqlite3.Connection, name: str) -> Site | None:
+    row = conn.execute("SELECT origins, premoderate FROM sites WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    origins = msgspec.json.decode(row[0], type=tuple[str, ...])
+    return Site(name=name, origins=origins, premoderate=bool(row[1]))
+
+
+def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: str) -> None:
+    if site(conn, moderator.site) is None:
+        raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
+    try:
+        conn.execute(
+            "INSERT INTO moderators (site, name, token_hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash",
+            (moderator.site, moderator.name, token_hash),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError("that token hash already belongs to another moderator") from exc
+
+
+def moderator(conn: sqlite3.Connection, token_hash: str) -> Moderator | None:
+    row = conn.execute(
+        "SELECT site, name FROM moderators WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+    return None if row is None else Moderator(name=row[1], site=row[0])

@@ -1,0 +1,147 @@
+"""The `livethread` command: serve, migrate, and the admin commands for sites and moderators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+import uvicorn
+
+from server import demo
+from server.model import Moderator, Site
+from server.ports import Store
+from server.requests import RequestError, validate_ids
+from server.settings import Settings, SettingsError, export
+from server.tokens import new_token, token_hash
+from server.web.app import store_for
+from server.web.serving import FACTORY, uvicorn_options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ(
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            workers=getattr(args, "workers", None),
+            database=getattr(args, "database", None),
+            redis=getattr(args, "redis", None),
+            demo=True if getattr(args, "demo", False) else None,
+        )
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except (SettingsError, RequestError) as exc:
+        message = exc.message if isinstance(exc, RequestError) else str(exc)
+        print(f"livethread: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livethread", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--workers", type=int, help="server processes (more than 1 needs --redis)")
+    _database(serve)
+    serve.add_argument("--redis", help="Redis URL for the bus between processes (default: none)")
+    serve.add_argument("--demo", action="store_true", help="load and serve the demo article")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    _database(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    site = commands.add_parser("site", help="manage sites").add_subparsers(required=True)
+    site_add = site.add_parser("add", help="create or update a site")
+    site_add.add_argument("name")
+    site_add.add_argument(
+        "--origin", action="append", default=[], help="an origin allowed to embed (repeatable)"
+    )
+    site_add.add_argument("--premoderate", action="store_true", help="hold comments for approval")
+    _database(site_add)
+    site_add.set_defaults(handler=_site_add)
+
+    moderator = commands.add_parser("moderator", help="manage moderators")
+    moderator_add = moderator.add_subparsers(required=True).add_parser(
+        "add", help="create a moderator (or replace their token) and print the token once"
+    )
+    moderator_add.add_argument("name")
+    moderator_add.add_argument("--site", required=True)
+    _database(moderator_add)
+    moderator_add.set_defaults(handler=_moderator_add)
+    return parser
+
+
+def _database(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", help="sqlite:///PATH (default sqlite:///./livethread.db)")
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    async def run() -> int:
+        store = store_for(settings)
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.demo and settings.database != "memory:":
+
+        async def prepare(store: Store) -> int:
+            await demo.install(store)
+            token = await demo.issue_moderator_token(store)
+            base = f"http://{settings.host}:{settings.port}"
+            print(f"livethread demo: {base}/  (moderator {demo.seed().article.byline}: {token})")
+            return 0
+
+        _with_store(settings, prepare)
+    export(settings)
+    uvicorn.run(FACTORY, factory=True, workers=settings.workers, **uvicorn_options(settings))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        print(f"database {settings.database} is at schema version {await store.migrate()}")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _site_add(args: argparse.Namespace, settings: Settings) -> int:
+    validate_ids(args.name, "-")
+
+    async def work(store: Store) -> int:
+        await store.put_site(
+            Site(name=args.name, origins=tuple(args.origin), premoderate=args.premoderate)
+        )
+        print(f"site {args.name} saved (origins: {', '.join(args.origin) or 'none'})")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        if await store.site(args.site) is None:
+            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
+            return 2
+        token = new_token()
+        await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
+        print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
+        print(token)
+        return 0
+
+    return _with_store(settings, work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""Use-cases: post, edit, delete, moderate, lock, catch up.
+
+Each change is one store transaction (the comment row, the thread's seq and the event row commit
+together); the event is published on the bus only after the commit. Redis is an accelerator,
+never the truth: if publishing fails, the commit stands and readers catch up from the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import msgspec
+
+from server import events
+from server.model import CommentRecord, Moderator, PublicComment, Site, ThreadState, public
+from server.ports import Bus, IdempotentAnswer, Store, StoredEvent, Transaction
+from server.render import render
+from server.requests import CleanComment
+from server.tokens import new_comment_id, new_token, token_hash, token_matches
+
+log = logging.getLogger(__name__)
+
+ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
+
+
+class CommentError(Exception):
+    """A use-case refused; `status` is the HTTP status the edge answers with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class NotFound(CommentError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(CommentError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(CommentError):
+    status, code = 409, "conflict"
+
+
+class Invalid(CommentError):
+    status, code = 422, "invalid"
+
+
+class PostAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """What a successful post answers: the comment and the secret that lets its author edit it."""
+
+    comment: PublicComment
+    edit_token: str
+
+
+class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
+    """What a (re)connecting reader needs: the thread state and the events it missed,
+    or `resync` set when the missed events cannot be served."""
+
+    state: ThreadState
+    missed: list[StoredEvent]
+    resync: str | None = None
+
+
+_answers = msgspec.json.Decoder(PostAnswer)
+_encoder = msgspec.json.Encoder()
+
+
+def thread_channel(site: str, thread: str) -> str:
+    """The bus channel of a thread's events."""
+    return f"thread:{site}:{thread}"
+
+
+class Comments:
+    """The use-cases, over a Store and a Bus chosen by the composition root."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        *,
+        edit_window: float = 900.0,
+        backlog_limit: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._edit_window = edit_window
+        self._backlog_limit = backlog_limit
+        self._clock = clock
+
+    async def site(self, name: str) -> Site:
+        site = await self._store.site(name)
+        if site is None:
+            raise NotFound(f"Unknown site {name!r}")
+        return site
+
+    async def post(self, new: CleanComment, idempotency_key: str | None = None) -> PostAnswer:
+        """Store a comment and announce it; a retry with the same key gets the first answer."""
+        site = await self.site(new.site)
+        fingerprint = _fingerprint(new)
+        token = new_token()
+        record = CommentRecord(
+            id=new_comment_id(),
+            site=new.site,
+            thread=new.thread,
+            parent=new.parent,
+            author_name=new.name,
+            author_email=new.email,
+            author_url=new.url,
+            body_source=new.body,
+            body_html=render(new.body),
+            status="pending" if site.premoderate else "visible",
+            created_at=self._clock(),
+            edit_token_hash=token_hash(token),
+        )
+        answer = PostAnswer(comment=public(record), edit_token=token)
+        payload: bytes | None = None
+        async with self._store.transaction(new.site, new.thread) as tx:
+            if idempotency_key is not None:
+                earlier = await tx.recall(idempotency_key)
+                if earlier is not None:
+                    if earlier.fingerprint != fingerprint:
+                        raise Invalid(
+                            "This Idempotency-Key was already used for a different comment",
+                            {"idempotency_key": "Use a new key for a new comment"},
+                        )
+                    return _answers.decode(earlier.body)
+            if (await tx.state()).locked:
+                raise Conflict("This thread is locked: new comments are closed")
+            if new.parent is not None:
+                parent = await tx.comment(new.parent)
+                if parent is None or parent.status == "pending":
+                    raise Invalid(
+                        "The comment you are replying to does not exist in this thread",
+                        {"parent": "The comment you are replying to does not exist"},
+                    )
+            await tx.insert_comment(record)
+            # A held comment is not a reader event: it takes no seq until it is approved.
+            if record.status == "visible":
+                payload = await tx.append(
+                    events.CommentCreated(seq=0, comment=answer.comment), record.id
+                )
+            if idempotency_key is not None:
+                await tx.remember(
+                    IdempotentAnswer(
+                        key=idempotency_key,
+                        fingerprint=fingerprint,
+                        status=201,
+                        body=_encoder.encode(answer),
+                    )
+                )
+        await self._publish(new.site, new.thread, payload)
+        return answer
+
+    async def edit(
+        self, comment_id: str, body: str, *, moderator: Moderator | None, edit_token: str | None
+    ) -> PublicComment:
+        """Change a comment's text: its author within the edit window, or a moderator."""
+        found = await self._authorised(comment_id, moderator, edit_token)
+        async with self._store.transaction(found.site, found.thread) as tx:
+            current = await self._current(tx, comment_id)
+            if current.status not in ("visible", "pending"):
+                raise Conflict("This comment was removed and can no longer be edited")
+            updated = msgspec.structs.replace(
+                current, body_source=body, body_html=render(body), edited_at=self._clock()
+            )
+            await tx.update_comment(updated)
+            payload = None
+            if updated.status == "visible":
+                payload = await tx.append(
+                    events.CommentEdited(seq=0, comment=public(updated)), comment_id
+                )
+        await self._publish(found.site, found.thread, payload)
+        return public(updated)
+
+    async def delete(
+        self, comment_id: str, *, moderator: Moderator | None, edit_token: str | None
+    ) -> PublicComment:
+        """An author withdraws a comment (its text is erased); a moderator's delete is a removal."""
+        found = await self._authorised(comment_id, moderator, edit_token)
+        if moderator is not None:
+            return await self.moderate(comment_id, "remove", moderator, reason="deleted")
+        async with self._store.transaction(found.site, found.thread) as tx:
+            current = await self._current(tx, comment_id)
+            if current.status in ("removed", "deleted"):
+                return public(current)
+            erased = msgspec.structs.replace(
+                current,
+                status="deleted",
+                body_source="",
+                body_html="",
+                author_email=None,
+                author_url=None,
+                edited_at=self._clock(),
+            )
+            payload = await self._take_down(tx, current, erased)
+        await self._publish(found.site, found.thread, payload)
+        return public(erased)
+
+    async def moderate(
+        self,
+        comment_id: str,
+        action: ModerationAction,
+        moderator: Moderator,
+        *,
+        reason: str | None = None,
+    ) -> PublicComment:
+        """Apply a moderator's decision; repeating a decision already in effect changes nothing."""
+        found = await self._comment_of_site(comment_id, moderator.site)
+        async with self._store.transaction(found.site, found.thread) as tx:
+            current = await self._current(tx, comment_id)
+            status = current.status
+            payload: bytes | None = None
+            if current.status == "deleted":
+                raise Conflict("Its author deleted this comment; it cannot be moderated")
+            if action in ("remove", "reject"):
+                if action == "reject" and status != "pending":
+                    raise Conflict("Only a comment awaiting approval can be rejected")
+                updated = msgspec.structs.replace(current, status="removed", reason=reason)
+                if status != "removed":
+                    payload = await self._take_down(tx, current, updated)
+            elif action in ("restore", "approve"):
+                wanted = "removed" if action == "restore" else "pending"
+                if status == "visible":
+                    return public(current)
+                if status != wanted:
+                    raise Conflict(f"Only a {wanted} comment can be {action}d")
+                updated = msgspec.structs.replace(current, status="visible", reason=None)
+                await tx.update_comment(updated)
+                frame: events.DurableEvent = (
+                    events.CommentRestored(seq=0, comment=public(updated))
+                    if action == "restore"
+                    else events.CommentApproved(seq=0, comment=public(updated))
+                )
+                payload = await tx.append(frame, comment_id)
+            else:
+                pinned = action == "pin"
+                if status != "visible":
+                    raise Conflict("Only a visible comment can be pinned or unpinned")
+                updated = msgspec.structs.replace(current, pinned=pinned)
+                if current.pinned != pinned:
+                    await tx.update_comment(updated)
+                    payload = await tx.append(
+                        events.CommentEdited(seq=0, comment=public(updated)), comment_id
+                    )
+        await self._publish(found.site, found.thread, payload)
+        return public(updated)
+
+    async def set_locked(
+        self, site: str, thread: str, locked: bool, moderator: Moderator
+    ) -> ThreadState:
+        """Close or reopen a thread to new comments."""
+        if moderator.site != site:
+            raise Forbidden("Your moderator token is for another site")
+        await self.site(site)
+        payload: bytes | None = None
+        async with self._store.transaction(site, thread) as tx:
+            if (await tx.state()).locked != locked:
+                await tx.set_locked(locked)
+                frame: events.DurableEvent = (
+                    events.ThreadLocked(seq=0) if locked else events.ThreadUnlocked(seq=0)
+                )
+                payload = await tx.append(frame, None)
+            state = await tx.state()
+        await self._publish(site, thread, payload)
+        return state
+
+    async def catch_up(self, site: str, thread: str, since: int | None) -> CatchUp:
+        """The events a reader at `since` missed, or why it must reload the snapshot instead."""
+        state = await self._store.thread_state(site, thread)
+        if since is None or since == state.seq:
+            return CatchUp(state=state, missed=[])
+        if since > state.seq:
+            return CatchUp(state=state, missed=[], resync="ahead")
+        if state.seq - since > self._backlog_limit:
+            return CatchUp(state=state, missed=[], resync="too_far_behind")
+        missed = await self._store.events_after(site, thread, since, self._backlog_limit)
+        if not missed or missed[0].seq != since + 1:
+            return CatchUp(state=state, missed=[], resync="pruned")
+        return CatchUp(state=state, missed=missed)
+
+    async def _take_down(
+        self, tx: Transaction, current: CommentRecord, updated: CommentRecord
+    ) -> bytes | None:
+        await tx.update_comment(updated)
+        if current.status != "visible":
+            return None  # readers never saw it: nothing to take back
+        await tx.redact(current.id)
+        return await tx.append(events.CommentRemoved(seq=0, id=current.id), current.id)
+
+    async def _current(self, tx: Transaction, comment_id: str) -> CommentRecord:
+        record = await tx.comment(comment_id)
+        if record is None:
+            raise NotFound("No such comment")
+        return record
+
+    async def _comment_of_site(self, comment_id: str, site: str) -> CommentRecord:
+        record = await self._store.comment(comment_id)
+        if record is None:
+            raise NotFound("No such comment")
+        if record.site != site:
+            raise Forbidden("Your moderator token is for another site")
+        return record
+
+    async def _authorised(
+        self, comment_id: str, moderator: Moderator | None, edit_token: str | None
+    ) -> CommentRecord:
+        if moderator is not None:
+            return await self._comment_of_site(comment_id, moderator.site)
+        record = await self._store.comment(comment_id)
+        if record is None:
+            raise NotFound("No such comment")
+        if edit_token is None or not token_matches(edit_token, record.edit_token_hash):
+            raise Forbidden("Only the author (with the edit token) or a moderator may do this")
+        if self._clock() - record.created_at > self._edit_window:
+            minutes = round(self._edit_window / 60)
+            raise Forbidden(f"Comments can be changed only within {minutes} minutes of posting")
+        return record
+
+    async def _publish(self, site: str, thread: str, payload: bytes | None) -> None:
+        if payload is not None and not await self._bus.publish(
+            thread_channel(site, thread), payload
+        ):
+            # Committed but not announced: readers on other processes catch up from the
+            # store on their next event or reconnect; this process's hub repairs the gap too.
+            log.warning(
+                "bus unavailable; event for %s/%s committed but not published", site, thread
+            )
+
+
+def _fingerprint(new: CleanComment) -> str:
+    return hashlib.sha256(
+        _encoder.encode([new.site, new.thread, new.parent, new.name, new.email, new.url, new.body])
+    ).hexdigest()

@@ -1,0 +1,80 @@
+"""The demo article: the seed's thread as site `demo`; its byline author moderates."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+
+import msgspec
+
+from server.model import ANONYMOUS, CommentRecord, Moderator, Site
+from server.ports import Store
+from server.render import render
+from server.tokens import new_token, token_hash
+
+SITE = "demo"
+THREAD = "nato-secretary-general-visits-kyiv"
+TITLE = "NATO Secretary General visits Kyiv"
+# Spacing of the seed's comments in time (the seed has no timestamps, only order).
+SPACING_SECONDS = 17 * 60
+
+
+class SeedArticle(msgspec.Struct, frozen=True):
+    id: str
+    byline: str
+    byline_bio: str
+    paragraphs: list[str]
+
+
+class SeedComment(msgspec.Struct, frozen=True):
+    id: str
+    parent: str | None
+    status: str
+    author: str | None
+    body: str | None
+
+
+class Seed(msgspec.Struct, frozen=True):
+    article: SeedArticle
+    header_comment_count: int
+    form_errors: list[str]
+    comments: list[SeedComment]
+
+
+def seed() -> Seed:
+    data = resources.files("server").joinpath("data/thread.json").read_bytes()
+    return msgspec.json.decode(data, type=Seed)
+
+
+async def install(store: Store, now: float | None = None) -> None:
+    """Create the demo site and thread unless they exist; never touches a thread in use."""
+    if await store.site(SITE) is None:
+        await store.put_site(Site(name=SITE))
+    loaded = seed()
+    start = (time.time() if now is None else now) - SPACING_SECONDS * len(loaded.comments)
+    async with store.transaction(SITE, THREAD) as tx:
+        if (await tx.state()).seq > 0 or await tx.comment(loaded.comments[0].id) is not None:
+            return
+        for index, comment in enumerate(loaded.comments):
+            removed = comment.status == "removed"
+            body = "" if removed or comment.body is None else comment.body
+            await tx.insert_comment(
+                CommentRecord(
+                    id=comment.id,
+                    site=SITE,
+                    thread=THREAD,
+                    parent=comment.parent,
+                    author_name=comment.author or ANONYMOUS,
+                    body_source=body,
+                    body_html=render(body) if body else "",
+                    status="removed" if removed else "visible",
+                    created_at=start + SPACING_SECONDS * index,
+                )
+            )
+
+
+async def issue_moderator_token(store: Store) -> str:
+    """A fresh token for the byline author (replacing the last one), printed by `serve --demo`."""
+    token = new_token()
+    await store.put_moderator(Moderator(name=seed().article.byline, site=SITE), token_hash(token))
+    return token

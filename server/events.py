@@ -1,0 +1,148 @@
+"""The websocket wire contract (v1): server-to-client frames as one tagged union.
+
+Every frame is a JSON object tagged by `type`. Durable events carry the thread's `seq`; they are
+encoded once when committed, stored as those bytes, and sent as those bytes to every reader.
+Schema evolution: a field added later must have a default, so old and new server processes can
+exchange frames during a rolling deploy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from server.model import PublicComment
+
+PROTOCOL_VERSION = 1
+
+
+class Frame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Any server-to-client frame."""
+
+
+class Hello(Frame, tag="hello", frozen=True):
+    """First frame on a socket: the thread's current seq; replayed events follow."""
+
+    site: str
+    thread: str
+    seq: int
+    locked: bool
+    version: int = PROTOCOL_VERSION
+
+
+class CommentCreated(Frame, tag="comment.created", frozen=True):
+    seq: int
+    comment: PublicComment
+
+
+class CommentEdited(Frame, tag="comment.edited", frozen=True):
+    seq: int
+    comment: PublicComment
+
+
+class CommentRemoved(Frame, tag="comment.removed", frozen=True):
+    """The comment is gone for readers; a client keeps a tombstone while replies hang below it."""
+
+    seq: int
+    id: str
+
+
+class CommentRestored(Frame, tag="comment.restored", frozen=True):
+    seq: int
+    comment: PublicComment
+
+
+class CommentApproved(Frame, tag="comment.approved", frozen=True):
+    seq: int
+    comment: PublicComment
+
+
+class ThreadLocked(Frame, tag="thread.locked", frozen=True):
+    seq: int
+
+
+class ThreadUnlocked(Frame, tag="thread.unlocked", frozen=True):
+    seq: int
+
+
+class Presence(Frame, tag="presence", frozen=True):
+    """How many readers this process has on the thread (advisory, not durable)."""
+
+    count: int
+
+
+class Resync(Frame, tag="resync", frozen=True):
+    """The backlog after the client's seq cannot be served: reload the snapshot, then resume."""
+
+    seq: int
+    reason: str
+
+
+class Error(Frame, tag="error", frozen=True):
+    code: str
+    message: str
+
+
+DurableEvent = (
+    CommentCreated
+    | CommentEdited
+    | CommentRemoved
+    | CommentRestored
+    | CommentApproved
+    | ThreadLocked
+    | ThreadUnlocked
+)
+ServerFrame = DurableEvent | Hello | Presence | Resync | Error
+
+EventType = Literal[
+    "comment.created",
+    "comment.edited",
+    "comment.removed",
+    "comment.restored",
+    "comment.approved",
+    "thread.locked",
+    "thread.unlocked",
+]
+
+
+class _Position(msgspec.Struct):
+    seq: int = 0
+
+
+_encoder = msgspec.json.Encoder()
+_durable: msgspec.json.Decoder[DurableEvent] = msgspec.json.Decoder(DurableEvent)
+_frame: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
+_position = msgspec.json.Decoder(_Position)
+
+
+def encode(frame: ServerFrame) -> bytes:
+    """JSON bytes of a frame; the one encoder every process uses."""
+    return _encoder.encode(frame)
+
+
+def decode_event(data: bytes) -> DurableEvent:
+    """A durable event from its stored or published bytes."""
+    return _durable.decode(data)
+
+
+def decode_frame(data: bytes | str) -> ServerFrame:
+    """Any server frame (clients and tests read frames with this)."""
+    return _frame.decode(data)
+
+
+def seq_of(data: bytes) -> int:
+    """The seq of an encoded durable event, read without building the whole event."""
+    return _position.decode(data).seq
+
+
+def event_type(event: DurableEvent) -> EventType:
+    """The `type` tag of an event, as stored beside it."""
+    tag = type(event).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag  # type: ignore[return-value]
+
+
+def with_seq(event: DurableEvent, seq: int) -> DurableEvent:
+    """The same event at another position (the store assigns seq inside its transaction)."""
+    return msgspec.structs.replace(event, seq=seq)

@@ -1,0 +1,230 @@
+"""This process's readers, per thread, and the fan-out of each thread's events to them.
+
+One bus subscription per thread per process (a Room), however many sockets read the thread.
+Each event arrives as the bytes the store committed; the room decodes them to text once and
+hands the same string to every member, which queues it without waiting (no await per socket).
+
+The room also keeps the thread's order: it knows the last seq it passed on, and when an event
+arrives ahead of it (a message lost on the bus, two processes publishing out of order, the bus
+reconnecting) it reads the missing events from the store before going on. So members see every
+event exactly once and in seq order, or are told to resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import msgspec
+
+from server import events
+from server.comments import thread_channel
+from server.ports import Bus, Store
+
+log = logging.getLogger(__name__)
+
+
+class Member(Protocol):
+    """A reader's connection as the hub sees it. Both calls must return without waiting."""
+
+    def push(self, seq: int, frame: str) -> None:
+        """Queue a durable event's frame (the member skips seqs it already has)."""
+        ...
+
+    def reset(self, seq: int, frame: str) -> None:
+        """Queue `frame` (a resync) unconditionally and treat `seq` as the new position."""
+        ...
+
+
+class Room:
+    """One thread's members in this process; the bus listener for the thread's channel."""
+
+    def __init__(self, hub: Hub, site: str, thread: str) -> None:
+        self.site = site
+        self.thread = thread
+        self.members: set[Member] = set()
+        self.ready = asyncio.Event()
+        self.failed = False
+        self._hub = hub
+        self._seq: int | None = None  # last seq passed on; None until the room has started
+        # Events that arrived while the room was starting or repairing a gap. Dropping the
+        # oldest is safe: they are all committed, so a later repair reads them back.
+        self._held: deque[bytes] = deque(maxlen=hub.held_limit)
+        self._repairing = False
+
+    @property
+    def seq(self) -> int | None:
+        return self._seq
+
+    def start(self, seq: int) -> None:
+        self._seq = seq
+        self._drain_held()
+
+    def deliver(self, payload: bytes) -> None:
+        if self._seq is None or self._repairing:
+            self._held.append(payload)
+            return
+        try:
+            seq = events.seq_of(payload)
+        except msgspec.DecodeError:
+            log.error("dropping undecodable event on %s/%s", self.site, self.thread)
+            return
+        if seq <= self._seq:
+            return
+        if seq == self._seq + 1:
+            self._fanout(seq, payload)
+            return
+        self._held.append(payload)
+        self._repair()
+
+    def resumed(self) -> None:
+        # Anything published while the bus was away is lost from the bus, not from the store.
+        if self._seq is not None and not self._repairing:
+            self._repair()
+
+    def _fanout(self, seq: int, payload: bytes) -> None:
+        self._seq = seq
+        frame = payload.decode()
+        for member in tuple(self.members):
+            member.push(seq, frame)
+
+    def _drain_held(self) -> bool:
+        """Pass on held events in order; True if all could be, False if a gap remains."""
+        assert self._seq is not None
+        pending: dict[int, bytes] = {}
+        while self._held:
+            payload = self._held.popleft()
+            try:
+                pending[events.seq_of(payload)] = payload
+            except msgspec.DecodeError:
+                log.error("dropping undecodable event on %s/%s", self.site, self.thread)
+        for seq in sorted(pending):
+            if seq <= self._seq:
+                continue
+            if seq != self._seq + 1:
+                self._held.extend(pending[s] for s in sorted(pending) if s >= seq)
+                if not self._repairing:
+                    self._repair()
+                return False
+            self._fanout(seq, pending[seq])
+        return True
+
+    def _repair(self) -> None:
+        self._repairing = True
+        self._hub.spawn(self._catch_up(), f"repair {self.site}/{self.thread}")
+
+    async def _catch_up(self) -> None:
+        try:
+            while True:
+                assert self._seq is not None
+                missed = await self._hub.store.events_after(
+                    self.site, self.thread, self._seq, self._hub.backlog_limit
+                )
+                if missed and missed[0].seq != self._seq + 1:
+                    self._resync(missed[-1].seq, "pruned")
+                    missed = []
+                for event in missed:
+                    if event.seq == self._seq + 1:
+                        self._fanout(event.seq, event.payload)
+                if len(missed) < self._hub.backlog_limit and self._drain_held_quietly():
+                    return
+        finally:
+            self._repairing = False
+
+    def _drain_held_quietly(self) -> bool:
+        # Called from inside a repair: a remaining gap loops the repair instead of spawning one.
+        repairing, self._repairing = self._repairing, True
+        try:
+            return self._drain_held()
+        finally:
+            self._repairing = repairing
+
+    def _resync(self, seq: int, reason: str) -> None:
+        self._seq = seq
+        frame = events.encode(events.Resync(seq=seq, reason=reason)).decode()
+        for member in tuple(self.members):
+            member.reset(seq, frame)
+
+
+class Hub:
+    """Rooms by thread; joins and leaves; the background repairs it owns."""
+
+    def __init__(
+        self, store: Store, bus: Bus, *, backlog_limit: int = 1000, held_limit: int = 4096
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.backlog_limit = backlog_limit
+        self.held_limit = held_limit
+        self._rooms: dict[tuple[str, str], Room] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def readers(self, site: str, thread: str) -> int:
+        room = self._rooms.get((site, thread))
+        return 0 if room is None else len(room.members)
+
+    def rooms(self) -> int:
+        return len(self._rooms)
+
+    async def join(self, site: str, thread: str, member: Member) -> int:
+        """Add a member once the room receives the thread's events; returns the room's seq.
+
+        When this returns, every event committed after the returned seq will reach the
+        member, so a caller may then read the backlog without missing anything.
+        """
+        key = (site, thread)
+        room = self._rooms.get(key)
+        if room is None:
+            room = Room(self, site, thread)
+            self._rooms[key] = room
+            room.members.add(member)
+            try:
+                await self.bus.subscribe(thread_channel(site, thread), room)
+                state = await self.store.thread_state(site, thread)
+                room.start(state.seq)
+            except BaseException:
+                room.failed = True
+                self._rooms.pop(key, None)
+                await self.bus.unsubscribe(thread_channel(site, thread), room)
+                raise
+            finally:
+                room.ready.set()
+        else:
+            room.members.add(member)
+            await room.ready.wait()
+            if room.failed:
+                raise RuntimeError("the thread's subscription could not be set up")
+        assert room.seq is not None
+        return room.seq
+
+    async def leave(self, site: str, thread: str, member: Member) -> None:
+        key = (site, thread)
+        room = self._rooms.get(key)
+        if room is None or member not in room.members:
+            return
+        room.members.discard(member)
+        if not room.members:
+            del self._rooms[key]
+            await self.bus.unsubscribe(thread_channel(site, thread), room)
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a coroutine owned by the hub: kept until done, failure logged, cancelled on close."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("hub task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self) -> None:
+        for task in tuple(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for (site, thread), room in tuple(self._rooms.items()):
+            await self.bus.unsubscribe(thread_channel(site, thread), room)
+        self._rooms.clear()

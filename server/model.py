@@ -1,0 +1,150 @@
+"""What a comment is: the records the store keeps and the shapes readers see.
+
+This module is part of the contract room: it imports nothing of ours. Records carry private
+fields (email, edit-token hash); public shapes never do, and the only way from one to the other
+is `public()`, so a reader-facing answer cannot leak what it was never given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Literal
+
+import msgspec
+
+# visible: shown to readers. pending: held for a moderator (pre-moderation).
+# removed: taken down by a moderator (body kept so a moderator can restore it).
+# deleted: withdrawn by its author (body erased for good).
+Status = Literal["visible", "pending", "removed", "deleted"]
+PublicStatus = Literal["visible", "pending", "removed"]
+
+ANONYMOUS = "Anonymous"
+
+
+class Site(msgspec.Struct, frozen=True, kw_only=True):
+    """A publisher: its comment threads, allowed origins and moderation policy."""
+
+    name: str
+    origins: tuple[str, ...] = ()
+    premoderate: bool = False
+
+
+class Moderator(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone who may moderate one site; authenticated by a bearer token kept only as a hash."""
+
+    name: str
+    site: str
+
+
+class ThreadState(msgspec.Struct, frozen=True, kw_only=True):
+    """A thread's position in its event log and whether it accepts posts."""
+
+    site: str
+    thread: str
+    seq: int = 0
+    locked: bool = False
+
+
+class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment as stored, private fields included. Never sent to readers as is."""
+
+    id: str
+    site: str
+    thread: str
+    parent: str | None
+    author_name: str
+    author_email: str | None = None
+    author_url: str | None = None
+    body_source: str
+    body_html: str
+    status: Status = "visible"
+    created_at: float
+    edited_at: float | None = None
+    edit_token_hash: str | None = None
+    pinned: bool = False
+    reason: str | None = None
+
+
+class Author(msgspec.Struct, frozen=True, kw_only=True):
+    """The public face of a comment's author: a name and, if given, a website."""
+
+    name: str
+    url: str | None = None
+
+
+class PublicComment(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment as readers see it. A tombstone has status "removed" and no author or html."""
+
+    id: str
+    parent: str | None
+    status: PublicStatus
+    author: Author | None
+    html: str | None
+    created: datetime
+    edited: datetime | None = None
+    pinned: bool = False
+
+
+class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET /api/v1/threads`: every comment a reader may see, oldest first, at one seq."""
+
+    site: str
+    thread: str
+    seq: int
+    count: int
+    locked: bool
+    comments: list[PublicComment]
+
+
+def _time(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def public(record: CommentRecord) -> PublicComment:
+    """The reader-facing shape of a record; removed and deleted comments become tombstones."""
+    if record.status in ("removed", "deleted"):
+        return PublicComment(
+            id=record.id,
+            parent=record.parent,
+            status="removed",
+            author=None,
+            html=None,
+            created=_time(record.created_at),
+        )
+    status: PublicStatus = "pending" if record.status == "pending" else "visible"
+    return PublicComment(
+        id=record.id,
+        parent=record.parent,
+        status=status,
+        author=Author(name=record.author_name, url=record.author_url),
+        html=record.body_html,
+        created=_time(record.created_at),
+        edited=None if record.edited_at is None else _time(record.edited_at),
+        pinned=record.pinned,
+    )
+
+
+def reader_view(records: Iterable[CommentRecord]) -> list[PublicComment]:
+    """What readers see of a thread, oldest first.
+
+    Visible comments are shown; a removed or deleted comment is kept as a tombstone only while
+    something shown hangs below it, so replies keep their place. Pending comments are hidden.
+    """
+    ordered = sorted(records, key=lambda r: (r.created_at, r.id))
+    by_id = {r.id: r for r in ordered}
+    shown: set[str] = set()
+    # Replies are newer than their parents, so walking newest first settles every
+    # child before its parent and one pass decides each tombstone.
+    for record in reversed(ordered):
+        if record.status == "visible" or record.id in shown:
+            shown.add(record.id)
+            parent = record.parent
+            if parent is not None and parent in by_id:
+                shown.add(parent)
+    return [public(r) for r in ordered if r.id in shown and r.status != "pending"]
+
+
+def visible_count(comments: Iterable[PublicComment]) -> int:
+    """The number a reader sees in the header: visible comments, tombstones not counted."""
+    return sum(1 for c in comments if c.status == "visible")

@@ -1,0 +1,244 @@
+"""What clients may send to the HTTP API, decoded at the edge and checked field by field.
+
+Decoding (msgspec) settles the shape: wrong JSON is 400, wrong types or unknown fields are 422
+naming the field. Validation then settles the values and reports every bad field at once, with
+the messages the comment form shows next to each input.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, TypeVar
+
+import msgspec
+
+from server.render import clean_name, clean_url
+
+NAME_MAX = 50
+EMAIL_MAX = 254
+BODY_MAX = 5000
+ID_MAX = 128
+PARENT_MAX = 64
+
+NAME_REQUIRED = "Please enter your name here"
+BODY_REQUIRED = "Please enter your comment!"
+FORM_INVALID = "Please correct the highlighted fields"
+
+_ID_CHARS = "letters, digits, '.', '_', ':' or '-'"
+_ID = re.compile(r"[A-Za-z0-9._:\-]+")
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class NewAuthor(msgspec.Struct, forbid_unknown_fields=True):
+    """Who is posting, as typed into the form."""
+
+    name: str = ""
+    email: str | None = None
+    url: str | None = None
+    notify: bool = False
+
+
+class NewComment(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v1/comments`."""
+
+    site: str
+    thread: str
+    author: NewAuthor
+    body: str = ""
+    parent: str | None = None
+
+
+class EditComment(msgspec.Struct, forbid_unknown_fields=True):
+    """`PATCH /api/v1/comments/{id}`."""
+
+    body: str
+
+
+class ModerationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v1/comments/{id}/moderation`."""
+
+    action: Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
+    reason: str | None = None
+
+
+class ThreadModeration(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v1/threads/moderation`."""
+
+    site: str
+    thread: str
+    action: Literal["lock", "unlock"]
+
+
+class CleanComment(msgspec.Struct, frozen=True, kw_only=True):
+    """A new comment whose every field has been checked and normalised."""
+
+    site: str
+    thread: str
+    parent: str | None
+    name: str
+    email: str | None
+    url: str | None
+    body: str
+    notify: bool
+
+
+class RequestError(Exception):
+    """A request the API refuses: 400 when it cannot be read, 422 when its values are wrong."""
+
+    def __init__(self, status: int, message: str, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    """The JSON answer for a refused request."""
+
+    error: Literal["invalid", "malformed"]
+    message: str
+    fields: dict[str, str]
+
+
+_ENCODER = msgspec.json.Encoder()
+
+# msgspec appends where the error is, e.g. "Expected `str`, got `int` - at `$.author.name`".
+_AT = re.compile(r"^(?P<message>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
+# For a missing or unknown key the field itself, not its enclosing object, is the one to flag.
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
+
+
+def _field_path(error: str) -> tuple[str, str]:
+    match = _AT.match(error)
+    if match is None:
+        return "request", error
+    message = match["message"]
+    path = (match["path"] or "$").removeprefix("$").removeprefix(".")
+    named = _NAMED_FIELD.search(message)
+    if named is not None:
+        path = f"{path}.{named['name']}" if path else named["name"]
+    return (path or "request"), message
+
+
+def decode(data: bytes, kind: type[T]) -> T:
+    """Decode a JSON request body into `kind`, or raise RequestError (400 or 422)."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: must come first
+        error = exc
+    except msgspec.DecodeError:
+        raise RequestError(400, "Request body is not valid JSON", {}) from None
+    # msgspec stops at the first wrong value, before it reaches any later syntax error, so
+    # "is this JSON at all?" needs a second, untyped parse (only on this failure path).
+    try:
+        msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        raise RequestError(400, "Request body is not valid JSON", {}) from None
+    path, message = _field_path(str(error))
+    raise RequestError(422, FORM_INVALID, {path: message})
+
+
+def error_body(err: RequestError) -> bytes:
+    """The JSON body answering a refused request."""
+    kind: Literal["invalid", "malformed"] = "invalid" if err.status == 422 else "malformed"
+    return _ENCODER.encode(ErrorBody(error=kind, message=err.message, fields=err.fields))
+
+
+def _identifier(label: str, value: str | None, limit: int) -> tuple[str, str | None]:
+    if value is not None and len(value) <= limit and _ID.fullmatch(value):
+        return value, None
+    return value or "", f"{label} must be 1\u2013{limit} characters of {_ID_CHARS}"
+
+
+def _body(raw: str) -> tuple[str, str | None]:
+    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        return body, BODY_REQUIRED
+    if len(body) > BODY_MAX:
+        return body, f"Your comment is too long ({BODY_MAX} characters at most)"
+    return body, None
+
+
+def _name(raw: str) -> tuple[str, str | None]:
+    name = clean_name(raw)
+    if not name:
+        return name, NAME_REQUIRED
+    if len(name) > NAME_MAX:
+        return name, f"Your name is too long ({NAME_MAX} characters at most)"
+    return name, None
+
+
+def _email(raw: str | None) -> tuple[str | None, str | None]:
+    email = (raw or "").strip().lower()
+    if not email:
+        return None, None
+    if len(email) > EMAIL_MAX:
+        return email, f"Your email address is too long ({EMAIL_MAX} characters at most)"
+    local, _, domain = email.partition("@")
+    looks_right = (
+        email.count("@") == 1
+        and bool(local)
+        and "." in domain.strip(".")
+        and ".." not in domain
+        and not any(ch.isspace() or not ch.isprintable() for ch in email)
+    )
+    if not looks_right:
+        return email, "Please enter a valid email address"
+    return email, None
+
+
+def _url(raw: str | None) -> tuple[str | None, str | None]:
+    try:
+        return clean_url(raw or ""), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _take(errors: dict[str, str], key: str, checked: tuple[V, str | None]) -> V:
+    value, error = checked
+    if error is not None:
+        errors[key] = error
+    return value
+
+
+def validate_comment(c: NewComment) -> CleanComment:
+    """Check and normalise a new comment, reporting every bad field in one RequestError."""
+    errors: dict[str, str] = {}
+    comment = CleanComment(
+        site=_take(errors, "site", _identifier("site", c.site, ID_MAX)),
+        thread=_take(errors, "thread", _identifier("thread", c.thread, ID_MAX)),
+        # A form posts an empty parent for a top-level comment; that is not an error.
+        parent=_take(errors, "parent", _identifier("parent", c.parent, PARENT_MAX))
+        if c.parent
+        else None,
+        name=_take(errors, "author.name", _name(c.author.name)),
+        email=_take(errors, "author.email", _email(c.author.email)),
+        url=_take(errors, "author.url", _url(c.author.url)),
+        body=_take(errors, "body", _body(c.body)),
+        notify=c.author.notify,
+    )
+    if errors:
+        raise RequestError(422, FORM_INVALID, errors)
+    return comment
+
+
+def validate_edit(e: EditComment) -> str:
+    """The edited body, normalised, or a RequestError naming the problem."""
+    body, error = _body(e.body)
+    if error:
+        raise RequestError(422, FORM_INVALID, {"body": error})
+    return body
+
+
+def validate_ids(site: str | None, thread: str | None) -> tuple[str, str]:
+    """Check the site and thread of a query string; returns them once known to be well formed."""
+    errors: dict[str, str] = {}
+    checked = (
+        _take(errors, "site", _identifier("site", site, ID_MAX)),
+        _take(errors, "thread", _identifier("thread", thread, ID_MAX)),
+    )
+    if errors:
+        raise RequestError(422, FORM_INVALID, errors)
+    return checked

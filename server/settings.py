@@ -1,0 +1,112 @@
+"""One frozen settings object. The only module that reads the environment.
+
+Every setting has a `LIVETHREAD_*` variable; the command line overrides the environment by
+building a Settings and passing it on (to uvicorn's worker processes through `to_environ()`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+PREFIX = "LIVETHREAD_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value livethread cannot use; the message says which and why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    database: str = "sqlite:///./livethread.db"
+    redis: str | None = None
+    demo: bool = False
+    # Channel prefix on Redis, so several deployments (or test runs) can share one server.
+    bus_prefix: str = "livethread:"
+    # Largest websocket message accepted from a client (close 1009 above it).
+    ws_max_bytes: int = 65536
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    # Frames queued for one socket before it counts as too slow and is closed with 4008.
+    socket_inbox: int = 256
+    # Most events replayed on reconnect; a client further behind is told to resync.
+    backlog_limit: int = 1000
+    edit_window_seconds: float = 900.0
+    # Largest HTTP request body accepted (413 above it).
+    http_max_bytes: int = 65536
+    log_level: str = "info"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from `LIVETHREAD_*` variables, then `overrides` (None means not given)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _parse(field.name, field.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.workers < 1:
+            raise SettingsError("--workers must be at least 1")
+        if self.workers > 1 and not self.redis:
+            raise SettingsError(
+                f"--workers {self.workers} needs --redis URL (or LIVETHREAD_REDIS): the "
+                "in-process bus cannot carry events between server processes, so readers on "
+                "one process would miss posts made through another. Pass e.g. "
+                "--redis redis://127.0.0.1:6379/0, or run --workers 1."
+            )
+        if not (self.database.startswith("sqlite:///") or self.database == "memory:"):
+            raise SettingsError(
+                f"unsupported --database {self.database!r}: use sqlite:///PATH or memory:"
+            )
+
+    def to_environ(self) -> dict[str, str]:
+        """These settings as `LIVETHREAD_*` variables, for child processes."""
+        out: dict[str, str] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            out[PREFIX + field.name.upper()] = (
+                ("1" if value else "0") if isinstance(value, bool) else str(value)
+            )
+        return out
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "str | None":
+            return raw or None
+        return raw
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+
+
+def export(settings: Settings) -> None:
+    """Put settings into this process's environment, where uvicorn's worker processes find them."""
+    os.environ.update(settings.to_environ())

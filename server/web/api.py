@@ -1,0 +1,177 @@
+"""The HTTP API (v1): snapshot, post, edit, delete, moderate, lock, counts."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.comments import CommentError, Comments
+from server.model import PublicComment, ThreadSnapshot, reader_view, visible_count
+from server.ports import Store
+from server.requests import (
+    EditComment,
+    ModerationRequest,
+    NewComment,
+    RequestError,
+    ThreadModeration,
+    decode,
+    validate_comment,
+    validate_edit,
+    validate_ids,
+)
+from server.web import auth
+from server.web.responses import error_response, json_response
+
+MAX_COUNT_THREADS = 100
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class CommentAnswer(msgspec.Struct, frozen=True):
+    comment: PublicComment
+
+
+class ThreadAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    thread: str
+    seq: int
+    locked: bool
+
+
+class CountsAnswer(msgspec.Struct, frozen=True):
+    site: str
+    counts: dict[str, int]
+
+
+class TooLarge(CommentError):
+    status, code = 413, "too_large"
+
+
+class Api:
+    def __init__(self, comments: Comments, store: Store, *, max_body: int) -> None:
+        self._comments = comments
+        self._store = store
+        self._max_body = max_body
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/threads", self.snapshot, methods=["GET"]),
+            Route("/api/v1/threads/moderation", self.thread_moderation, methods=["POST"]),
+            Route("/api/v1/comments", self.post, methods=["POST"]),
+            Route("/api/v1/comments/{id}", self.edit, methods=["PATCH"]),
+            Route("/api/v1/comments/{id}", self.delete, methods=["DELETE"]),
+            Route("/api/v1/comments/{id}/moderation", self.moderate, methods=["POST"]),
+            Route("/api/v1/counts", self.counts, methods=["GET"]),
+        ]
+
+    async def snapshot(self, request: Request) -> Response:
+        site, thread = _thread_query(request)
+        await self._comments.site(site)
+        state, records = await self._store.comments(site, thread)
+        view = reader_view(records)
+        return json_response(
+            ThreadSnapshot(
+                site=site,
+                thread=thread,
+                seq=state.seq,
+                count=visible_count(view),
+                locked=state.locked,
+                comments=view,
+            )
+        )
+
+    async def post(self, request: Request) -> Response:
+        new = validate_comment(decode(await self._body(request), NewComment))
+        key = request.headers.get("idempotency-key")
+        if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+            raise RequestError(
+                422,
+                "Invalid Idempotency-Key header",
+                {"idempotency_key": f"1 to {MAX_IDEMPOTENCY_KEY} characters"},
+            )
+        answer = await self._comments.post(new, key)
+        return json_response(answer, 201)
+
+    async def edit(self, request: Request) -> Response:
+        body = validate_edit(decode(await self._body(request), EditComment))
+        comment = await self._comments.edit(
+            request.path_params["id"],
+            body,
+            moderator=await auth.moderator(request, self._store),
+            edit_token=auth.edit_token(request),
+        )
+        return json_response(CommentAnswer(comment))
+
+    async def delete(self, request: Request) -> Response:
+        comment = await self._comments.delete(
+            request.path_params["id"],
+            moderator=await auth.moderator(request, self._store),
+            edit_token=auth.edit_token(request),
+        )
+        return json_response(CommentAnswer(comment))
+
+    async def moderate(self, request: Request) -> Response:
+        moderator = await auth.require_moderator(request, self._store)
+        action = decode(await self._body(request), ModerationRequest)
+        comment = await self._comments.moderate(
+            request.path_params["id"], action.action, moderator, reason=action.reason
+        )
+        return json_response(CommentAnswer(comment))
+
+    async def thread_moderation(self, request: Request) -> Response:
+        moderator = await auth.require_moderator(request, self._store)
+        change = decode(await self._body(request), ThreadModeration)
+        validate_ids(change.site, change.thread)
+        state = await self._comments.set_locked(
+            change.site, change.thread, change.action == "lock", moderator
+        )
+        return json_response(
+            ThreadAnswer(site=state.site, thread=state.thread, seq=state.seq, locked=state.locked)
+        )
+
+    async def counts(self, request: Request) -> Response:
+        site = request.query_params.get("site", "")
+        threads = request.query_params.getlist("thread")
+        if not 0 < len(threads) <= MAX_COUNT_THREADS:
+            raise RequestError(
+                422,
+                "Name the threads to count",
+                {"thread": f"1 to {MAX_COUNT_THREADS} thread parameters"},
+            )
+        for thread in threads:
+            validate_ids(site, thread)
+        await self._comments.site(site)
+        return json_response(CountsAnswer(site, await self._store.counts(site, threads)))
+
+    async def _body(self, request: Request) -> bytes:
+        """The request body, refused with 413 as soon as it exceeds the limit."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            raise TooLarge(f"Request body over {self._max_body} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body:
+                raise TooLarge(f"Request body over {self._max_body} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _thread_query(request: Request) -> tuple[str, str]:
+    site = request.query_params.get("site", "")
+    thread = request.query_params.get("thread", "")
+    validate_ids(site, thread)
+    return site, thread
+
+
+async def on_comment_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CommentError)
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+async def on_request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    code = "malformed" if exc.status == 400 else "invalid"
+    return error_response(exc.status, code, exc.message, exc.fields)

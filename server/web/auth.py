@@ -1,0 +1,52 @@
+"""Who is calling: a moderator's bearer token, or an author's edit token.
+
+There is no cookie or ambient authority: every privileged call carries its token explicitly,
+so a page on another origin cannot borrow a moderator's session.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+from server.comments import CommentError
+from server.model import Moderator
+from server.ports import Store
+from server.tokens import token_hash
+
+EDIT_TOKEN_HEADER = "x-edit-token"
+
+
+class Unauthorized(CommentError):
+    status, code = 401, "unauthorized"
+
+
+def bearer(conn: HTTPConnection) -> str | None:
+    value = conn.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization must be 'Bearer TOKEN'")
+    return token.strip()
+
+
+async def moderator(conn: HTTPConnection, store: Store) -> Moderator | None:
+    """The moderator a request's bearer token names; None if it carries none; 401 if unknown."""
+    token = bearer(conn)
+    if token is None:
+        return None
+    found = await store.moderator(token_hash(token))
+    if found is None:
+        raise Unauthorized("Unknown or revoked moderator token")
+    return found
+
+
+async def require_moderator(conn: HTTPConnection, store: Store) -> Moderator:
+    found = await moderator(conn, store)
+    if found is None:
+        raise Unauthorized("This needs a moderator token: Authorization: Bearer TOKEN")
+    return found
+
+
+def edit_token(conn: HTTPConnection) -> str | None:
+    return conn.headers.get(EDIT_TOKEN_HEADER) or None

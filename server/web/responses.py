@@ -1,0 +1,34 @@
+"""JSON answers and the one error shape every HTTP error uses: `{error, message, fields?}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+_encoder = msgspec.json.Encoder()
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    error: str
+    message: str
+    fields: dict[str, str] = {}
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    content = payload if isinstance(payload, bytes) else _encoder.encode(payload)
+    return Response(content, status, headers=headers, media_type="application/json")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = ErrorBody(error=code, message=message, fields=fields or {})
+    return json_response(body, status, headers)

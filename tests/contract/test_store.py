@@ -1,0 +1,472 @@
+"""The Store contract: every implementation must pass this one suite."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from server import events
+from server.adapters.memory_store import MemoryStore
+from server.adapters.sqlite_migrations import LATEST
+from server.adapters.sqlite_store import SqliteStore
+from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
+from server.model import CommentRecord, Moderator, Site, Status, public
+from server.ports import IdempotentAnswer, Store, StoreError
+
+AnyStore = MemoryStore | SqliteStore
+SITE = "example"
+TIMEOUT = 30.0
+
+
+def _conforms(memory: MemoryStore, sqlite: SqliteStore) -> tuple[Store, Store]:
+    # Never called: mypy proves here that both implementations satisfy the port.
+    return memory, sqlite
+
+
+class Boom(Exception):
+    """Raised inside a transaction to make it roll back."""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AnyStore]:
+    opened: AnyStore = (
+        MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path / "store.db"))
+    )
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def record(
+    comment_id: str,
+    *,
+    thread: str = "t1",
+    site: str = SITE,
+    parent: str | None = None,
+    status: Status = "visible",
+    created_at: float = 1_700_000_000.0,
+) -> CommentRecord:
+    return CommentRecord(
+        id=comment_id,
+        site=site,
+        thread=thread,
+        parent=parent,
+        author_name=f"Author of {comment_id}",
+        author_email=f"{comment_id}@mail.example",
+        author_url="https://author.example",
+        body_source=f"secret body of {comment_id}",
+        body_html=f"<p>secret body of {comment_id}</p>",
+        status=status,
+        created_at=created_at,
+        edit_token_hash=f"edit-{comment_id}",
+    )
+
+
+def created(rec: CommentRecord) -> CommentCreated:
+    return CommentCreated(seq=0, comment=public(rec))
+
+
+async def post(store: AnyStore, rec: CommentRecord) -> bytes:
+    async with store.transaction(rec.site, rec.thread) as tx:
+        await tx.insert_comment(rec)
+        return await tx.append(created(rec), rec.id)
+
+
+async def seqs(store: AnyStore, thread: str, site: str = SITE) -> list[int]:
+    return [e.seq for e in await store.events_after(site, thread, 0, 10_000)]
+
+
+async def test_migrations_are_idempotent(store: AnyStore) -> None:
+    """Migrating an up-to-date store again changes nothing and reports the same version."""
+    first = await store.migrate()
+    assert await store.migrate() == first
+
+
+async def test_sqlite_reopen_keeps_schema_version(tmp_path: Path) -> None:
+    """Opening the same SQLite file twice migrates once and lands on the latest version."""
+    path = str(tmp_path / "again.db")
+    for _ in range(2):
+        reopened = SqliteStore(path)
+        await reopened.open()
+        try:
+            assert await reopened.migrate() == LATEST
+        finally:
+            await reopened.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+
+
+async def test_sqlite_durability_pragmas(tmp_path: Path) -> None:
+    """An open SQLite store runs WAL with synchronous=FULL, a busy timeout and foreign keys."""
+    path = str(tmp_path / "durable.db")
+    opened = SqliteStore(path)
+    await opened.open()
+    try:
+        found = await opened.durability()
+        assert found.journal_mode == "wal"
+        assert found.synchronous == 2
+        assert found.busy_timeout >= 1000
+        assert found.foreign_keys
+        # WAL is a property of the file, so an outside connection sees it too.
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        await opened.close()
+
+
+async def test_sqlite_refuses_a_database_without_wal() -> None:
+    """open() fails loudly when WAL cannot be had, rather than serving without durability."""
+    in_memory = SqliteStore(":memory:")
+    with pytest.raises(StoreError, match="wal"):
+        await in_memory.open()
+    await in_memory.close()
+
+
+async def test_commit_makes_changes_visible(store: AnyStore) -> None:
+    """A clean transaction's comment, event, seq and lock flag are all visible afterwards."""
+    rec = record("c1")
+    async with store.transaction(SITE, "t1") as tx:
+        assert (await tx.state()).seq == 0
+        await tx.insert_comment(rec)
+        payload = await tx.append(created(rec), rec.id)
+        await tx.set_locked(True)
+    assert await store.comment("c1") == rec
+    state = await store.thread_state(SITE, "t1")
+    assert (state.seq, state.locked) == (1, True)
+    assert [e.payload for e in await store.events_after(SITE, "t1", 0, 10)] == [payload]
+    assert await store.comments(SITE, "t1") == (state, [rec])
+
+
+async def test_raising_transaction_leaves_nothing(store: AnyStore) -> None:
+    """A transaction that raises changes no comment, seq, event, lock flag or idempotency key."""
+    first = record("c1")
+    await post(store, first)
+    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}")
+
+    async def doomed() -> None:
+        async with store.transaction(SITE, "t1") as tx:
+            await tx.update_comment(msgspec.structs.replace(first, status="removed"))
+            await tx.insert_comment(record("c2", created_at=1_700_000_001.0))
+            await tx.append(CommentRemoved(seq=0, id="c1"), "c1")
+            await tx.redact("c1")
+            await tx.set_locked(True)
+            await tx.remember(answer)
+            raise Boom
+
+    with pytest.raises(Boom):
+        await doomed()
+    assert await store.comment("c1") == first
+    assert await store.comment("c2") is None
+    state = await store.thread_state(SITE, "t1")
+    assert (state.seq, state.locked) == (1, False)
+    replay = await store.events_after(SITE, "t1", 0, 10)
+    assert [e.seq for e in replay] == [1]
+    assert b"secret body of c1" in replay[0].payload
+    async with store.transaction(SITE, "t1") as tx:
+        assert await tx.recall("k") is None
+
+
+async def test_cancelled_transaction_rolls_back_and_store_stays_usable(store: AnyStore) -> None:
+    """Cancelling a task inside a transaction rolls it back and frees the store for the next."""
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with store.transaction(SITE, "t1") as tx:
+            await tx.append(ThreadLocked(seq=0), None)
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck())
+    async with asyncio.timeout(TIMEOUT):
+        await inside.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with store.transaction(SITE, "t1") as tx:
+            assert (await tx.state()).seq == 0
+            assert await tx.append(ThreadLocked(seq=0), None)
+    assert await seqs(store, "t1") == [1]
+
+
+async def test_reads_see_only_committed_state_without_waiting(store: AnyStore) -> None:
+    """Reads outside a transaction neither wait for an open one nor see its changes."""
+    await post(store, record("c1"))
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.insert_comment(record("c2"))
+        await tx.append(ThreadLocked(seq=0), None)
+        async with asyncio.timeout(TIMEOUT):
+            assert (await store.thread_state(SITE, "t1")).seq == 1
+            assert await store.comment("c2") is None
+            assert await seqs(store, "t1") == [1]
+    assert await seqs(store, "t1") == [1, 2]
+
+
+async def test_transaction_is_unusable_after_it_ends(store: AnyStore) -> None:
+    """A Transaction used after its block has ended raises instead of writing outside it."""
+    async with store.transaction(SITE, "t1") as tx:
+        pass
+    with pytest.raises(StoreError):
+        await tx.append(ThreadLocked(seq=0), None)
+    assert await seqs(store, "t1") == []
+
+
+async def test_append_assigns_consecutive_seqs_per_thread(store: AnyStore) -> None:
+    """Seqs start at 1 and go up by one per event, independently in each thread."""
+    returned: list[bytes] = []
+    for _ in range(3):
+        async with store.transaction(SITE, "a") as tx:
+            returned.append(await tx.append(ThreadLocked(seq=0), None))
+    async with store.transaction(SITE, "b") as tx:
+        returned.append(await tx.append(ThreadLocked(seq=0), None))
+    async with store.transaction(SITE, "a") as tx:
+        returned.append(await tx.append(ThreadLocked(seq=0), None))
+        returned.append(await tx.append(ThreadLocked(seq=0), None))
+    async with store.transaction("other-site", "a") as tx:
+        returned.append(await tx.append(ThreadLocked(seq=0), None))
+    assert [events.seq_of(p) for p in returned] == [1, 2, 3, 1, 4, 5, 1]
+    assert await seqs(store, "a") == [1, 2, 3, 4, 5]
+    assert await seqs(store, "b") == [1]
+    assert (await store.thread_state(SITE, "a")).seq == 5
+
+
+async def test_events_after_returns_missed_events_in_order(store: AnyStore) -> None:
+    """events_after gives exactly the events after a seq, oldest first, at most `limit`."""
+    payloads = [
+        await post(store, record(f"c{i}", created_at=1_700_000_000.0 + i)) for i in range(5)
+    ]
+    replay = await store.events_after(SITE, "t1", 2, 100)
+    assert [(e.seq, e.payload) for e in replay] == [
+        (3, payloads[2]),
+        (4, payloads[3]),
+        (5, payloads[4]),
+    ]
+    assert [e.seq for e in await store.events_after(SITE, "t1", 2, 2)] == [3, 4]
+    assert await store.events_after(SITE, "t1", 5, 100) == []
+    assert await store.events_after(SITE, "t1", 0, 0) == []
+    assert await store.events_after(SITE, "unknown", 0, 100) == []
+
+
+async def test_redact_erases_author_and_body_from_replays(store: AnyStore) -> None:
+    """After redact, replayed created/edited events carry a tombstone; seq and type are kept."""
+    victim = record("c1")
+    bystander = record("c2", created_at=1_700_000_001.0)
+    await post(store, victim)
+    async with store.transaction(SITE, "t1") as tx:
+        edited = msgspec.structs.replace(victim, body_html="<p>secret edit</p>", edited_at=2e9)
+        await tx.update_comment(edited)
+        await tx.append(CommentEdited(seq=0, comment=public(edited)), victim.id)
+    await post(store, bystander)
+    before = await store.events_after(SITE, "t1", 0, 10)
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.update_comment(msgspec.structs.replace(edited, status="removed"))
+        await tx.append(CommentRemoved(seq=0, id=victim.id), victim.id)
+        await tx.redact(victim.id)
+    replay = await store.events_after(SITE, "t1", 0, 10)
+    assert [e.seq for e in replay] == [1, 2, 3, 4]
+    decoded = [events.decode_event(e.payload) for e in replay]
+    assert [events.event_type(e) for e in decoded] == [
+        "comment.created",
+        "comment.edited",
+        "comment.created",
+        "comment.removed",
+    ]
+    for stored, event in zip(replay[:2], decoded[:2], strict=True):
+        assert isinstance(event, CommentCreated | CommentEdited)
+        assert event.seq == stored.seq
+        assert (event.comment.status, event.comment.author, event.comment.html) == (
+            "removed",
+            None,
+            None,
+        )
+        assert event.comment.id == victim.id
+        assert event.comment.created == public(victim).created
+        for secret in (b"secret", b"Author of c1", b"mail.example"):
+            assert secret not in stored.payload
+    assert replay[2] == before[2]
+    assert decoded[3] == CommentRemoved(seq=4, id=victim.id)
+
+
+async def test_comment_in_transaction_is_scoped_to_its_thread(store: AnyStore) -> None:
+    """Transaction.comment() finds a comment of its own thread only."""
+    rec = record("c1", thread="a")
+    await post(store, rec)
+    async with store.transaction(SITE, "b") as tx:
+        assert await tx.comment("c1") is None
+    async with store.transaction("other-site", "a") as tx:
+        assert await tx.comment("c1") is None
+    async with store.transaction(SITE, "a") as tx:
+        assert await tx.comment("c1") == rec
+        assert await tx.comment("missing") is None
+
+
+async def test_writes_outside_the_thread_are_refused(store: AnyStore) -> None:
+    """Inserting into or updating a comment of another thread raises StoreError."""
+    await post(store, record("c1", thread="a"))
+    async with store.transaction(SITE, "b") as tx:
+        with pytest.raises(StoreError):
+            await tx.insert_comment(record("c2", thread="a"))
+        with pytest.raises(StoreError):
+            await tx.update_comment(record("c1", thread="a"))
+        with pytest.raises(StoreError):
+            await tx.update_comment(record("missing", thread="b"))
+    with pytest.raises(StoreError):
+        await post(store, record("c1", thread="a"))
+
+
+async def test_has_replies(store: AnyStore) -> None:
+    """has_replies is true for a parent (whatever the reply's status) and false for a leaf."""
+    await post(store, record("p"))
+    await post(store, record("c", parent="p", status="pending", created_at=1_700_000_001.0))
+    async with store.transaction(SITE, "t1") as tx:
+        assert await tx.has_replies("p")
+        assert not await tx.has_replies("c")
+
+
+async def test_comments_returns_all_statuses_oldest_first(store: AnyStore) -> None:
+    """comments() returns every record of the thread, oldest first, with the matching state."""
+    recs = [
+        record("c3", status="deleted", created_at=3.0),
+        record("c1", created_at=1.0),
+        record("c2", status="pending", created_at=2.0),
+    ]
+    for rec in recs:
+        await post(store, rec)
+    await post(store, record("elsewhere", thread="t2"))
+    state, found = await store.comments(SITE, "t1")
+    assert state.seq == 3
+    assert [r.id for r in found] == ["c1", "c2", "c3"]
+
+
+async def test_counts_only_visible_comments(store: AnyStore) -> None:
+    """counts() counts visible comments per thread and gives 0 for unknown threads."""
+    statuses: tuple[Status, ...] = ("visible", "visible", "pending", "removed", "deleted")
+    for i, status in enumerate(statuses):
+        await post(store, record(f"a{i}", thread="a", status=status))
+    await post(store, record("b0", thread="b"))
+    await post(store, record("x0", thread="a", site="other-site"))
+    assert await store.counts(SITE, ["a", "b", "nowhere"]) == {"a": 2, "b": 1, "nowhere": 0}
+    assert await store.counts(SITE, []) == {}
+
+
+async def test_sites_round_trip(store: AnyStore) -> None:
+    """A site comes back as stored, and put_site replaces it."""
+    site = Site(name=SITE, origins=("https://a.example", "https://b.example"), premoderate=True)
+    await store.put_site(site)
+    assert await store.site(SITE) == site
+    changed = Site(name=SITE)
+    await store.put_site(changed)
+    assert await store.site(SITE) == changed
+    assert await store.site("nowhere") is None
+
+
+async def test_moderators_round_trip_and_token_replacement(store: AnyStore) -> None:
+    """A moderator is found by token hash; a new token replaces the old one, which stops working."""
+    await store.put_site(Site(name=SITE))
+    await store.put_site(Site(name="other-site"))
+    editor = Moderator(name="editor", site=SITE)
+    await store.put_moderator(editor, "hash-1")
+    assert await store.moderator("hash-1") == editor
+    await store.put_moderator(editor, "hash-2")
+    assert await store.moderator("hash-1") is None
+    assert await store.moderator("hash-2") == editor
+    same_name_elsewhere = Moderator(name="editor", site="other-site")
+    await store.put_moderator(same_name_elsewhere, "hash-3")
+    assert await store.moderator("hash-2") == editor
+    assert await store.moderator("hash-3") == same_name_elsewhere
+    # Re-sites and site replacement must not drop moderators.
+    await store.put_site(Site(name=SITE, premoderate=True))
+    assert await store.moderator("hash-2") == editor
+
+
+async def test_put_moderator_refuses_unknown_site_and_shared_token(store: AnyStore) -> None:
+    """A moderator needs an existing site and a token hash nobody else holds."""
+    with pytest.raises(StoreError):
+        await store.put_moderator(Moderator(name="ghost", site="nowhere"), "hash-0")
+    await store.put_site(Site(name=SITE))
+    await store.put_moderator(Moderator(name="a", site=SITE), "hash-1")
+    with pytest.raises(StoreError):
+        await store.put_moderator(Moderator(name="b", site=SITE), "hash-1")
+    assert await store.moderator("hash-1") == Moderator(name="a", site=SITE)
+    assert await store.moderator("hash-0") is None
+
+
+async def test_idempotency_is_scoped_per_site(store: AnyStore) -> None:
+    """A remembered answer is recalled from any thread of its site and from no other site."""
+    answer = IdempotentAnswer(key="k1", fingerprint="fp", status=201, body=b'{"id":"c1"}')
+    async with store.transaction(SITE, "t1") as tx:
+        assert await tx.recall("k1") is None
+        await tx.remember(answer)
+        assert await tx.recall("k1") == answer
+    async with store.transaction(SITE, "t2") as tx:
+        assert await tx.recall("k1") == answer
+        with pytest.raises(StoreError):
+            await tx.remember(answer)
+    async with store.transaction("other-site", "t1") as tx:
+        assert await tx.recall("k1") is None
+
+
+async def test_sqlite_two_processes_append_consecutively(tmp_path: Path) -> None:
+    """Two stores on one file (as two processes) appending at once never share or skip a seq."""
+    path = str(tmp_path / "shared.db")
+    first, second = SqliteStore(path), SqliteStore(path)
+    await first.open()
+    try:
+        await second.open()
+        try:
+
+            async def append_many(target: SqliteStore, count: int) -> list[int]:
+                got = []
+                for _ in range(count):
+                    async with target.transaction(SITE, "hot") as tx:
+                        got.append(events.seq_of(await tx.append(ThreadLocked(seq=0), None)))
+                return got
+
+            async with asyncio.timeout(TIMEOUT * 2):
+                mine, theirs = await asyncio.gather(append_many(first, 50), append_many(second, 50))
+            assert sorted(mine + theirs) == list(range(1, 101))
+            assert await seqs(first, "hot") == list(range(1, 101))
+            assert (await second.thread_state(SITE, "hot")).seq == 100
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+
+
+async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
+    """Everything committed is still there after the store is closed and opened again."""
+    path = str(tmp_path / "lasting.db")
+    rec = record("c1")
+    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}")
+    before = SqliteStore(path)
+    await before.open()
+    try:
+        await before.put_site(Site(name=SITE, origins=("https://a.example",)))
+        await before.put_moderator(Moderator(name="m", site=SITE), "hash")
+        async with before.transaction(SITE, "t1") as tx:
+            await tx.insert_comment(rec)
+            payload = await tx.append(created(rec), rec.id)
+            await tx.set_locked(True)
+            await tx.remember(answer)
+    finally:
+        await before.close()
+    after = SqliteStore(path)
+    await after.open()
+    try:
+        assert await after.comment("c1") == rec
+        state = await after.thread_state(SITE, "t1")
+        assert (state.seq, state.locked) == (1, True)
+        assert [e.payload for e in await after.events_after(SITE, "t1", 0, 10)] == [payload]
+        assert await after.site(SITE) == Site(name=SITE, origins=("https://a.example",))
+        assert await after.moderator("hash") == Moderator(name="m", site=SITE)
+        async with after.transaction(SITE, "t1") as tx:
+            assert await tx.recall("k") == answer
+    finally:
+        await after.close()

@@ -1,0 +1,210 @@
+"""A private, throwaway redis-server for tests: never the shared one on 6379.
+
+    with RedisServer() as server:
+        client = redis.asyncio.Redis.from_url(server.url)
+        ...
+        server.stop()   # an outage: clients see the connection drop
+        server.start()  # back, on the same port
+
+A synchronous context manager, so sync fixtures, async tests and tests that spawn other processes
+can all use it; each call blocks for at most `startup_timeout` (typically a few milliseconds).
+The server listens on 127.0.0.1 only, keeps no data on disk (`--save "" --appendonly no`) and
+works in its own temporary directory, removed on exit along with the log (whose tail is quoted
+when the server fails to start).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"
+_SEARCH_PATH = "/usr/local/bin:/usr/bin:/usr/sbin:/usr/local/sbin"
+
+
+class RedisServerError(RuntimeError):
+    """The server could not be found, started or stopped."""
+
+
+def find_redis_server() -> str:
+    """The redis-server executable, from PATH or the usual system directories."""
+    found = shutil.which("redis-server") or shutil.which("redis-server", path=_SEARCH_PATH)
+    if found is None:
+        raise RedisServerError("redis-server not found on PATH nor in /usr/bin, /usr/sbin")
+    return found
+
+
+def free_port() -> int:
+    """A loopback port free right now (another process may still take it: callers retry)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """One redis-server process on a loopback port that stays the same across stop()/start()."""
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        startup_timeout: float = 10.0,
+        attempts: int = 5,
+    ) -> None:
+        """`port` None picks a free one (retrying on a collision); `extra_args` go to the server."""
+        self._executable = find_redis_server()
+        self._port = port
+        self._fixed_port = port is not None
+        self._extra_args = extra_args
+        self._startup_timeout = startup_timeout
+        self._attempts = attempts
+        self._dir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RedisServerError("the server has not been started yet")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers. Restarts reuse the first port."""
+        if self.running:
+            return
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="livethread-redis-"))
+        # Only the very first start may move to another port: after that, clients hold the URL.
+        retry_elsewhere = not self._fixed_port and self._port is None
+        for attempt in range(self._attempts if retry_elsewhere else 1):
+            if self._port is None or (retry_elsewhere and attempt > 0):
+                self._port = free_port()
+            if self._launch():
+                return
+        raise RedisServerError(f"redis-server did not start on port {self._port}:\n{self._log()}")
+
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop the server: SIGTERM (clean shutdown) or, with graceful=False, SIGKILL (a crash)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            if graceful:
+                process.terminate()
+            else:
+                process.kill()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def close(self) -> None:
+        """Stop the server for good and remove its directory."""
+        self.stop()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> RedisServer:
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # __exit__ will not run: clean up the directory here
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _launch(self) -> bool:
+        """One start on the current port: True once it answers, False if it exited early."""
+        assert self._dir is not None
+        args = [
+            self._executable,
+            "--port", str(self.port),
+            "--bind", HOST,
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self._dir),
+            "--daemonize", "no",
+            "--logfile", "",
+            *self._extra_args,
+        ]  # fmt: skip
+        # Output to a file, not a pipe: nobody reads a pipe, and a full one would stall the server.
+        with (self._dir / "redis.log").open("ab") as log:
+            process = subprocess.Popen(
+                args, cwd=self._dir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + self._startup_timeout
+        # Polling: a starting redis-server offers no readiness signal but answering.
+        while time.monotonic() < deadline:
+            if process.poll() is not None:  # e.g. "Address already in use"
+                return False
+            # Checking the pid: on a port collision the answer may come from someone else's server.
+            if _server_pid(self.port) == process.pid:
+                self._process = process
+                return True
+            time.sleep(0.01)
+        process.kill()
+        process.wait(timeout=5)
+        raise RedisServerError(
+            f"redis-server did not answer within {self._startup_timeout}s:\n{self._log()}"
+        )
+
+    def _log(self, lines: int = 20) -> str:
+        if self._dir is None:
+            return ""
+        try:
+            text = (self._dir / "redis.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _server_pid(port: int) -> int | None:
+    """The pid of the redis-server answering on `port`, or None if none answers (yet)."""
+    try:
+        with socket.create_connection((HOST, port), timeout=0.5) as conn:
+            conn.sendall(b"INFO server\r\n")
+            reply = b""
+            while not _complete(reply):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return None
+                reply += chunk
+    except OSError:
+        return None
+    for line in reply.decode(errors="replace").splitlines():
+        if line.startswith("process_id:"):
+            return int(line.partition(":")[2])
+    return None
+
+
+def _complete(reply: bytes) -> bool:
+    """Whether `reply` holds a whole RESP bulk string (or an error, e.g. while loading)."""
+    if reply.startswith(b"-"):
+        return reply.endswith(b"\r\n")
+    header, sep, body = reply.partition(b"\r\n")
+    if not sep or not header.startswith(b"$"):
+        return False
+    return len(body) >= int(header[1:]) + 2

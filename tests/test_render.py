@@ -1,0 +1,238 @@
+"""Comment rendering and the cleaning of names and websites (server/render.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nh3
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.render import clean_name, clean_url, render
+
+SEED = Path("/work/shared/seed/thread.json")
+
+
+def _seed_body(comment_id: str) -> str:
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    for comment in data["comments"]:
+        if comment["id"] == comment_id:
+            body = comment["body"]
+            assert isinstance(body, str)
+            return body
+    raise LookupError(comment_id)
+
+
+def _clean_again(html: str) -> str:
+    """The same policy as render's, spelled out independently of the module under test."""
+    return nh3.clean(
+        html,
+        tags={"p", "br", "ul", "ol", "li", "em", "strong", "a", "blockquote", "code"},
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener",
+        url_relative="deny",
+    )
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="seed thread not available")
+def test_seed_body_renders_paragraphs_and_list() -> None:
+    """A real seed body keeps its blank-line paragraphs and turns "- " lines into one list."""
+    html = render(_seed_body("c5"))
+    assert html.startswith("<p>I feel two ways about this:</p>")
+    assert html.count("<ul>") == 1
+    assert "<li>We sent tanks first, prompting the US and Germany to send their own</li>" in html
+    assert html.count("<li>") == 2
+    assert html.count("<p>") == 6
+
+
+def test_single_newline_becomes_line_break() -> None:
+    """One newline inside a paragraph is a <br>, a blank line starts a new paragraph."""
+    assert render("first line\nsecond line") == "<p>first line<br>\nsecond line</p>"
+    assert render("one\n\ntwo") == "<p>one</p>\n<p>two</p>"
+
+
+def test_supported_inline_and_block_markup() -> None:
+    """Emphasis, strong, inline code, numbered lists and blockquotes are rendered."""
+    assert render("*a* **b** `c<d>`") == (
+        "<p><em>a</em> <strong>b</strong> <code>c&lt;d&gt;</code></p>"
+    )
+    assert render("1. one\n2. two") == "<ol>\n<li>one</li>\n<li>two</li>\n</ol>"
+    assert render("> quoted") == "<blockquote>\n<p>quoted</p>\n</blockquote>"
+
+
+def test_links_get_rel_attributes() -> None:
+    """Links (inline and autolinks) keep their href and gain rel="nofollow ugc noopener"."""
+    assert render("[nato](https://www.nato.int/)") == (
+        '<p><a href="https://www.nato.int/" rel="nofollow ugc noopener">nato</a></p>'
+    )
+    assert 'rel="nofollow ugc noopener"' in render("<https://example.com/a>")
+    assert 'href="mailto:a@example.com"' in render("[me](mailto:a@example.com)")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        "[x](data:text/html;base64,PHNjcmlwdD4=)",
+        "[x](vbscript:msgbox(1))",
+        "<javascript:alert(1)>",
+        "[x](/relative/path)",
+    ],
+)
+def test_dangerous_and_relative_links_lose_their_href(source: str) -> None:
+    """javascript:, data:, vbscript: and relative links never produce a usable href."""
+    assert "href" not in render(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "forbidden"),
+    [
+        ("<script>alert(1)</script>", "<script"),
+        ('<img src="x" onerror="alert(1)">', "<img"),
+        ('<iframe src="https://evil.example/"></iframe>', "<iframe"),
+        ('<a href="javascript:alert(1)">x</a>', "<a "),
+        ('<div onclick="x()">y</div>', "<div"),
+        ("<style>body{display:none}</style>", "<style"),
+        ("<!-- hidden -->", "<!--"),
+    ],
+)
+def test_raw_html_never_survives_as_markup(source: str, forbidden: str) -> None:
+    """Raw HTML in a body is shown as text, never interpreted as markup."""
+    html = render(source)
+    assert forbidden not in html
+    assert html.startswith("<p>&lt;")
+
+
+def test_image_markdown_makes_no_img() -> None:
+    """Image syntax never yields an <img> (it degrades to a plain link)."""
+    html = render("![x](http://a/b.png)")
+    assert "<img" not in html
+
+
+@pytest.mark.parametrize("source", ["# x", "## x", "x\n===", "x\n---"])
+def test_headings_are_not_rendered(source: str) -> None:
+    """ATX and setext headings stay text; no <h1>..<h6> appears."""
+    assert "<h" not in render(source)
+
+
+@pytest.mark.parametrize(
+    "source", ["    indented code", "```\nfenced\n```", "| a | b |\n|---|---|\n| 1 | 2 |", "***"]
+)
+def test_disabled_blocks_produce_no_extra_tags(source: str) -> None:
+    """Code blocks, tables and rules are off: only allowlisted tags appear."""
+    html = render(source)
+    for tag in ("<pre", "<table", "<hr", "<tr", "<td"):
+        assert tag not in html
+
+
+IDEMPOTENCY_CASES = [
+    "plain",
+    "a\nb\n\nc",
+    "- one\n- two\n\n1. three",
+    "> *quote* with **strong** and `code`",
+    '[x](http://a.example/?q="1"&b=2)',
+    "<script>alert('x')</script>",
+    '<img src=x onerror="alert(1)">',
+    "&amp; &lt; &#0; &quot; &nbsp; &copy;",
+    "x\x00y \u202eevil\u202c",
+    "[x](javascript:alert(1)) <http://a.example>",
+    "***bold-italic*** _under_ __strong__",
+    "> > nested\n> - list in quote\n>   continued",
+]
+
+
+@pytest.mark.parametrize("source", IDEMPOTENCY_CASES)
+def test_render_output_is_a_sanitizer_fixed_point(source: str) -> None:
+    """Cleaning render() output again with the same policy changes nothing."""
+    html = render(source)
+    assert _clean_again(html) == html
+
+
+_MARKDOWN_BITS = st.sampled_from(
+    [
+        "a", "b", " ", "\n", "\n\n", "*", "**", "_", "`", "[", "]", "(", ")", "<", ">", "!",
+        "&", "&amp;", '"', "'", "#", "- ", "1. ", "> ", "\\", "http://x.example/p?q=1&r=2",
+        "javascript:", "mailto:a@b.example", "<script>", "<img src=x>", "\u202e", "\u00e9",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(_MARKDOWN_BITS, max_size=40).map("".join) | st.text(max_size=200))
+def test_render_is_idempotent_under_sanitizer_for_any_input(source: str) -> None:
+    """For arbitrary Markdown-ish input, render() output is unchanged by a second cleaning."""
+    html = render(source)
+    assert _clean_again(html) == html
+
+
+def test_clean_name_strips_invisible_and_control_characters() -> None:
+    """Bidi controls, zero-width characters and control characters are removed from names."""
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    zero_width = "\u200b\u200c\u200d\u2060\ufeff"
+    assert clean_name(f"Li{bidi}sa{zero_width} We\x00\x07st") == "Lisa West"
+    assert clean_name("\u202eetirW ekiM") == "etirW ekiM"
+
+
+def test_clean_name_collapses_whitespace_and_normalises() -> None:
+    """Runs of any whitespace become one space, ends are trimmed, text is NFC."""
+    assert clean_name("  Mike \t\n  \u00a0 Wright\u2003 ") == "Mike Wright"
+    assert clean_name("Jose\u0301") == "Jos\u00e9"
+    assert clean_name("\u200b \u200d\t") == ""
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(max_size=80))
+def test_clean_name_is_idempotent(raw: str) -> None:
+    """Cleaning a clean name changes nothing."""
+    once = clean_name(raw)
+    assert clean_name(once) == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", None),
+        ("   ", None),
+        (" https://example.com/blog ", "https://example.com/blog"),
+        ("http://example.com", "http://example.com"),
+        ("HTTPS://Example.com/x?y=1#z", "HTTPS://Example.com/x?y=1#z"),
+    ],
+)
+def test_clean_url_accepts_blank_and_http_urls(raw: str, expected: str | None) -> None:
+    """Blank means no website; absolute http(s) URLs with a host pass, trimmed."""
+    assert clean_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://example.com/",
+        "example.com",
+        "//example.com/x",
+        "http://",
+        "https:///path",
+        "http://example.com:notaport/",
+        "http://[::1",
+        "https://trusted.example@evil.example/",
+        "https://exa mple.com/",
+        "https://example.com/\u202e",
+        "https://example.com/" + "a" * 300,
+    ],
+)
+def test_clean_url_rejects_everything_else(raw: str) -> None:
+    """Non-http(s), host-less, malformed, credentialed, spaced or too-long URLs raise."""
+    with pytest.raises(ValueError, match=r"\w"):
+        clean_url(raw)
+
+
+def test_clean_url_length_message_states_the_limit() -> None:
+    """The over-length message names the 300 character limit."""
+    with pytest.raises(ValueError, match=r"300 characters at most"):
+        clean_url("https://example.com/" + "a" * 281)
+    assert clean_url("https://example.com/" + "a" * 280) is not None
