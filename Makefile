@@ -7,12 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint setup system-deps clean
+NODE_STAMP := client-js/node_modules/.installed-stamp
+
+.PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean
 
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
 
-test: $(STAMP) system-deps lint
+test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -34,5 +36,31 @@ system-deps:
 	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 
+# The widget: client-js/src/ bundled into server/web/static/embed.js, which is committed so that
+# `make run` needs no Node. `make js` rebuilds it; `make js-test` fails when it is stale.
+js: node-deps
+	cd client-js && npm run --silent build
+
+js-test: node-deps
+	cd client-js && node build.mjs --check
+	cd client-js && npm run --silent check
+	cd client-js && npm test
+
+node-deps: node-bin $(NODE_STAMP)
+
+node-bin:
+	@command -v node >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
+
+$(NODE_STAMP): client-js/package-lock.json client-js/package.json | node-bin
+	cd client-js && npm ci
+	touch $(NODE_STAMP)
+
+# Browser tests drive Debian's chromium (never a downloaded browser build).
+browser-deps:
+	@[ -x /usr/bin/chromium ] || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis livethread.db*
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis livethread.db* \
+		client-js/node_modules test-artifacts

@@ -7,7 +7,7 @@ is `public()`, so a reader-facing answer cannot leak what it was never given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -95,6 +95,11 @@ class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     count: int
     locked: bool
     comments: list[PublicComment]
+    # Seconds an author may edit or delete a comment after posting (the widget shows the
+    # buttons only that long).
+    edit_window: int = 900
+    # True when the caller's moderator token made held and removed comments visible.
+    moderator: bool = False
 
 
 def _time(epoch: float) -> datetime:
@@ -131,18 +136,45 @@ def reader_view(records: Iterable[CommentRecord]) -> list[PublicComment]:
     Visible comments are shown; a removed or deleted comment is kept as a tombstone only while
     something shown hangs below it, so replies keep their place. Pending comments are hidden.
     """
-    ordered = sorted(records, key=lambda r: (r.created_at, r.id))
+    ordered = _oldest_first(records)
+    shown = _with_tombstones(ordered, lambda r: r.status == "visible")
+    return [public(r) for r in ordered if r.id in shown and r.status != "pending"]
+
+
+def moderator_view(records: Iterable[CommentRecord]) -> list[PublicComment]:
+    """What a moderator of the thread's site sees: also held comments, and removed ones with
+    their text (so a removal can be judged and undone). Author-deleted text stays erased."""
+    ordered = _oldest_first(records)
+    shown = _with_tombstones(ordered, lambda r: r.status != "deleted")
+    return [_moderated(r) for r in ordered if r.id in shown]
+
+
+def _moderated(record: CommentRecord) -> PublicComment:
+    if record.status != "removed":
+        return public(record)
+    return msgspec.structs.replace(
+        public(msgspec.structs.replace(record, status="visible")), status="removed"
+    )
+
+
+def _oldest_first(records: Iterable[CommentRecord]) -> list[CommentRecord]:
+    return sorted(records, key=lambda r: (r.created_at, r.id))
+
+
+def _with_tombstones(
+    ordered: list[CommentRecord], shows: Callable[[CommentRecord], bool]
+) -> set[str]:
+    """Ids of the comments `shows` keeps, plus every ancestor of one (as a tombstone)."""
     by_id = {r.id: r for r in ordered}
     shown: set[str] = set()
     # Replies are newer than their parents, so walking newest first settles every
     # child before its parent and one pass decides each tombstone.
     for record in reversed(ordered):
-        if record.status == "visible" or record.id in shown:
+        if shows(record) or record.id in shown:
             shown.add(record.id)
-            parent = record.parent
-            if parent is not None and parent in by_id:
-                shown.add(parent)
-    return [public(r) for r in ordered if r.id in shown and r.status != "pending"]
+            if record.parent is not None and record.parent in by_id:
+                shown.add(record.parent)
+    return shown
 
 
 def visible_count(comments: Iterable[PublicComment]) -> int:

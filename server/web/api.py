@@ -7,8 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.comments import CommentError, Comments
-from server.model import PublicComment, ThreadSnapshot, reader_view, visible_count
+from server.comments import CommentError, Comments, Forbidden
+from server.model import (
+    PublicComment,
+    ThreadSnapshot,
+    moderator_view,
+    reader_view,
+    visible_count,
+)
 from server.ports import Store
 from server.requests import (
     EditComment,
@@ -49,10 +55,13 @@ class TooLarge(CommentError):
 
 
 class Api:
-    def __init__(self, comments: Comments, store: Store, *, max_body: int) -> None:
+    def __init__(
+        self, comments: Comments, store: Store, *, max_body: int, edit_window: float
+    ) -> None:
         self._comments = comments
         self._store = store
         self._max_body = max_body
+        self._edit_window = edit_window
 
     def routes(self) -> list[Route]:
         return [
@@ -66,8 +75,12 @@ class Api:
         ]
 
     async def snapshot(self, request: Request) -> Response:
+        """The thread as readers see it; with the site's moderator token, as moderators do."""
         site, thread = _thread_query(request)
         await self._comments.site(site)
+        moderator = await auth.moderator(request, self._store)
+        if moderator is not None and moderator.site != site:
+            raise Forbidden("Your moderator token is for another site")
         state, records = await self._store.comments(site, thread)
         view = reader_view(records)
         return json_response(
@@ -77,8 +90,12 @@ class Api:
                 seq=state.seq,
                 count=visible_count(view),
                 locked=state.locked,
-                comments=view,
-            )
+                comments=view if moderator is None else moderator_view(records),
+                edit_window=int(self._edit_window),
+                moderator=moderator is not None,
+            ),
+            # A moderator's view must never be served from a cache to a reader.
+            headers={"Cache-Control": "no-store"},
         )
 
     async def post(self, request: Request) -> Response:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from server import demo
 from server.adapters.memory_bus import MemoryBus
@@ -49,7 +51,12 @@ def create_app(settings: Settings) -> Starlette:
         backlog_limit=settings.backlog_limit,
     )
     hub = Hub(store, bus, backlog_limit=settings.backlog_limit)
-    api = Api(comments, store, max_body=settings.http_max_bytes)
+    api = Api(
+        comments,
+        store,
+        max_body=settings.http_max_bytes,
+        edit_window=settings.edit_window_seconds,
+    )
     sockets = ThreadSocket(comments, hub, inbox=settings.socket_inbox)
     pages = Pages(store, bus)
 
@@ -72,6 +79,17 @@ def create_app(settings: Settings) -> Starlette:
         routes=[*api.routes(), *sockets.routes(), *pages.routes()],
         lifespan=lifespan,
         exception_handlers={CommentError: on_comment_error, RequestError: on_request_error},
+        middleware=[
+            # The widget calls the API from publishers' pages. No cookies are involved (every
+            # privileged call carries its token), so CORS is not what guards writes.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "X-Edit-Token"],
+                max_age=600,
+            )
+        ],
     )
     app.state.hub = hub
     return app

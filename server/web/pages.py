@@ -1,4 +1,4 @@
-"""Server-rendered pages: the demo article with its thread, and a landing page."""
+"""Pages: the demo article with its live thread, the moderators' page, the widget script."""
 
 from __future__ import annotations
 
@@ -6,15 +6,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import demo
 from server.model import PublicComment, reader_view, visible_count
 from server.ports import Bus, Store
+from server.requests import validate_ids
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+STATIC = HERE / "static"
+
+# Our own pages load only our own script and styles: no inline script or style anywhere.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
 
 
 @dataclass
@@ -38,26 +52,49 @@ class Pages:
         self._store = store
         self._bus = bus
 
-    def routes(self) -> list[Route]:
-        return [Route("/", self.article), Route("/healthz", self.health)]
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.article),
+            Route("/moderate", self.moderate),
+            Route("/embed.js", self.script),
+            Route("/healthz", self.health),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
 
     async def article(self, request: Request) -> Response:
         if await self._store.site(demo.SITE) is None:
-            return TEMPLATES.TemplateResponse(request, "index.html", {})
+            return TEMPLATES.TemplateResponse(request, "index.html", {}, headers=PAGE_HEADERS)
         state, records = await self._store.comments(demo.SITE, demo.THREAD)
         view = reader_view(records)
-        return TEMPLATES.TemplateResponse(
-            request,
-            "article.html",
-            {
-                "title": demo.TITLE,
-                "article": demo.seed().article,
-                "site": demo.SITE,
-                "thread": demo.THREAD,
-                "count": visible_count(view),
-                "seq": state.seq,
-                "locked": state.locked,
-                "roots": tree(view),
+        context = {
+            "title": demo.TITLE,
+            "article": demo.seed().article,
+            "site": demo.SITE,
+            "thread": demo.THREAD,
+            "count": visible_count(view),
+            "locked": state.locked,
+            "roots": tree(view),
+        }
+        return TEMPLATES.TemplateResponse(request, "article.html", context, headers=PAGE_HEADERS)
+
+    async def moderate(self, request: Request) -> Response:
+        """The moderators' page for one thread (`?site=S&thread=T`, the demo's by default)."""
+        site, thread = validate_ids(
+            request.query_params.get("site", demo.SITE),
+            request.query_params.get("thread", demo.THREAD),
+        )
+        context = {"site": site, "thread": thread}
+        return TEMPLATES.TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
+
+    async def script(self, request: Request) -> Response:
+        # Short cache: the name is not content-hashed, publishers embed this exact URL.
+        return FileResponse(
+            STATIC / "embed.js",
+            media_type="text/javascript; charset=utf-8",
+            headers={
+                "Cache-Control": "public, max-age=300",
+                "X-Content-Type-Options": "nosniff",
+                "Cross-Origin-Resource-Policy": "cross-origin",
             },
         )
 

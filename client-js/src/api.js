@@ -1,0 +1,93 @@
+// The HTTP API (v1), as the widget uses it.
+
+/** @typedef {import("./types.js").Snapshot} Snapshot */
+/** @typedef {import("./types.js").Comment} Comment */
+
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message @param {Record<string, string>} fields */
+  constructor(status, message, fields) {
+    super(message);
+    this.status = status;
+    this.fields = fields;
+  }
+}
+
+export class Api {
+  /** @param {string} base origin of the livethread server @param {string} site @param {string} thread */
+  constructor(base, site, thread) {
+    this.base = base;
+    this.site = site;
+    this.thread = thread;
+    /** @type {string | null} */
+    this.moderator = null;
+  }
+
+  /** @param {Record<string, string>} [extra] */
+  headers(extra = {}) {
+    /** @type {Record<string, string>} */
+    const headers = { "Content-Type": "application/json", ...extra };
+    if (this.moderator) headers.Authorization = `Bearer ${this.moderator}`;
+    return headers;
+  }
+
+  /**
+   * @param {string} method @param {string} path @param {unknown} [body]
+   * @param {Record<string, string>} [extra]
+   */
+  async call(method, path, body, extra) {
+    const response = await fetch(this.base + path, {
+      method,
+      headers: this.headers(extra),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, data.message || "", data.fields || {});
+    return data;
+  }
+
+  /** @returns {Promise<Snapshot>} */
+  snapshot() {
+    const q = new URLSearchParams({ site: this.site, thread: this.thread });
+    return this.call("GET", `/api/v1/threads?${q}`);
+  }
+
+  /**
+   * @param {{parent: string | null, name: string, email: string, url: string, body: string}} form
+   * @param {string} key Idempotency-Key: the same for every retry of one submission
+   * @returns {Promise<{comment: Comment, edit_token: string}>}
+   */
+  post(form, key) {
+    const author = { name: form.name, email: form.email || null, url: form.url || null };
+    const body = { site: this.site, thread: this.thread, parent: form.parent, author, body: form.body };
+    return this.call("POST", "/api/v1/comments", body, { "Idempotency-Key": key });
+  }
+
+  /** @param {string} id @param {string} body @param {string} token */
+  edit(id, body, token) {
+    return this.call("PATCH", `/api/v1/comments/${encodeURIComponent(id)}`, { body }, { "X-Edit-Token": token });
+  }
+
+  /** @param {string} id @param {string} token */
+  remove(id, token) {
+    return this.call("DELETE", `/api/v1/comments/${encodeURIComponent(id)}`, undefined, { "X-Edit-Token": token });
+  }
+
+  /** @param {string} id @param {string} action */
+  moderate(id, action) {
+    return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/moderation`, { action });
+  }
+
+  /** @param {boolean} locked */
+  lock(locked) {
+    const body = { site: this.site, thread: this.thread, action: locked ? "lock" : "unlock" };
+    return this.call("POST", "/api/v1/threads/moderation", body);
+  }
+
+  /** @param {number} since */
+  socketUrl(since) {
+    const q = new URLSearchParams({ site: this.site, thread: this.thread, since: String(since) });
+    return `${this.base.replace(/^http/, "ws")}/ws/v1/threads?${q}`;
+  }
+}

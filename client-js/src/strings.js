@@ -1,0 +1,105 @@
+// Every string the widget shows, per language. English is the fallback for anything missing.
+
+/** @param {number} n @param {string} one @param {string} many */
+const plural = (n, one, many) => (n === 1 ? one : many).replace("#", String(n));
+
+export const en = {
+  /** @param {number} n */
+  count: (n) => plural(n, "# Comment", "# Comments"),
+  /** @param {number} n */
+  fresh: (n) => plural(n, "# new comment", "# new comments"),
+  removed: "This comment was removed",
+  pending: "Awaiting approval",
+  removedMod: "Removed",
+  reply: "Reply",
+  /** @param {string} name */
+  replyTo: (name) => `Reply to ${name}`,
+  leave: "Leave a reply",
+  edit: "Edit",
+  del: "Delete",
+  save: "Save",
+  cancel: "Cancel",
+  post: "Post Comment",
+  comment: "Comment",
+  name: "Name",
+  email: "Email (optional, never shown)",
+  website: "Website (optional)",
+  nameRequired: "Please enter your name here",
+  bodyRequired: "Please enter your comment!",
+  locked: "Comments are closed on this article.",
+  reconnecting: "Reconnecting…",
+  posted: "Your comment was posted.",
+  failed: "Your comment could not be sent. Check your connection and try again.",
+  sure: "Delete your comment?",
+  edited: "edited",
+  /** @param {string} name */
+  by: (name) => `Comment by ${name}`,
+  link: "Link to this comment",
+  remove: "Remove",
+  restore: "Restore",
+  approve: "Approve",
+  reject: "Reject",
+  lock: "Close comments",
+  unlock: "Reopen comments",
+  token: "Moderator token",
+  useToken: "Moderate",
+  forget: "Forget token",
+  badToken: "That token was not accepted.",
+};
+
+/** @typedef {typeof en} Strings */
+
+/** @type {Partial<Strings>} */
+const de = {
+  count: (n) => plural(n, "# Kommentar", "# Kommentare"),
+  fresh: (n) => plural(n, "# neuer Kommentar", "# neue Kommentare"),
+  removed: "Dieser Kommentar wurde entfernt",
+  pending: "Wartet auf Freigabe",
+  removedMod: "Entfernt",
+  reply: "Antworten",
+  replyTo: (name) => `Antwort an ${name}`,
+  leave: "Schreibe eine Antwort",
+  edit: "Bearbeiten",
+  del: "Löschen",
+  save: "Speichern",
+  cancel: "Abbrechen",
+  post: "Kommentar senden",
+  comment: "Kommentar",
+  name: "Name",
+  email: "E-Mail (optional, wird nie angezeigt)",
+  website: "Website (optional)",
+  nameRequired: "Bitte gib hier deinen Namen ein",
+  bodyRequired: "Bitte schreibe einen Kommentar!",
+  locked: "Die Kommentare zu diesem Artikel sind geschlossen.",
+  reconnecting: "Verbindung wird wiederhergestellt…",
+  posted: "Dein Kommentar wurde veröffentlicht.",
+  failed: "Dein Kommentar konnte nicht gesendet werden. Bitte versuche es erneut.",
+  sure: "Deinen Kommentar löschen?",
+  edited: "bearbeitet",
+  by: (name) => `Kommentar von ${name}`,
+  link: "Link zu diesem Kommentar",
+  remove: "Entfernen",
+  restore: "Wiederherstellen",
+  approve: "Freigeben",
+  reject: "Ablehnen",
+  lock: "Kommentare schließen",
+  unlock: "Kommentare öffnen",
+  token: "Moderations-Token",
+  useToken: "Moderieren",
+  forget: "Token vergessen",
+  badToken: "Dieses Token wurde nicht akzeptiert.",
+};
+
+/** @type {Record<string, Partial<Strings>>} */
+const languages = { en, de };
+
+/**
+ * The strings for a language tag such as "de-AT" (by its primary subtag), English otherwise.
+ * @param {string} tag
+ * @returns {{lang: string, t: Strings}}
+ */
+export function pick(tag) {
+  const lang = (tag || "en").toLowerCase().split("-")[0];
+  const table = languages[lang];
+  return table ? { lang, t: { ...en, ...table } } : { lang: "en", t: en };
+}

@@ -1,0 +1,18 @@
+// Shapes of the wire contract (v1) as JSDoc types, checked by `tsc --checkJs`.
+
+/**
+ * @typedef {{name: string, url: string | null}} Author
+ * @typedef {"visible" | "pending" | "removed"} Status
+ * @typedef {{
+ *   id: string, parent: string | null, status: Status, author: Author | null,
+ *   html: string | null, created: string, edited?: string | null, pinned?: boolean
+ * }} Comment
+ * @typedef {{
+ *   site: string, thread: string, seq: number, count: number, locked: boolean,
+ *   comments: Comment[], edit_window?: number, moderator?: boolean
+ * }} Snapshot
+ * @typedef {{type: string, seq?: number, comment?: Comment, id?: string,
+ *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame
+ */
+
+export {};

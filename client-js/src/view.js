@@ -1,0 +1,66 @@
+// One comment as DOM: author, time, text (or a tombstone), and the actions this reader may take.
+
+import { h, safeHtml, safeUrl } from "./dom.js";
+import { exact, relative } from "./time.js";
+
+/** @typedef {import("./types.js").Comment} Comment */
+/** @typedef {import("./strings.js").Strings} Strings */
+
+/**
+ * @typedef {{
+ *   t: Strings, lang: string, moderator: boolean, locked: boolean,
+ *   mine: (id: string) => boolean,
+ *   act: (id: string, action: string) => void,
+ * }} Context
+ */
+
+/** @param {Comment} c @param {Context} ctx */
+export function article(c, ctx) {
+  const { t } = ctx;
+  const tomb = c.status === "removed" && c.html === null;
+  /** @param {string} action @param {string} label */
+  const action = (action, label) =>
+    h("button", { type: "button", class: `lt-link lt-${action}`, onclick: () => ctx.act(c.id, action) }, label);
+  const actions = h("div", { class: "lt-actions" });
+  if (!ctx.locked && c.status !== "pending") actions.append(action("reply", t.reply));
+  if (ctx.mine(c.id) && c.status === "visible") actions.append(action("edit", t.edit), action("delete", t.del));
+  if (ctx.moderator) {
+    if (c.status === "visible") actions.append(action("remove", t.remove));
+    if (c.status === "removed" && !tomb) actions.append(action("restore", t.restore));
+    if (c.status === "pending") actions.append(action("approve", t.approve), action("reject", t.reject));
+  }
+  if (tomb) {
+    return h("article", { tabindex: -1, "aria-label": t.removed }, h("p", { class: "lt-tomb" }, t.removed), actions);
+  }
+  const name = c.author ? c.author.name : "";
+  const site = safeUrl(c.author && c.author.url);
+  const created = new Date(c.created);
+  return h(
+    "article",
+    { tabindex: -1, "aria-label": t.by(name) },
+    h(
+      "div",
+      { class: "lt-meta" },
+      site
+        ? h("a", { class: "lt-author", href: site, rel: "nofollow ugc noopener", target: "_blank" }, name)
+        : h("span", { class: "lt-author" }, name),
+      h(
+        "a",
+        { class: "lt-time", href: `#comment-${c.id}`, title: t.link },
+        h("time", { datetime: c.created, title: exact(created, ctx.lang) }, relative(created, ctx.lang)),
+      ),
+      c.edited && h("span", { class: "lt-badge" }, t.edited),
+      c.status === "pending" && h("span", { class: "lt-badge" }, t.pending),
+      c.status === "removed" && h("span", { class: "lt-badge" }, t.removedMod),
+    ),
+    h("div", { class: "lt-body" }, safeHtml(c.html || "")),
+    actions,
+  );
+}
+
+/** Refresh every relative time under `root` (they age while the page stays open). @param {ParentNode} root @param {string} lang */
+export function retime(root, lang) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    el.textContent = relative(new Date(el.getAttribute("datetime") || ""), lang);
+  }
+}

@@ -1,0 +1,48 @@
+// The size budget: gzip sizes are measured the way build.mjs reports them.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { BUDGET_BYTES, SERVED_ASSETS, checkBudget, gzipSize } from "../budget.mjs";
+
+test("the budget is 12 KB and covers embed.js", () => {
+  assert.equal(BUDGET_BYTES, 12288);
+  assert.ok(SERVED_ASSETS.includes("embed.js"));
+});
+
+test("gzipSize is the length of a level-9 gzip of the bytes", () => {
+  const text = "livethread ".repeat(500);
+  assert.equal(gzipSize(text), gzipSync(text, { level: 9 }).length);
+  assert.ok(gzipSize(text) < text.length / 10, "repetitive text compresses well");
+});
+
+test("checkBudget adds up every asset and reports the size line", () => {
+  const assets = ["a".repeat(1000), new TextEncoder().encode("b".repeat(1000))];
+  const bytes = gzipSize(assets[0]) + gzipSize(assets[1]);
+  const report = checkBudget(assets);
+  assert.deepEqual(report, {
+    bytes,
+    budget: BUDGET_BYTES,
+    ok: true,
+    message: `widget size: ${bytes} bytes gzipped (budget ${BUDGET_BYTES})`,
+  });
+});
+
+test("checkBudget fails an asset set over the budget, and passes one exactly at it", () => {
+  let state = 0x9e3779b9; // xorshift32: the same "random" bytes every run
+  const random = new Uint8Array(20000).map(() => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 24;
+  });
+  const size = gzipSize(random);
+  assert.ok(size > BUDGET_BYTES, "incompressible bytes stay large");
+  assert.equal(checkBudget([random]).ok, false);
+  assert.equal(checkBudget([random], size).ok, true);
+  assert.equal(checkBudget([random], size - 1).ok, false);
+  assert.equal(gunzipSync(gzipSync(random, { level: 9 })).length, random.length);
+});
+
+test("checkBudget of nothing is zero bytes", () => {
+  assert.equal(checkBudget([]).bytes, 0);
+});
