@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NODE_STAMP := client-js/node_modules/.installed-stamp
 
-.PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean
+.PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean chaos bench
 
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
@@ -23,6 +23,20 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 setup: $(STAMP) system-deps
+
+# The long chaos run (tests/chaos.py): readers on two server processes while Redis and the
+# processes are killed and restarted; prints a table, fails on any broken invariant. Its short
+# form runs in `make test` (tests/test_chaos.py). Override e.g. CHAOS_ARGS="--readers 500".
+CHAOS_ARGS ?= --readers 200 --seconds 60 --rate 10
+chaos: setup
+	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
+
+# Performance figures: every scenario in bench/ (not part of `make test`).
+bench: setup
+	@for scenario in bench/[!_]*.py; do \
+		echo "## $$scenario"; \
+		$(BIN)/python -m bench.$$(basename $$scenario .py) || exit 1; \
+	done
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import resource
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -11,7 +14,7 @@ import uvicorn
 
 from server import demo
 from server.model import Moderator, Site
-from server.ports import Store
+from server.ports import Store, StoreError
 from server.requests import RequestError, validate_ids
 from server.settings import Settings, SettingsError, export
 from server.tokens import new_token, token_hash
@@ -32,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except (SettingsError, RequestError) as exc:
+    except (SettingsError, RequestError, StoreError) as exc:
         message = exc.message if isinstance(exc, RequestError) else str(exc)
         print(f"livethread: error: {message}", file=sys.stderr)
         return 2
@@ -92,20 +95,46 @@ def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> 
     return asyncio.run(run())
 
 
+def _raise_file_limit() -> None:
+    """Every socket is a file descriptor; the usual soft limit of 1024 is far below what one
+    server process can hold. Raise it to the hard limit this process is allowed."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.demo and settings.database != "memory:":
+    _raise_file_limit()
+    if settings.database != "memory:":
 
         async def prepare(store: Store) -> int:
-            await demo.install(store)
-            token = await demo.issue_moderator_token(store)
-            base = f"http://{settings.host}:{settings.port}"
-            print(f"livethread demo: {base}/  (moderator {demo.seed().article.byline}: {token})")
+            if settings.demo:
+                await demo.install(store)
+                token = await demo.issue_moderator_token(store)
+                base = f"http://{settings.host}:{settings.port}"
+                byline = demo.seed().article.byline
+                print(f"livethread demo: {base}/  (moderator {byline}: {token})")
             return 0
 
+        # Opening the store checks that it can keep acknowledged comments (WAL, synchronous=FULL)
+        # and migrates it: a database that cannot is refused here in one line (a StoreError,
+        # reported by main), not by a traceback from every server process's startup.
         _with_store(settings, prepare)
     export(settings)
+    # uvicorn shuts down gracefully on SIGTERM (stop accepting, finish in-flight requests, close
+    # sockets with 1012), then raises the signal again for the handler it found installed. With
+    # the default one, a clean stop would end as "killed by SIGTERM" (exit 143), not 0.
+    signal.signal(signal.SIGTERM, _stop)
     uvicorn.run(FACTORY, factory=True, workers=settings.workers, **uvicorn_options(settings))
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM outside uvicorn's own handling (before it starts, or re-raised once it has shut
+    down gracefully): end the process with status 0."""
+    raise SystemExit(0)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import msgspec
@@ -91,12 +92,35 @@ class Comments:
         edit_window: float = 900.0,
         backlog_limit: int = 1000,
         clock: Callable[[], float] = time.time,
+        after_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._bus = bus
         self._edit_window = edit_window
         self._backlog_limit = backlog_limit
         self._clock = clock
+        self._after_commit = after_commit
+        # Idempotency keys of posts being handled by this process right now.
+        self._in_flight: set[str] = set()
+
+    @contextmanager
+    def claim(self, idempotency_key: str | None) -> Iterator[None]:
+        """Hold an idempotency key for the length of one request: a duplicate that arrives
+        while the first is still being handled is refused (409) rather than queued behind it.
+        (In another process, the duplicate waits for the first's commit and gets its answer.)"""
+        if idempotency_key is None:
+            yield
+            return
+        if idempotency_key in self._in_flight:
+            raise Conflict(
+                "A request with this Idempotency-Key is still in progress; "
+                "retry once it has finished to get its answer"
+            )
+        self._in_flight.add(idempotency_key)
+        try:
+            yield
+        finally:
+            self._in_flight.discard(idempotency_key)
 
     async def site(self, name: str) -> Site:
         site = await self._store.site(name)
@@ -328,11 +352,11 @@ class Comments:
         return record
 
     async def _publish(self, site: str, thread: str, payload: bytes | None) -> None:
-        if payload is not None and not await self._bus.publish(
-            thread_channel(site, thread), payload
-        ):
-            # Committed but not announced: readers on other processes catch up from the
-            # store on their next event or reconnect; this process's hub repairs the gap too.
+        if payload is None:
+            return
+        self._after_commit()
+        if not await self._bus.publish(thread_channel(site, thread), payload):
+            # Committed but not announced: every process's hub finds it in the log's tail.
             log.warning(
                 "bus unavailable; event for %s/%s committed but not published", site, thread
             )

@@ -8,6 +8,12 @@ The room also keeps the thread's order: it knows the last seq it passed on, and 
 arrives ahead of it (a message lost on the bus, two processes publishing out of order, the bus
 reconnecting) it reads the missing events from the store before going on. So members see every
 event exactly once and in seq order, or are told to resync.
+
+The bus is fast but forgetful; the store is the truth. So the hub also reads the tail of the
+store-wide event log every `tail_interval` seconds: a room behind the newest committed seq of
+its thread catches up from the store. That is how an event committed by a process that died
+before publishing, or committed while Redis was down, still reaches every reader, within about
+one interval, with no bus message at all.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ class Room:
         # oldest is safe: they are all committed, so a later repair reads them back.
         self._held: deque[bytes] = deque(maxlen=hub.held_limit)
         self._repairing = False
+        # Set when the store is known to hold more (a tail check, the bus resuming) while a
+        # repair is running: that repair may have read the store before, so it reads again.
+        self._again = False
 
     @property
     def seq(self) -> int | None:
@@ -82,7 +91,18 @@ class Room:
 
     def resumed(self) -> None:
         # Anything published while the bus was away is lost from the bus, not from the store.
-        if self._seq is not None and not self._repairing:
+        if self._seq is not None:
+            self._repair_or_again()
+
+    def behind(self, seq: int) -> None:
+        """The store has the thread at `seq`; catch up if this room has not passed it on yet."""
+        if self._seq is not None and seq > self._seq:
+            self._repair_or_again()
+
+    def _repair_or_again(self) -> None:
+        if self._repairing:
+            self._again = True
+        else:
             self._repair()
 
     def _fanout(self, seq: int, payload: bytes) -> None:
@@ -114,6 +134,7 @@ class Room:
 
     def _repair(self) -> None:
         self._repairing = True
+        self._again = False
         self._hub.spawn(self._catch_up(), f"repair {self.site}/{self.thread}")
 
     async def _catch_up(self) -> None:
@@ -130,7 +151,9 @@ class Room:
                     if event.seq == self._seq + 1:
                         self._fanout(event.seq, event.payload)
                 if len(missed) < self._hub.backlog_limit and self._drain_held_quietly():
-                    return
+                    if not self._again:
+                        return
+                    self._again = False
         finally:
             self._repairing = False
 
@@ -153,14 +176,53 @@ class Hub:
     """Rooms by thread; joins and leaves; the background repairs it owns."""
 
     def __init__(
-        self, store: Store, bus: Bus, *, backlog_limit: int = 1000, held_limit: int = 4096
+        self,
+        store: Store,
+        bus: Bus,
+        *,
+        backlog_limit: int = 1000,
+        held_limit: int = 4096,
+        tail_interval: float = 0.5,
     ) -> None:
         self.store = store
         self.bus = bus
         self.backlog_limit = backlog_limit
         self.held_limit = held_limit
+        self.tail_interval = tail_interval
         self._rooms: dict[tuple[str, str], Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._cursor = 0
+
+    async def start(self) -> None:
+        """Begin watching the log's tail from its current end."""
+        self._cursor = await self.store.log_end()
+        self.spawn(self._watch_tail(), "tail watch")
+
+    async def _watch_tail(self) -> None:
+        # A periodic safety net, not the delivery path: the bus delivers in about a
+        # millisecond; this catches what the bus never carried.
+        while True:
+            await asyncio.sleep(self.tail_interval)
+            try:
+                await self.check_tail()
+            except Exception:
+                log.exception("reading the event log's tail failed; retrying")
+
+    async def check_tail(self) -> None:
+        """Compare the newest committed seq of each thread with this process's rooms."""
+        while True:
+            entries = await self.store.log_after(self._cursor, self.backlog_limit)
+            newest: dict[tuple[str, str], int] = {}
+            for entry in entries:
+                newest[(entry.site, entry.thread)] = entry.seq
+            for key, seq in newest.items():
+                room = self._rooms.get(key)
+                if room is not None:
+                    room.behind(seq)
+            if entries:
+                self._cursor = entries[-1].position
+            if len(entries) < self.backlog_limit:
+                return
 
     def readers(self, site: str, thread: str) -> int:
         room = self._rooms.get((site, thread))

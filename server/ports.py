@@ -30,6 +30,17 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
     payload: bytes
 
 
+class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An event in the store-wide log: `position` orders every event of every thread in commit
+    order, so a reader of the whole log (the hub's tail check, a worker) keeps one cursor."""
+
+    position: int
+    site: str
+    thread: str
+    seq: int
+    payload: bytes
+
+
 class StoreError(Exception):
     """The store could not do what was asked (a conflict, a missing row)."""
 
@@ -107,6 +118,14 @@ class Store(Protocol):
 
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         """Visible comments per thread (threads never written to count 0)."""
+        ...
+
+    async def log_end(self) -> int:
+        """The position of the newest event in the log (0 when there is none)."""
+        ...
+
+    async def log_after(self, after: int, limit: int) -> list[LogEntry]:
+        """Events of every thread with position > after, in commit order, at most `limit`."""
         ...
 
     async def put_site(self, site: Site) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from server import faults
+
 PREFIX = "LIVETHREAD_"
 
 
@@ -37,10 +39,15 @@ class Settings:
     socket_inbox: int = 256
     # Most events replayed on reconnect; a client further behind is told to resync.
     backlog_limit: int = 1000
+    # How often each server process reads the event log's tail to catch what the bus missed
+    # (a crash between commit and publish, Redis down): the worst-case extra delay.
+    tail_interval: float = 0.5
     edit_window_seconds: float = 900.0
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # Fault injection for reliability tests (see server/faults.py); never in production.
+    fault: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -66,6 +73,8 @@ class Settings:
                 "one process would miss posts made through another. Pass e.g. "
                 "--redis redis://127.0.0.1:6379/0, or run --workers 1."
             )
+        if self.fault is not None and self.fault not in faults.KNOWN:
+            raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
         if not (self.database.startswith("sqlite:///") or self.database == "memory:"):
             raise SettingsError(
                 f"unsupported --database {self.database!r}: use sqlite:///PATH or memory:"

@@ -38,7 +38,12 @@ export class CommentForm {
     this.general = h("p", { class: "lt-error", role: "alert" });
     this.button = h("button", { type: "submit", class: "lt-btn" }, t.post);
     /** @param {Field} f @param {string} text */
-    const field = (f, text) => h("label", { for: this.inputs[f].id }, text, this.inputs[f], this.errors[f]);
+    const field = (f, text) => {
+      // Named by its caption alone: the error inside the label is its description, not its name.
+      const caption = h("span", { id: `${this.inputs[f].id}-l` }, text);
+      this.inputs[f].setAttribute("aria-labelledby", caption.id);
+      return h("label", { for: this.inputs[f].id }, caption, this.inputs[f], this.errors[f]);
+    };
     this.el = h(
       "form",
       { class: "lt-form", novalidate: true, "aria-label": options.label },

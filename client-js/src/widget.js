@@ -49,6 +49,10 @@ export class Widget {
     this.items = new Map();
     /** @type {CommentForm | null} the open reply form under a comment */
     this.inline = null;
+    // Posts of this reader awaiting their answer, and whether a "new comments" announcement
+    // waits for them (the echo of one's own post must not be announced as someone else's).
+    this.posting = 0;
+    this.unannounced = false;
 
     this.heading = h("h2", { id: "lt-heading" });
     this.status = h("span", { class: "lt-status", role: "status" });
@@ -178,7 +182,18 @@ export class Widget {
   redraw(id) {
     const li = this.items.get(id);
     const c = this.thread.get(id);
-    if (li && c && li.firstChild) li.replaceChild(article(c, this.context()), li.firstChild);
+    const old = li && li.firstChild;
+    if (!li || !c || !(old instanceof HTMLElement)) return;
+    const fresh = article(c, this.context());
+    // Keep the reader's focus (a post's own echo redraws the article just focused): on the same
+    // control if it is still there, else on the article.
+    const active = this.root.activeElement;
+    const within = active instanceof HTMLElement && old.contains(active);
+    li.replaceChild(fresh, old);
+    if (!within) return;
+    const kind = active === old ? null : [...active.classList].find((k) => k !== "lt-link");
+    const same = kind ? fresh.querySelector(`.${kind}`) : null;
+    (same instanceof HTMLElement ? same : fresh).focus({ preventScroll: true });
   }
 
   /** Put a comment into the DOM under its parent. @param {Comment} c */
@@ -230,7 +245,9 @@ export class Widget {
         else {
           this.held.hold(c);
           this.showHeld();
-          this.say(this.t.fresh(this.held.size));
+          // While the reader's own post is in flight this may be its echo: announce after.
+          if (this.posting) this.unannounced = true;
+          else this.say(this.t.fresh(this.held.size));
         }
         break;
       case "comment.edited":
@@ -351,6 +368,7 @@ export class Widget {
     // The same key for every retry of this submission: the server stores it once.
     form.key = form.key || newKey();
     form.busy(true);
+    this.posting++;
     try {
       const answer = await this.api.post(values, form.key);
       remembered.setName(values.name);
@@ -358,6 +376,8 @@ export class Widget {
       form.clear();
       if (form === this.inline) this.closeInline();
       this.place(answer.comment);
+      // Its echo may have come over the socket first and been held as someone else's comment.
+      if (this.held.items.delete(answer.comment.id)) this.showHeld();
       this.counted();
       const li = this.items.get(answer.comment.id);
       if (li) /** @type {HTMLElement} */ (li.firstChild).focus();
@@ -369,6 +389,10 @@ export class Widget {
       } else form.show({}, this.t.failed);
     } finally {
       form.busy(false);
+      if (!--this.posting && this.unannounced) {
+        this.unannounced = false;
+        if (this.held.size) this.say(this.t.fresh(this.held.size));
+      }
     }
   }
 

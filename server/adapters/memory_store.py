@@ -19,7 +19,7 @@ from server import events
 from server.adapters.redaction import redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, StoredEvent, StoreError, Transaction
+from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError, Transaction
 
 _Key = tuple[str, str]
 
@@ -42,6 +42,9 @@ class _Tables:
     comment_thread: dict[str, _Key] = field(default_factory=dict)
     events: dict[_Key, list[_Event]] = field(default_factory=dict)
     answers: dict[_Key, IdempotentAnswer] = field(default_factory=dict)
+    # The store-wide log: (thread, seq) in commit order; position n sits at index n - 1.
+    # Payloads are read from `events` so a redaction shows through here too.
+    log: list[tuple[_Key, int]] = field(default_factory=list)
 
 
 class MemoryTransaction:
@@ -149,7 +152,9 @@ class MemoryTransaction:
             for comment_id in self._comments:
                 tables.comment_thread[comment_id] = self._key
         if self._events is not None:
+            committed = len(tables.events.get(self._key, ()))
             tables.events[self._key] = self._events
+            tables.log.extend((self._key, e.seq) for e in self._events[committed:])
         for key, answer in self._answers.items():
             tables.answers[(self._site, key)] = answer
 
@@ -202,6 +207,23 @@ class MemoryStore:
         start = max(after, 0)
         chosen = stored[start : start + max(limit, 0)]
         return [StoredEvent(seq=e.seq, payload=e.payload) for e in chosen]
+
+    async def log_end(self) -> int:
+        return len(self._tables.log)
+
+    async def log_after(self, after: int, limit: int) -> list[LogEntry]:
+        start = max(after, 0)
+        chosen = self._tables.log[start : start + max(limit, 0)]
+        return [
+            LogEntry(
+                position=start + index + 1,
+                site=key[0],
+                thread=key[1],
+                seq=seq,
+                payload=self._tables.events[key][seq - 1].payload,
+            )
+            for index, (key, seq) in enumerate(chosen)
+        ]
 
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         out: dict[str, int] = {}

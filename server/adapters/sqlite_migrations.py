@@ -88,6 +88,31 @@ MIGRATIONS: tuple[Migration, ...] = (
         )
         """,
     ),
+    (
+        # 2: a store-wide position on every event, in commit order (SQLite has one writer, so
+        # AUTOINCREMENT order is commit order), for readers of the whole log: the hub's tail
+        # check and the workers' cursors. AUTOINCREMENT, unlike a plain rowid, never reuses a
+        # position, even after the newest rows are deleted.
+        """
+        CREATE TABLE events_v2 (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            comment_id TEXT,
+            payload BLOB NOT NULL,
+            UNIQUE (site, thread, seq)
+        )
+        """,
+        """
+        INSERT INTO events_v2 (site, thread, seq, type, comment_id, payload)
+        SELECT site, thread, seq, type, comment_id, payload FROM events ORDER BY rowid
+        """,
+        "DROP TABLE events",
+        "ALTER TABLE events_v2 RENAME TO events",
+        "CREATE INDEX events_by_comment ON events (comment_id)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -16,7 +16,7 @@ from server import events
 from server.adapters.redaction import TYPES_WITH_COMMENT, redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, StoredEvent, StoreError
+from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32).
 _MAX_PARAMS = 500
@@ -235,6 +235,22 @@ def events_after(
         (site, thread, after, max(limit, 0)),
     ).fetchall()
     return [StoredEvent(seq=int(row[0]), payload=bytes(row[1])) for row in rows]
+
+
+def log_end(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MAX(position) FROM events").fetchone()
+    return int(row[0] or 0)
+
+
+def log_after(conn: sqlite3.Connection, after: int, limit: int) -> list[LogEntry]:
+    rows = conn.execute(
+        "SELECT position, site, thread, seq, payload FROM events WHERE position > ? "
+        "ORDER BY position LIMIT ?",
+        (after, max(limit, 0)),
+    ).fetchall()
+    return [
+        LogEntry(position=r[0], site=r[1], thread=r[2], seq=r[3], payload=bytes(r[4])) for r in rows
+    ]
 
 
 # -- idempotency ---------------------------------------------------------------------------

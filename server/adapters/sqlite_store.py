@@ -30,7 +30,7 @@ from server.adapters import sqlite_queries as q
 from server.adapters.sqlite_migrations import migrate
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, StoredEvent, StoreError, Transaction
+from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError, Transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -280,6 +280,12 @@ class SqliteStore:
 
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         return await self._require(self._reader).call(q.counts, site, list(threads))
+
+    async def log_end(self) -> int:
+        return await self._require(self._reader).call(q.log_end)
+
+    async def log_after(self, after: int, limit: int) -> list[LogEntry]:
+        return await self._require(self._reader).call(q.log_after, after, limit)
 
     async def put_site(self, site: Site) -> None:
         async with self._write_lock:

@@ -99,7 +99,6 @@ class Api:
         )
 
     async def post(self, request: Request) -> Response:
-        new = validate_comment(decode(await self._body(request), NewComment))
         key = request.headers.get("idempotency-key")
         if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
             raise RequestError(
@@ -107,7 +106,11 @@ class Api:
                 "Invalid Idempotency-Key header",
                 {"idempotency_key": f"1 to {MAX_IDEMPOTENCY_KEY} characters"},
             )
-        answer = await self._comments.post(new, key)
+        # Claimed before the body is read: a retry sent while the first attempt is still
+        # uploading or committing is a duplicate in flight.
+        with self._comments.claim(key):
+            new = validate_comment(decode(await self._body(request), NewComment))
+            answer = await self._comments.post(new, key)
         return json_response(answer, 201)
 
     async def edit(self, request: Request) -> Response:

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from server import demo
+from server import demo, faults
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import MemoryStore
 from server.adapters.redis_bus import RedisBus
@@ -49,8 +49,11 @@ def create_app(settings: Settings) -> Starlette:
         bus,
         edit_window=settings.edit_window_seconds,
         backlog_limit=settings.backlog_limit,
+        after_commit=faults.after_commit(settings.fault),
     )
-    hub = Hub(store, bus, backlog_limit=settings.backlog_limit)
+    hub = Hub(
+        store, bus, backlog_limit=settings.backlog_limit, tail_interval=settings.tail_interval
+    )
     api = Api(
         comments,
         store,
@@ -68,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 if settings.demo:
                     await demo.install(store)
+                await hub.start()
                 yield
             finally:
                 await hub.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
@@ -85,11 +87,15 @@ def _favicon_miss(message: ConsoleMessage) -> bool:
     return url.endswith("/favicon.ico") and message.text.startswith("Failed to load resource")
 
 
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Tab]:
-    """A new context and page; `tab.errors` collects console errors and page errors."""
+@asynccontextmanager
+async def open_tab(browser: Browser, **options: Any) -> AsyncIterator[Tab]:
+    """A new context (`options` as for `browser.new_context`) and page, closed on exit.
+
+    `tab.errors` collects the page's console errors and uncaught exceptions.
+    """
+    options.setdefault("viewport", {"width": 1024, "height": 800})
     async with asyncio.timeout(LIFECYCLE_TIMEOUT):
-        context = await browser.new_context(viewport={"width": 1024, "height": 800})
+        context = await browser.new_context(**options)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
         opened = Tab(context=context, page=await context.new_page())
@@ -108,6 +114,13 @@ async def page(browser: Browser) -> AsyncIterator[Tab]:
     finally:
         async with asyncio.timeout(LIFECYCLE_TIMEOUT):
             await context.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Tab]:
+    """A new context and page; `tab.errors` collects console errors and page errors."""
+    async with open_tab(browser) as opened:
+        yield opened
 
 
 @pytest.fixture

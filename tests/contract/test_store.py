@@ -13,7 +13,7 @@ import pytest
 
 from server import events
 from server.adapters.memory_store import MemoryStore
-from server.adapters.sqlite_migrations import LATEST
+from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
 from server.model import CommentRecord, Moderator, Site, Status, public
@@ -470,3 +470,66 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
             assert await tx.recall("k") == answer
     finally:
         await after.close()
+
+
+async def test_log_orders_every_thread_in_commit_order(store: AnyStore) -> None:
+    """The store-wide log lists every committed event once, by position, across threads."""
+    assert await store.log_end() == 0
+    await post(store, record("a1", thread="t1"))
+    await post(store, record("b1", thread="t2"))
+    await post(store, record("a2", thread="t1"))
+    log = await store.log_after(0, 10)
+    assert [(e.position, e.thread, e.seq) for e in log] == [
+        (1, "t1", 1),
+        (2, "t2", 1),
+        (3, "t1", 2),
+    ]
+    assert await store.log_end() == 3
+    assert [e.position for e in await store.log_after(1, 1)] == [2]
+    assert await store.log_after(3, 10) == []
+
+
+async def test_log_leaves_out_rolled_back_events(store: AnyStore) -> None:
+    """An event whose transaction rolled back never appears in the log."""
+
+    async def doomed() -> None:
+        async with store.transaction(SITE, "t1") as tx:
+            await tx.append(created(record("x")), None)
+            raise Boom
+
+    with pytest.raises(Boom):
+        await doomed()
+    await post(store, record("a1"))
+    log = await store.log_after(0, 10)
+    assert [(e.thread, e.seq) for e in log] == [("t1", 1)]
+
+
+async def test_log_shows_redactions(store: AnyStore) -> None:
+    """A redacted event reads redacted through the log too."""
+    rec = record("a1")
+    await post(store, rec)
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.redact("a1")
+    (entry,) = await store.log_after(0, 10)
+    assert b"secret body" not in entry.payload
+
+
+async def test_sqlite_migration_keeps_events_of_version_one(tmp_path: Path) -> None:
+    """A database at schema 1 keeps its events, in order, when migrated to the log schema."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn:
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO events (site, thread, seq, type, payload) VALUES "
+            "('s', 't', 1, 'thread.locked', x'7b7d'), ('s', 't', 2, 'thread.unlocked', x'7b7d')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        log = await store.log_after(0, 10)
+        assert [(e.position, e.seq) for e in log] == [(1, 1), (2, 2)]
+    finally:
+        await store.close()

@@ -66,15 +66,18 @@ class Running:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[Running]:
-    """uvicorn serving `create_app(settings)` on a free loopback port, stopped on exit."""
+async def serve(settings: Settings, port: int = 0) -> AsyncIterator[Running]:
+    """uvicorn serving `create_app(settings)` on a free loopback port, stopped on exit.
+
+    `port` asks for a given port instead (a restart on the port a previous server had).
+    """
     app = create_app(settings)
     watched = _Startup(app)
     # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
     # without it every response waits ~40 ms on Nagle and delayed ACKs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     options = uvicorn_options(settings.replace(port=port))
     options["log_level"] = "warning"
@@ -116,16 +119,19 @@ class ServerProcess:
 
 @asynccontextmanager
 async def serve_process(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, port: int = 0
 ) -> AsyncIterator[ServerProcess]:
-    """`livethread serve --port 0 ARGS…` as a real process; waits for its listening line."""
+    """`livethread serve --port 0 ARGS…` as a real process; waits for its listening line.
+
+    `port` asks for a given port instead (a restart on the port a killed process had).
+    """
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server.cli",
         "serve",
         "--port",
-        "0",
+        str(port),
         *args,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -1,0 +1,1 @@
+"""Performance scenarios: `make bench` runs every module here and prints its figures."""

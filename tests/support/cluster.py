@@ -1,0 +1,147 @@
+"""Several real `livethread serve` processes on one SQLite file (and, optionally, one private
+Redis), for tests of what happens when processes, Redis or connections fail.
+
+    with RedisServer() as redis_server:
+        async with cluster(tmp_path, redis=redis_server) as c:
+            a = await c.start()
+            b = await c.start(env={"LIVETHREAD_FAULT": "crash-after-commit"})
+            ...
+            b.process.kill(); await exited(b)      # a crash
+            b2 = await c.start(port=b.port)        # its replacement, on the same port
+            truth = await c.truth()                # what the database committed
+
+Every process started through the cluster is stopped (SIGTERM, then waited for) when the
+`async with` ends, in reverse order of starting; one that already died is only reaped.
+Without `redis`, processes use the in-process bus: run only one at a time then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from server.ports import Store
+from server.settings import Settings
+from server.web.app import store_for
+from tests.support.checker import Truth
+from tests.support.clients import Tokens, comment_json, decode_json, provision
+from tests.support.redis_server import RedisServer
+from tests.support.server import ServerProcess, serve_process
+
+SITE, THREAD = "news", "article-1"
+EXIT_TIMEOUT = 10.0
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Store]:
+    """The store of `settings`, opened for the length of the block (read what was committed)."""
+    store = store_for(settings)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@dataclass
+class Cluster:
+    """A shared database (and Redis) and the server processes started on it."""
+
+    database: str
+    redis: RedisServer | None
+    tokens: Tokens
+    # LIVETHREAD_* variables every process gets (a private bus prefix, the log level).
+    env: dict[str, str]
+    processes: list[ServerProcess] = field(default_factory=list)
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    @property
+    def settings(self) -> Settings:
+        """Settings naming the shared database (and Redis), for opening the store in the test."""
+        return Settings(
+            database=self.database, redis=None if self.redis is None else self.redis.url
+        )
+
+    def args(self) -> tuple[str, ...]:
+        """The `livethread serve` arguments every process of the cluster gets."""
+        redis = () if self.redis is None else ("--redis", self.redis.url)
+        return ("--database", self.database, *redis)
+
+    async def start(self, env: dict[str, str] | None = None, port: int = 0) -> ServerProcess:
+        """One more `livethread serve` process, listening once this returns.
+
+        `env` adds or overrides variables for this process only (e.g. `LIVETHREAD_FAULT`);
+        `port` asks for a given port (a restart where a dead process listened).
+        """
+        process = await self._stack.enter_async_context(
+            serve_process(*self.args(), env={**self.env, **(env or {})}, port=port)
+        )
+        self.processes.append(process)
+        return process
+
+    async def truth(self, site: str = SITE, thread: str = THREAD) -> Truth:
+        """The thread's committed events, read from the database."""
+        async with opened(self.settings) as store:
+            return Truth.of(await store.events_after(site, thread, 0, 1_000_000))
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+@asynccontextmanager
+async def cluster(
+    tmp_path: Path, *, redis: RedisServer | None = None, site: str = SITE
+) -> AsyncIterator[Cluster]:
+    """A fresh database in `tmp_path` with `site` provisioned (see `provision`); no process yet."""
+    database = f"sqlite:///{tmp_path / 'cluster.db'}"
+    tokens = await provision(Settings(database=database), site)
+    env = {"LIVETHREAD_BUS_PREFIX": f"test-{uuid.uuid4().hex}:", "LIVETHREAD_LOG_LEVEL": "info"}
+    running = Cluster(database=database, redis=redis, tokens=tokens, env=env)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+async def exited(process: ServerProcess, within: float = EXIT_TIMEOUT) -> int:
+    """Wait (bounded) for a server process to end; its return code (-N: killed by signal N)."""
+    async with asyncio.timeout(within):
+        return await process.process.wait()
+
+
+def log_text(process: ServerProcess) -> str:
+    """A process's stderr so far, for assertion messages."""
+    return b"".join(process.log).decode(errors="replace")
+
+
+async def post(
+    http: httpx.AsyncClient,
+    base: str,
+    body: str,
+    *,
+    thread: str = THREAD,
+    headers: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """POST a comment through `base`; asserts 201 and returns the answer's `comment`."""
+    answer = await http.post(
+        f"{base}/api/v1/comments", json=comment_json(body=body, thread=thread), headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    comment = decode_json(answer.content)["comment"]
+    assert isinstance(comment, dict)
+    return comment
+
+
+async def snapshot(
+    http: httpx.AsyncClient, base: str, site: str = SITE, thread: str = THREAD
+) -> dict[str, object]:
+    """GET the thread's reader snapshot through `base`."""
+    answer = await http.get(f"{base}/api/v1/threads", params={"site": site, "thread": thread})
+    assert answer.status_code == 200, answer.text
+    return decode_json(answer.content)

@@ -1,0 +1,95 @@
+"""The hub's ordering: catch-up triggers that land during a catch-up are not lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from server import events
+from server.adapters.memory_bus import MemoryBus
+from server.adapters.memory_store import MemoryStore
+from server.hub import Hub
+from server.model import CommentRecord, public
+from server.ports import StoredEvent
+
+WAIT = 5.0
+
+
+class GatedStore(MemoryStore):
+    """The in-memory store, with one backlog read held at a gate the test opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate: asyncio.Event | None = None
+        self.waiting = asyncio.Event()
+
+    async def events_after(
+        self, site: str, thread: str, after: int, limit: int
+    ) -> list[StoredEvent]:
+        got = await super().events_after(site, thread, after, limit)
+        if self.gate is not None:
+            gate, self.gate = self.gate, None
+            self.waiting.set()
+            await gate.wait()
+        return got
+
+
+class Recorder:
+    """A hub member that records the seqs it is given."""
+
+    def __init__(self, until: int) -> None:
+        self.seqs: list[int] = []
+        self.until = until
+        self.done = asyncio.Event()
+
+    def push(self, seq: int, frame: str) -> None:
+        self.seqs.append(seq)
+        if seq >= self.until:
+            self.done.set()
+
+    def reset(self, seq: int, frame: str) -> None:
+        raise AssertionError(f"unexpected resync at {seq}")
+
+
+async def _commit_unpublished(store: MemoryStore, n: int) -> None:
+    record = CommentRecord(
+        id=f"c{n}",
+        site="s",
+        thread="t",
+        parent=None,
+        author_name="x",
+        body_source="b",
+        body_html="<p>b</p>",
+        created_at=time.time(),
+    )
+    async with store.transaction("s", "t") as tx:
+        await tx.insert_comment(record)
+        await tx.append(events.CommentCreated(seq=0, comment=public(record)), record.id)
+
+
+async def test_tail_check_during_a_catch_up_is_not_forgotten() -> None:
+    """An event committed while a room is already catching up still reaches its members."""
+    store, bus = GatedStore(), MemoryBus()
+    await store.open()
+    await bus.start()
+    hub = Hub(store, bus, tail_interval=3600)  # the test drives the tail checks itself
+    await hub.start()
+    member = Recorder(until=2)
+    try:
+        await hub.join("s", "t", member)
+        await _commit_unpublished(store, 1)
+        store.gate = asyncio.Event()
+        gate = store.gate
+        await hub.check_tail()  # the room starts catching up and is held reading seq 1
+        async with asyncio.timeout(WAIT):
+            await store.waiting.wait()
+        await _commit_unpublished(store, 2)  # committed after that read
+        await hub.check_tail()  # seen while the catch-up is still running
+        gate.set()
+        async with asyncio.timeout(WAIT):
+            await member.done.wait()
+        assert member.seqs == [1, 2]
+    finally:
+        await hub.close()
+        await bus.close()
+        await store.close()
