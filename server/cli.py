@@ -10,15 +10,17 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+import msgspec
 import uvicorn
 
 from server import demo
+from server.comments import Comments
 from server.model import Moderator, Site
 from server.ports import Store, StoreError
 from server.requests import RequestError, validate_ids
 from server.settings import Settings, SettingsError, export
 from server.tokens import new_token, token_hash
-from server.web.app import store_for
+from server.web.app import bus_for, store_for
 from server.web.serving import FACTORY, uvicorn_options
 
 
@@ -67,6 +69,20 @@ def _parser() -> argparse.ArgumentParser:
     site_add.add_argument("--premoderate", action="store_true", help="hold comments for approval")
     _database(site_add)
     site_add.set_defaults(handler=_site_add)
+
+    user = commands.add_parser("user", help="a person's data, found by email")
+    user_commands = user.add_subparsers(required=True)
+    export = user_commands.add_parser("export", help="print every comment left with EMAIL (JSON)")
+    export.add_argument("email")
+    _database(export)
+    export.set_defaults(handler=_user_export)
+    erase = user_commands.add_parser(
+        "delete", help="erase every comment left with EMAIL (live on open pages)"
+    )
+    erase.add_argument("email")
+    _database(erase)
+    erase.add_argument("--redis", help="Redis URL, to announce the removals at once")
+    erase.set_defaults(handler=_user_delete)
 
     moderator = commands.add_parser("moderator", help="manage moderators")
     moderator_add = moderator.add_subparsers(required=True).add_parser(
@@ -153,6 +169,65 @@ def _site_add(args: argparse.Namespace, settings: Settings) -> int:
             Site(name=args.name, origins=tuple(args.origin), premoderate=args.premoderate)
         )
         print(f"site {args.name} saved (origins: {', '.join(args.origin) or 'none'})")
+        return 0
+
+    return _with_store(settings, work)
+
+
+class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
+    """What `user export` gives a person: their comments as stored (no secrets of ours)."""
+
+    id: str
+    site: str
+    thread: str
+    parent: str | None
+    name: str
+    email: str | None
+    website: str | None
+    body: str
+    status: str
+    created: float
+    edited: float | None
+
+
+def _user_export(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        found = await store.comments_by_email(args.email.strip().lower())
+        exported = [
+            ExportedComment(
+                id=r.id,
+                site=r.site,
+                thread=r.thread,
+                parent=r.parent,
+                name=r.author_name,
+                email=r.author_email,
+                website=r.author_url,
+                body=r.body_source,
+                status=r.status,
+                created=r.created_at,
+                edited=r.edited_at,
+            )
+            for r in found
+        ]
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(exported)).decode() + "\n")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _user_delete(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        bus = bus_for(settings)
+        await bus.start()
+        try:
+            comments = Comments(store, bus)
+            found = await store.comments_by_email(args.email.strip().lower())
+            for record in found:
+                await comments.erase(record)
+        finally:
+            await bus.close()
+        # Without Redis, every server process finds the removals in the event log's tail.
+        print(f"erased {len(found)} comment(s) left with {args.email.strip().lower()}")
         return 0
 
     return _with_store(settings, work)

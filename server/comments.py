@@ -17,7 +17,16 @@ from typing import Literal
 import msgspec
 
 from server import events
-from server.model import CommentRecord, Moderator, PublicComment, Site, ThreadState, public
+from server.model import (
+    ANONYMOUS,
+    CommentRecord,
+    Moderator,
+    PublicComment,
+    Site,
+    ThreadState,
+    public,
+)
+from server.names import impersonates
 from server.ports import Bus, IdempotentAnswer, Store, StoredEvent, Transaction
 from server.render import render
 from server.requests import CleanComment
@@ -26,6 +35,9 @@ from server.tokens import new_comment_id, new_token, token_hash, token_matches
 log = logging.getLogger(__name__)
 
 ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
+
+# Roles no anonymous poster may appear as, on any site.
+RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
 
 
 class CommentError(Exception):
@@ -128,9 +140,20 @@ class Comments:
             raise NotFound(f"Unknown site {name!r}")
         return site
 
-    async def post(self, new: CleanComment, idempotency_key: str | None = None) -> PostAnswer:
-        """Store a comment and announce it; a retry with the same key gets the first answer."""
+    async def post(
+        self,
+        new: CleanComment,
+        idempotency_key: str | None = None,
+        *,
+        moderator: Moderator | None = None,
+    ) -> PostAnswer:
+        """Store a comment and announce it; a retry with the same key gets the first answer.
+
+        A name that reads as one of the site's moderators' (or a reserved role) is refused
+        unless the post carries that moderator's token.
+        """
         site = await self.site(new.site)
+        await self._check_name(new.name, new.site, moderator)
         fingerprint = _fingerprint(new)
         token = new_token()
         record = CommentRecord(
@@ -186,6 +209,16 @@ class Comments:
         await self._publish(new.site, new.thread, payload)
         return answer
 
+    async def _check_name(self, name: str, site: str, poster: Moderator | None) -> None:
+        protected = [m.name for m in await self._store.moderators(site)]
+        if poster is not None and poster.site == site:
+            protected = [n for n in protected if n != poster.name]
+        if impersonates(name, [*protected, *RESERVED_NAMES]):
+            raise Invalid(
+                "This name is reserved",
+                {"author.name": "This name belongs to a moderator of this site; choose another"},
+            )
+
     async def edit(
         self, comment_id: str, body: str, *, moderator: Moderator | None, edit_token: str | None
     ) -> PublicComment:
@@ -214,13 +247,21 @@ class Comments:
         found = await self._authorised(comment_id, moderator, edit_token)
         if moderator is not None:
             return await self.moderate(comment_id, "remove", moderator, reason="deleted")
+        return await self.erase(found)
+
+    async def erase(self, found: CommentRecord) -> PublicComment:
+        """Withdraw a comment for good: its text, email and website are erased, readers see
+        it go live. For its author, and for a person's request to delete their data."""
         async with self._store.transaction(found.site, found.thread) as tx:
-            current = await self._current(tx, comment_id)
-            if current.status in ("removed", "deleted"):
+            current = await self._current(tx, found.id)
+            if current.status == "deleted":
                 return public(current)
+            # A removed or held comment is erased too (its text and email are personal data),
+            # without an event: readers never saw it or already saw it go.
             erased = msgspec.structs.replace(
                 current,
                 status="deleted",
+                author_name=ANONYMOUS,
                 body_source="",
                 body_html="",
                 author_email=None,

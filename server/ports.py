@@ -140,6 +140,14 @@ class Store(Protocol):
 
     async def moderator(self, token_hash: str) -> Moderator | None: ...
 
+    async def moderators(self, site: str) -> list[Moderator]:
+        """Everyone who moderates a site (their names are protected from look-alikes)."""
+        ...
+
+    async def comments_by_email(self, email: str) -> list[CommentRecord]:
+        """Every comment left with this email (case-insensitive), oldest first, any thread."""
+        ...
+
 
 class Listener(Protocol):
     """Receives a channel's messages from the bus. Called on the event loop; must not block."""

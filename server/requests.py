@@ -122,6 +122,9 @@ def _field_path(error: str) -> tuple[str, str]:
     return (path or "request"), message
 
 
+TOO_DEEP = "Request body is nested too deeply"
+
+
 def decode(data: bytes, kind: type[T]) -> T:
     """Decode a JSON request body into `kind`, or raise RequestError (400 or 422)."""
     try:
@@ -130,12 +133,16 @@ def decode(data: bytes, kind: type[T]) -> T:
         error = exc
     except msgspec.DecodeError:
         raise RequestError(400, "Request body is not valid JSON", {}) from None
+    except RecursionError:
+        raise RequestError(400, TOO_DEEP, {}) from None
     # msgspec stops at the first wrong value, before it reaches any later syntax error, so
     # "is this JSON at all?" needs a second, untyped parse (only on this failure path).
     try:
         msgspec.json.decode(data)
     except msgspec.DecodeError:
         raise RequestError(400, "Request body is not valid JSON", {}) from None
+    except RecursionError:
+        raise RequestError(400, TOO_DEEP, {}) from None
     path, message = _field_path(str(error))
     raise RequestError(422, FORM_INVALID, {path: message})
 
@@ -152,8 +159,12 @@ def _identifier(label: str, value: str | None, limit: int) -> tuple[str, str | N
     return value or "", f"{label} must be 1\u2013{limit} characters of {_ID_CHARS}"
 
 
+# C0 controls other than tab and newline, and DEL: never meaningful in a comment.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _body(raw: str) -> tuple[str, str | None]:
-    body = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    body = _CONTROLS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not body:
         return body, BODY_REQUIRED
     if len(body) > BODY_MAX:

@@ -46,6 +46,14 @@ class Settings:
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # Rate limits (per server process and client address; see server/web/guard.py).
+    # COUNT/SECONDS; LIVETHREAD_RATE_LIMIT=0 turns every limit off.
+    rate_limit: bool = True
+    post_rate_address: str = "5/60"
+    post_rate_thread: str = "60/60"
+    post_rate_site: str = "600/60"
+    connect_rate_address: str = "60/60"
+    sockets_per_address: int = 100
     # Fault injection for reliability tests (see server/faults.py); never in production.
     fault: str | None = None
 
@@ -73,6 +81,9 @@ class Settings:
                 "one process would miss posts made through another. Pass e.g. "
                 "--redis redis://127.0.0.1:6379/0, or run --workers 1."
             )
+        for name in ("post_rate_address", "post_rate_thread", "post_rate_site"):
+            _check_rate(name, getattr(self, name))
+        _check_rate("connect_rate_address", self.connect_rate_address)
         if self.fault is not None and self.fault not in faults.KNOWN:
             raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
         if not (self.database.startswith("sqlite:///") or self.database == "memory:"):
@@ -94,6 +105,16 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def _check_rate(name: str, value: str) -> None:
+    count, _, seconds = value.partition("/")
+    try:
+        ok = int(count) >= 1 and float(seconds) > 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SettingsError(f"{PREFIX}{name.upper()}={value!r}: a rate is COUNT/SECONDS, like 5/60")
 
 
 def _parse(name: str, kind: Any, raw: str) -> Any:

@@ -17,8 +17,9 @@ THREAD = "article-1"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """A SQLite database in the test's own folder and the in-process bus."""
-    return Settings(database=f"sqlite:///{tmp_path / 'livethread.db'}", demo=True)
+    """A SQLite database in the test's own folder, the in-process bus, and no rate limits
+    (tests post far faster than a person; tests of the limits turn them on)."""
+    return Settings(database=f"sqlite:///{tmp_path / 'livethread.db'}", demo=True, rate_limit=False)
 
 
 @pytest.fixture

@@ -254,3 +254,17 @@ class MemoryStore:
 
     async def moderator(self, token_hash: str) -> Moderator | None:
         return self._tables.moderators.get(token_hash)
+
+    async def moderators(self, site: str) -> list[Moderator]:
+        found = [m for m in self._tables.moderators.values() if m.site == site]
+        return sorted(found, key=lambda m: m.name)
+
+    async def comments_by_email(self, email: str) -> list[CommentRecord]:
+        wanted = email.casefold()
+        found = [
+            record
+            for thread in self._tables.comments.values()
+            for record in thread.values()
+            if record.author_email is not None and record.author_email.casefold() == wanted
+        ]
+        return sorted(found, key=lambda r: (r.created_at, r.id))

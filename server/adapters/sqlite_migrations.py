@@ -113,6 +113,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE events_v2 RENAME TO events",
         "CREATE INDEX events_by_comment ON events (comment_id)",
     ),
+    (
+        # 3: a person's comments by email, for `livethread user export|delete EMAIL`.
+        "CREATE INDEX comments_by_email ON comments (author_email COLLATE NOCASE)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

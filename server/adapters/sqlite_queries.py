@@ -312,6 +312,22 @@ def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: st
         raise StoreError("that token hash already belongs to another moderator") from exc
 
 
+def moderators(conn: sqlite3.Connection, site: str) -> list[Moderator]:
+    rows = conn.execute(
+        "SELECT site, name FROM moderators WHERE site = ? ORDER BY name", (site,)
+    ).fetchall()
+    return [Moderator(name=row[1], site=row[0]) for row in rows]
+
+
+def comments_by_email(conn: sqlite3.Connection, email: str) -> list[CommentRecord]:
+    rows = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE author_email = ? COLLATE NOCASE "
+        "ORDER BY created_at, id",
+        (email,),
+    ).fetchall()
+    return [_record(row) for row in rows]
+
+
 def moderator(conn: sqlite3.Connection, token_hash: str) -> Moderator | None:
     row = conn.execute(
         "SELECT site, name FROM moderators WHERE token_hash = ?", (token_hash,)

@@ -300,3 +300,9 @@ class SqliteStore:
 
     async def moderator(self, token_hash: str) -> Moderator | None:
         return await self._require(self._reader).call(q.moderator, token_hash)
+
+    async def moderators(self, site: str) -> list[Moderator]:
+        return await self._require(self._reader).call(q.moderators, site)
+
+    async def comments_by_email(self, email: str) -> list[CommentRecord]:
+        return await self._require(self._reader).call(q.comments_by_email, email)

@@ -28,6 +28,7 @@ from server.requests import (
     validate_ids,
 )
 from server.web import auth
+from server.web.guard import Guard, RateLimited
 from server.web.responses import error_response, json_response
 
 MAX_COUNT_THREADS = 100
@@ -56,10 +57,11 @@ class TooLarge(CommentError):
 
 class Api:
     def __init__(
-        self, comments: Comments, store: Store, *, max_body: int, edit_window: float
+        self, comments: Comments, store: Store, guard: Guard, *, max_body: int, edit_window: float
     ) -> None:
         self._comments = comments
         self._store = store
+        self._guard = guard
         self._max_body = max_body
         self._edit_window = edit_window
 
@@ -110,10 +112,14 @@ class Api:
         # uploading or committing is a duplicate in flight.
         with self._comments.claim(key):
             new = validate_comment(decode(await self._body(request), NewComment))
-            answer = await self._comments.post(new, key)
+            self._guard.check_origin(request, await self._comments.site(new.site))
+            moderator = await auth.moderator(request, self._store)
+            self._guard.check_post(request, new.site, new.thread)
+            answer = await self._comments.post(new, key, moderator=moderator)
         return json_response(answer, 201)
 
     async def edit(self, request: Request) -> Response:
+        await self._check_comment_origin(request)
         body = validate_edit(decode(await self._body(request), EditComment))
         comment = await self._comments.edit(
             request.path_params["id"],
@@ -124,6 +130,7 @@ class Api:
         return json_response(CommentAnswer(comment))
 
     async def delete(self, request: Request) -> Response:
+        await self._check_comment_origin(request)
         comment = await self._comments.delete(
             request.path_params["id"],
             moderator=await auth.moderator(request, self._store),
@@ -132,6 +139,7 @@ class Api:
         return json_response(CommentAnswer(comment))
 
     async def moderate(self, request: Request) -> Response:
+        await self._check_comment_origin(request)
         moderator = await auth.require_moderator(request, self._store)
         action = decode(await self._body(request), ModerationRequest)
         comment = await self._comments.moderate(
@@ -143,6 +151,7 @@ class Api:
         moderator = await auth.require_moderator(request, self._store)
         change = decode(await self._body(request), ThreadModeration)
         validate_ids(change.site, change.thread)
+        self._guard.check_origin(request, await self._comments.site(change.site))
         state = await self._comments.set_locked(
             change.site, change.thread, change.action == "lock", moderator
         )
@@ -163,6 +172,14 @@ class Api:
             validate_ids(site, thread)
         await self._comments.site(site)
         return json_response(CountsAnswer(site, await self._store.counts(site, threads)))
+
+    async def _check_comment_origin(self, request: Request) -> None:
+        """A write to a comment is checked against the origins of the comment's site."""
+        if request.headers.get("origin") is None:
+            return
+        found = await self._store.comment(request.path_params["id"])
+        if found is not None:
+            self._guard.check_origin(request, await self._comments.site(found.site))
 
     async def _body(self, request: Request) -> bytes:
         """The request body, refused with 413 as soon as it exceeds the limit."""
@@ -188,7 +205,8 @@ def _thread_query(request: Request) -> tuple[str, str]:
 
 async def on_comment_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CommentError)
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    headers = {"Retry-After": exc.retry_after} if isinstance(exc, RateLimited) else None
+    return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
 
 
 async def on_request_error(request: Request, exc: Exception) -> Response:

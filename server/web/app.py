@@ -21,6 +21,7 @@ from server.ports import Bus, Store
 from server.requests import RequestError
 from server.settings import Settings
 from server.web.api import Api, on_comment_error, on_request_error
+from server.web.guard import Guard
 from server.web.pages import Pages
 from server.web.socket import ThreadSocket
 
@@ -54,13 +55,15 @@ def create_app(settings: Settings) -> Starlette:
     hub = Hub(
         store, bus, backlog_limit=settings.backlog_limit, tail_interval=settings.tail_interval
     )
+    guard = Guard(settings)
     api = Api(
         comments,
         store,
+        guard,
         max_body=settings.http_max_bytes,
         edit_window=settings.edit_window_seconds,
     )
-    sockets = ThreadSocket(comments, hub, inbox=settings.socket_inbox)
+    sockets = ThreadSocket(comments, hub, guard, inbox=settings.socket_inbox)
     pages = Pages(store, bus)
 
     @asynccontextmanager
@@ -72,8 +75,10 @@ def create_app(settings: Settings) -> Starlette:
                 if settings.demo:
                     await demo.install(store)
                 await hub.start()
+                await guard.start()
                 yield
             finally:
+                await guard.close()
                 await hub.close()
                 await bus.close()
         finally:

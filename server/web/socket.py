@@ -19,6 +19,7 @@ from server import events
 from server.comments import CommentError, Comments
 from server.hub import Hub
 from server.requests import RequestError, validate_ids
+from server.web.guard import Guard, OriginRefused, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 POLICY = 1008
 INTERNAL = 1011
 TOO_SLOW = 4008
+RATE_LIMITED = 4029
 CLOSE_TIMEOUT = 2.0
 # A too-slow socket cannot take its close frame until it drains what is already buffered
 # (bounded by the transport's high-water mark); give it this long, then drop it.
@@ -99,22 +101,37 @@ class Connection:
 
 
 class ThreadSocket:
-    def __init__(self, comments: Comments, hub: Hub, *, inbox: int) -> None:
+    def __init__(self, comments: Comments, hub: Hub, guard: Guard, *, inbox: int) -> None:
         self._comments = comments
         self._hub = hub
+        self._guard = guard
         self._inbox = inbox
 
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute("/ws/v1/threads", self.serve)]
 
     async def serve(self, ws: WebSocket) -> None:
-        await ws.accept()
         try:
             site, thread, since = self._params(ws)
-            await self._comments.site(site)
+            found = await self._comments.site(site)
         except (RequestError, CommentError) as exc:
-            await _refuse(ws, exc)
+            await ws.accept()
+            await _refuse(ws, exc, POLICY)
             return
+        try:
+            self._guard.check_origin(ws, found)
+        except OriginRefused:
+            # Refused in the handshake (HTTP 403): a page on another site learns nothing.
+            await ws.close(POLICY)
+            return
+        await ws.accept()
+        try:
+            with self._guard.socket(ws):
+                await self._serve(ws, site, thread, since)
+        except RateLimited as exc:
+            await _refuse(ws, exc, RATE_LIMITED)
+
+    async def _serve(self, ws: WebSocket, site: str, thread: str, since: int | None) -> None:
         connection = Connection(ws, self._inbox)
         try:
             await self._hub.join(site, thread, connection)
@@ -183,11 +200,11 @@ async def _read_until_closed(ws: WebSocket) -> None:
             return
 
 
-async def _refuse(ws: WebSocket, exc: RequestError | CommentError) -> None:
+async def _refuse(ws: WebSocket, exc: RequestError | CommentError, close_code: int) -> None:
     code = exc.code if isinstance(exc, CommentError) else "invalid"
     with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         await ws.send_text(_frame(events.Error(code=code, message=exc.message)))
-    await _close(ws, POLICY, exc.message[:120])
+    await _close(ws, close_code, exc.message[:120])
 
 
 async def _close(ws: WebSocket, code: int, reason: str, within: float = CLOSE_TIMEOUT) -> None:

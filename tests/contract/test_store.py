@@ -533,3 +533,26 @@ async def test_sqlite_migration_keeps_events_of_version_one(tmp_path: Path) -> N
         assert [(e.position, e.seq) for e in log] == [(1, 1), (2, 2)]
     finally:
         await store.close()
+
+
+async def test_moderators_of_a_site(store: AnyStore) -> None:
+    """A site's moderators are listed by name; other sites' are not."""
+    await store.put_site(Site(name=SITE))
+    await store.put_site(Site(name="other"))
+    await store.put_moderator(Moderator(name="Zed", site=SITE), "h1")
+    await store.put_moderator(Moderator(name="Ann", site=SITE), "h2")
+    await store.put_moderator(Moderator(name="Olaf", site="other"), "h3")
+    assert [m.name for m in await store.moderators(SITE)] == ["Ann", "Zed"]
+    assert await store.moderators("nobody") == []
+
+
+async def test_comments_by_email_across_threads(store: AnyStore) -> None:
+    """A person's comments are found by email in every thread, whatever the email's case."""
+    await post(store, record("a1", thread="t1"))
+    await post(store, record("b1", thread="t2", created_at=1_700_000_001.0))
+    await post(store, msgspec.structs.replace(record("z9"), author_email="other@mail.example"))
+    found = await store.comments_by_email("A1@MAIL.EXAMPLE")
+    assert [r.id for r in found] == ["a1"]
+    both = [r.id for r in await store.comments_by_email("a1@mail.example")]
+    assert both == ["a1"]
+    assert await store.comments_by_email("nobody@mail.example") == []

@@ -135,7 +135,8 @@ async def serve_process(
         *args,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **(env or {})},
+        # No rate limits unless a test asks for them: tests post faster than a person.
+        env={**os.environ, "LIVETHREAD_RATE_LIMIT": "0", **(env or {})},
     )
     running = ServerProcess(process)
     listening = asyncio.get_running_loop().create_future()
