@@ -1,8 +1,8 @@
 """This process's readers, per thread, and the fan-out of each thread's events to them.
 
 One bus subscription per thread per process (a Room), however many sockets read the thread.
-Each event arrives as the bytes the store committed; the room decodes them to text once and
-hands the same string to every member, which queues it without waiting (no await per socket).
+Each event arrives as the bytes the store committed; the room hands the same bytes object to
+every member, which sends it without waiting (no await per socket).
 
 The room also keeps the thread's order: it knows the last seq it passed on, and when an event
 arrives ahead of it (a message lost on the bus, two processes publishing out of order, the bus
@@ -36,12 +36,15 @@ log = logging.getLogger(__name__)
 class Member(Protocol):
     """A reader's connection as the hub sees it. Both calls must return without waiting."""
 
-    def push(self, seq: int, frame: str) -> None:
-        """Queue a durable event's frame (the member skips seqs it already has)."""
+    def push(self, seq: int, payload: bytes) -> None:
+        """Send a durable event's encoded bytes (the member skips seqs it already has).
+
+        Every member of a room is handed the very same bytes object, so a member may cache
+        what it builds from it (the websocket frame) for the next member."""
         ...
 
-    def reset(self, seq: int, frame: str) -> None:
-        """Queue `frame` (a resync) unconditionally and treat `seq` as the new position."""
+    def reset(self, seq: int, payload: bytes) -> None:
+        """Send `payload` (a resync) unconditionally and treat `seq` as the new position."""
         ...
 
 
@@ -107,9 +110,8 @@ class Room:
 
     def _fanout(self, seq: int, payload: bytes) -> None:
         self._seq = seq
-        frame = payload.decode()
         for member in tuple(self.members):
-            member.push(seq, frame)
+            member.push(seq, payload)
 
     def _drain_held(self) -> bool:
         """Pass on held events in order; True if all could be, False if a gap remains."""
@@ -167,9 +169,9 @@ class Room:
 
     def _resync(self, seq: int, reason: str) -> None:
         self._seq = seq
-        frame = events.encode(events.Resync(seq=seq, reason=reason)).decode()
+        payload = events.encode(events.Resync(seq=seq, reason=reason))
         for member in tuple(self.members):
-            member.reset(seq, frame)
+            member.reset(seq, payload)
 
 
 class Hub:
@@ -227,6 +229,10 @@ class Hub:
     def readers(self, site: str, thread: str) -> int:
         room = self._rooms.get((site, thread))
         return 0 if room is None else len(room.members)
+
+    def members(self, site: str, thread: str) -> frozenset[Member]:
+        room = self._rooms.get((site, thread))
+        return frozenset() if room is None else frozenset(room.members)
 
     def rooms(self) -> int:
         return len(self._rooms)

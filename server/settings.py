@@ -37,6 +37,9 @@ class Settings:
     ws_ping_timeout: float = 20.0
     # Frames queued for one socket before it counts as too slow and is closed with 4008.
     socket_inbox: int = 256
+    # Bytes buffered unsent for one socket (frames written straight to its transport) before
+    # it counts as too slow and is closed with 4008.
+    socket_buffer_bytes: int = 262144
     # Most events replayed on reconnect; a client further behind is told to resync.
     backlog_limit: int = 1000
     # How often each server process reads the event log's tail to catch what the bus missed

@@ -42,12 +42,12 @@ class Recorder:
         self.until = until
         self.done = asyncio.Event()
 
-    def push(self, seq: int, frame: str) -> None:
+    def push(self, seq: int, payload: bytes) -> None:
         self.seqs.append(seq)
         if seq >= self.until:
             self.done.set()
 
-    def reset(self, seq: int, frame: str) -> None:
+    def reset(self, seq: int, payload: bytes) -> None:
         raise AssertionError(f"unexpected resync at {seq}")
 
 

@@ -63,7 +63,13 @@ def create_app(settings: Settings) -> Starlette:
         max_body=settings.http_max_bytes,
         edit_window=settings.edit_window_seconds,
     )
-    sockets = ThreadSocket(comments, hub, guard, inbox=settings.socket_inbox)
+    sockets = ThreadSocket(
+        comments,
+        hub,
+        guard,
+        inbox=settings.socket_inbox,
+        max_buffer=settings.socket_buffer_bytes,
+    )
     pages = Pages(store, bus)
 
     @asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.settings import Settings
+from server.web.direct import DirectProtocol
 
 FACTORY = "server.web.app:app_from_environ"
 
@@ -22,4 +23,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_timeout,
         "lifespan": "on",
+        # uvicorn's websocket protocol plus a writer onto each transport (server/web/direct.py).
+        "ws": DirectProtocol,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -19,6 +18,8 @@ from server import events
 from server.comments import CommentError, Comments
 from server.hub import Hub
 from server.requests import RequestError, validate_ids
+from server.web.connection import Connection
+from server.web.direct import Framer, writer_of
 from server.web.guard import Guard, OriginRefused, RateLimited
 
 log = logging.getLogger(__name__)
@@ -34,78 +35,17 @@ CLOSE_TIMEOUT = 2.0
 SLOW_CLOSE_TIMEOUT = 30.0
 
 
-class Connection:
-    """A reader's socket as a hub member: a bounded inbox drained by its own writer task.
-
-    `push` never waits: a reader who does not keep up fills its inbox and is closed with 4008,
-    and resumes by reconnecting with `since`, while everyone else's frames go straight out.
-    """
-
-    def __init__(self, ws: WebSocket, inbox: int) -> None:
-        self._ws = ws
-        self._limit = inbox
-        self._queue: deque[str] = deque()
-        self._wake = asyncio.Event()
-        self.overflowed = asyncio.Event()
-        self._last = -1
-        # While the backlog is being sent, live events wait here (None once streaming).
-        self._held: list[tuple[int, str, bool]] | None = []
-
-    def push(self, seq: int, frame: str) -> None:
-        if self._held is not None:
-            self._hold(seq, frame, False)
-        elif seq > self._last:
-            self._last = seq
-            self._enqueue(frame)
-
-    def reset(self, seq: int, frame: str) -> None:
-        if self._held is not None:
-            self._hold(seq, frame, True)
-        else:
-            self._last = seq
-            self._enqueue(frame)
-
-    def release(self, position: int) -> None:
-        """The client now holds everything up to `position`: start streaming live events."""
-        held, self._held = self._held or [], None
-        self._last = max(self._last, position)
-        for seq, frame, is_reset in held:
-            (self.reset if is_reset else self.push)(seq, frame)
-
-    async def write(self) -> None:
-        while True:
-            while self._queue:
-                await self._ws.send_text(self._queue.popleft())
-            self._wake.clear()
-            if not self._queue:
-                await self._wake.wait()
-
-    def drop(self) -> None:
-        """Forget queued frames (the socket is being closed for falling behind)."""
-        self._queue.clear()
-        self._held = None
-
-    def _hold(self, seq: int, frame: str, is_reset: bool) -> None:
-        assert self._held is not None
-        if len(self._held) >= self._limit:
-            self.overflowed.set()
-        else:
-            self._held.append((seq, frame, is_reset))
-
-    def _enqueue(self, frame: str) -> None:
-        if len(self._queue) >= self._limit:
-            self.overflowed.set()
-            return
-        self._queue.append(frame)
-        self._wake.set()
-
-
 class ThreadSocket:
-    def __init__(self, comments: Comments, hub: Hub, guard: Guard, *, inbox: int) -> None:
+    def __init__(
+        self, comments: Comments, hub: Hub, guard: Guard, *, inbox: int, max_buffer: int
+    ) -> None:
         self._comments = comments
         self._hub = hub
         self._guard = guard
         self._inbox = inbox
+        self._max_buffer = max_buffer
+        # One event is fanned out at a time, so one frame cache serves every connection.
+        self._framer = Framer()
 
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute("/ws/v1/threads", self.serve)]
@@ -132,7 +72,13 @@ class ThreadSocket:
             await _refuse(ws, exc, RATE_LIMITED)
 
     async def _serve(self, ws: WebSocket, site: str, thread: str, since: int | None) -> None:
-        connection = Connection(ws, self._inbox)
+        connection = Connection(
+            ws,
+            inbox=self._inbox,
+            max_buffer=self._max_buffer,
+            framer=self._framer,
+            direct=writer_of(ws.scope),
+        )
         try:
             await self._hub.join(site, thread, connection)
             try:
@@ -165,16 +111,20 @@ class ThreadSocket:
             await ws.send_text(event.payload.decode())
             position = event.seq
         connection.release(position)
-        # The connection owns these three; whichever ends first ends the other two.
-        writer = asyncio.create_task(connection.write())
-        reader = asyncio.create_task(_read_until_closed(ws))
-        slow = asyncio.create_task(connection.overflowed.wait())
+        # The connection owns these tasks; whichever ends first ends the others. With the
+        # direct path there is no writer: pushes write to the transport themselves.
+        tasks = {
+            asyncio.create_task(_read_until_closed(ws)),
+            asyncio.create_task(connection.overflowed.wait()),
+        }
+        if not connection.direct:
+            tasks.add(asyncio.create_task(connection.write()))
         try:
-            await asyncio.wait({writer, reader, slow}, return_when="FIRST_COMPLETED")
+            await asyncio.wait(tasks, return_when="FIRST_COMPLETED")
         finally:
-            for task in (writer, reader, slow):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(writer, reader, slow, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _params(self, ws: WebSocket) -> tuple[str, str, int | None]:
         site = ws.query_params.get("site", "")
