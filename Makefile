@@ -9,7 +9,8 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NODE_STAMP := client-js/node_modules/.installed-stamp
 
-.PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean chaos bench
+.PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean chaos bench \
+	bench-quick bench-deps
 
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
@@ -31,12 +32,29 @@ CHAOS_ARGS ?= --readers 200 --seconds 60 --rate 10
 chaos: setup
 	$(BIN)/python -m tests.chaos $(CHAOS_ARGS)
 
-# Performance figures: every scenario in bench/ (not part of `make test`).
-bench: setup
+# Performance figures: every scenario in bench/ (not part of `make test`); bench/loadgen.py is
+# fanout's load generator, not a scenario. fanout (livethread against the peers, ~25 min) writes
+# bench/RESULTS.md and bench/latency.png; `make bench-quick` is its ~5-minute sanity run.
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_HELPERS := loadgen
+
+bench: setup bench-deps
 	@for scenario in bench/[!_]*.py; do \
+		name=$$(basename $$scenario .py); \
+		case " $(BENCH_HELPERS) " in *" $$name "*) continue;; esac; \
 		echo "## $$scenario"; \
-		$(BIN)/python -m bench.$$(basename $$scenario .py) || exit 1; \
+		$(BIN)/python -m bench.$$name || exit 1; \
 	done
+
+bench-quick: setup bench-deps
+	$(BIN)/python -m bench.fanout --quick
+
+# The benchmark's own dependencies (the optional `bench` group): only for these targets.
+bench-deps: $(BENCH_STAMP)
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import os
 import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -41,6 +38,7 @@ from server import events
 from server.settings import Settings
 from tests.chaos import raise_file_limit
 from tests.support.clients import comment_json, provision
+from tests.support.raw_websocket import close_code, stalled_socket
 from tests.support.server import ServerProcess, serve_process
 
 SITE, THREAD = "news", "article-1"
@@ -87,30 +85,7 @@ class Healthy:
 
 def stalled_sockets(port: int, count: int) -> list[socket.socket]:
     """`count` websocket handshakes by hand, each on a socket with a tiny receive buffer."""
-    opened: list[socket.socket] = []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.settimeout(WAIT)
-        sock.connect(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall(
-            (
-                f"GET /ws/v1/threads?site={SITE}&thread={THREAD} HTTP/1.1\r\n"
-                f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(1)
-            if not chunk:
-                raise RuntimeError("the server closed a stalled socket during its handshake")
-            answer += chunk
-        if not answer.startswith(b"HTTP/1.1 101"):
-            raise RuntimeError(f"handshake refused: {answer[:80]!r}")
-        opened.append(sock)
-    return opened
+    return [stalled_socket(port, SITE, THREAD) for _ in range(count)]
 
 
 def close_codes(socks: list[socket.socket]) -> list[int | None]:
@@ -119,40 +94,12 @@ def close_codes(socks: list[socket.socket]) -> list[int | None]:
     for sock in socks:
         sock.settimeout(CLOSE_WAIT)
         try:
-            codes.append(_close_code(sock))
+            codes.append(close_code(sock))
         except OSError:
             codes.append(None)
         finally:
             sock.close()
     return codes
-
-
-def _close_code(sock: socket.socket) -> int | None:
-    data = b""
-    while True:
-        while len(data) >= 2:
-            opcode, length = data[0] & 0x0F, data[1] & 0x7F
-            offset = 2
-            if length == 126:
-                if len(data) < 4:
-                    break
-                (length,) = struct.unpack(">H", data[2:4])
-                offset = 4
-            elif length == 127:
-                if len(data) < 10:
-                    break
-                (length,) = struct.unpack(">Q", data[2:10])
-                offset = 10
-            if len(data) < offset + length:
-                break
-            if opcode == 0x8:
-                (code,) = struct.unpack(">H", data[offset : offset + 2])
-                return int(code)
-            data = data[offset + length :]
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            return None
-        data += chunk
 
 
 @dataclass

@@ -15,13 +15,16 @@ import uvicorn
 
 from server import demo
 from server.comments import Comments
+from server.composition import worker_names, workers_for
 from server.model import Moderator, Site
-from server.ports import Store, StoreError
+from server.ports import Store, StoreError, Webhook
 from server.requests import RequestError, validate_ids
 from server.settings import Settings, SettingsError, export
 from server.tokens import new_token, token_hash
 from server.web.app import bus_for, store_for
 from server.web.serving import FACTORY, uvicorn_options
+from workers.runner import Runner
+from workers.webhooks import WebhookError, new_webhook
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             database=getattr(args, "database", None),
             redis=getattr(args, "redis", None),
             demo=True if getattr(args, "demo", False) else None,
+            run_workers=False if getattr(args, "no_workers", False) else None,
+            worker_names=",".join(args.names) if getattr(args, "names", None) else None,
         )
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
@@ -54,7 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     _database(serve)
     serve.add_argument("--redis", help="Redis URL for the bus between processes (default: none)")
     serve.add_argument("--demo", action="store_true", help="load and serve the demo article")
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="do not run the background workers in this process (run `livethread worker`)",
+    )
     serve.set_defaults(handler=_serve)
+
+    worker = commands.add_parser("worker", help="run background workers as this process")
+    worker.add_argument("names", nargs="+", metavar="NAME", help="worker names, or all")
+    _database(worker)
+    worker.add_argument("--redis", help="Redis URL, to be woken by new events at once")
+    worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _database(migrate)
@@ -92,6 +108,44 @@ def _parser() -> argparse.ArgumentParser:
     moderator_add.add_argument("--site", required=True)
     _database(moderator_add)
     moderator_add.set_defaults(handler=_moderator_add)
+
+    webhooks = commands.add_parser("webhooks", help="manage webhooks and their deliveries")
+    webhook_commands = webhooks.add_subparsers(required=True)
+    webhook_add = webhook_commands.add_parser(
+        "add", help="send SITE's events to URL (prints the signing secret once)"
+    )
+    webhook_add.add_argument("site")
+    webhook_add.add_argument("url")
+    webhook_add.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="an event type to send, e.g. comment.created (repeatable; default: every type)",
+    )
+    _database(webhook_add)
+    webhook_add.set_defaults(handler=_webhooks_add)
+    webhook_list = webhook_commands.add_parser("list", help="list a site's webhooks")
+    webhook_list.add_argument("site")
+    _database(webhook_list)
+    webhook_list.set_defaults(handler=_webhooks_list)
+    webhook_remove = webhook_commands.add_parser(
+        "remove", help="remove a webhook and its queued deliveries"
+    )
+    webhook_remove.add_argument("id")
+    _database(webhook_remove)
+    webhook_remove.set_defaults(handler=_webhooks_remove)
+    webhook_failed = webhook_commands.add_parser(
+        "failed", help="list parked deliveries (those that failed every attempt)"
+    )
+    _database(webhook_failed)
+    webhook_failed.set_defaults(handler=_webhooks_failed)
+    webhook_replay = webhook_commands.add_parser(
+        "replay", help="send parked deliveries again (all of them when no ID is given)"
+    )
+    webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
+    _database(webhook_replay)
+    webhook_replay.set_defaults(handler=_webhooks_replay)
     return parser
 
 
@@ -151,6 +205,39 @@ def _stop(signum: int, frame: object) -> None:
     """SIGTERM outside uvicorn's own handling (before it starts, or re-raised once it has shut
     down gracefully): end the process with status 0."""
     raise SystemExit(0)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        worker_names(settings)
+    except ValueError as exc:
+        print(f"livethread: error: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(store: Store) -> int:
+        bus = bus_for(settings)
+        await bus.start()
+        runner = Runner(
+            store,
+            bus,
+            workers_for(settings, store),
+            poll=settings.worker_poll_seconds,
+            lease=settings.worker_lease_seconds,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await runner.start()
+            print(f"livethread workers running: {', '.join(runner.names)}", flush=True)
+            await stop.wait()
+        finally:
+            await runner.close()
+            await bus.close()
+        return 0
+
+    return _with_store(settings, work)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -242,6 +329,85 @@ def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
         await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
         print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
         print(token)
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _webhooks_add(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        hook = new_webhook(args.site, args.url, tuple(args.event))
+    except WebhookError as exc:
+        print(f"livethread: error: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(store: Store) -> int:
+        if await store.site(args.site) is None:
+            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
+            return 2
+        await store.put_webhook(hook)
+        print(f"webhook {hook.id} of {hook.site}: {hook.url} ({_event_list(hook)})")
+        print("signing secret (shown once, keep it secret):")
+        print(hook.secret)
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _event_list(hook: Webhook) -> str:
+    return ", ".join(hook.events) if hook.events else "every event"
+
+
+def _webhooks_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        hooks = await store.webhooks(args.site)
+        if not hooks:
+            print(f"no webhooks for {args.site}")
+        for hook in hooks:
+            print(f"{hook.id}\t{hook.url}\t{_event_list(hook)}")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _webhooks_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        if not await store.remove_webhook(args.id):
+            print(f"livethread: error: no webhook {args.id!r}", file=sys.stderr)
+            return 2
+        print(f"webhook {args.id} removed")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _webhooks_failed(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        parked = await store.deliveries("parked")
+        if not parked:
+            print("no parked deliveries")
+            return 0
+        print("id\turl\tattempts\tlast error")
+        urls: dict[str, str] = {}
+        for delivery in parked:
+            if delivery.webhook_id not in urls:
+                hook = await store.webhook(delivery.webhook_id)
+                urls[delivery.webhook_id] = "-" if hook is None else hook.url
+            url = urls[delivery.webhook_id]
+            print(f"{delivery.id}\t{url}\t{delivery.attempts}\t{delivery.last_error or '-'}")
+        return 0
+
+    return _with_store(settings, work)
+
+
+def _webhooks_replay(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        ids: list[str] | None = list(args.ids) or None
+        count = await store.replay_deliveries(ids)
+        print(f"{count} parked deliveries queued again")
+        if ids is not None and count < len(set(ids)):
+            print(f"livethread: {len(set(ids)) - count} of the ids given are not parked")
+        # A running webhooks worker sends them within its idle interval.
         return 0
 
     return _with_store(settings, work)

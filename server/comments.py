@@ -17,6 +17,7 @@ from typing import Literal
 import msgspec
 
 from server import events
+from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.model import (
     ANONYMOUS,
     CommentRecord,
@@ -40,34 +41,6 @@ ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unp
 RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
 
 
-class CommentError(Exception):
-    """A use-case refused; `status` is the HTTP status the edge answers with."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
-
-
-class NotFound(CommentError):
-    status, code = 404, "not_found"
-
-
-class Forbidden(CommentError):
-    status, code = 403, "forbidden"
-
-
-class Conflict(CommentError):
-    status, code = 409, "conflict"
-
-
-class Invalid(CommentError):
-    status, code = 422, "invalid"
-
-
 class PostAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """What a successful post answers: the comment and the secret that lets its author edit it."""
 
@@ -86,6 +59,10 @@ class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
 
 _answers = msgspec.json.Decoder(PostAnswer)
 _encoder = msgspec.json.Encoder()
+
+
+# Announced after every commit, so log readers (workers) wake without polling.
+LOG_CHANNEL = "log"
 
 
 def thread_channel(site: str, thread: str) -> str:
@@ -181,7 +158,13 @@ class Comments:
                             "This Idempotency-Key was already used for a different comment",
                             {"idempotency_key": "Use a new key for a new comment"},
                         )
-                    return _answers.decode(earlier.body)
+                    first = _answers.decode(earlier.body)
+                    # The comment as it is now: once removed or erased, a retry must not
+                    # bring back the text and name the stored first answer still carries.
+                    now = await tx.comment(first.comment.id)
+                    if now is None:
+                        return first
+                    return PostAnswer(comment=public(now), edit_token=first.edit_token)
             if (await tx.state()).locked:
                 raise Conflict("This thread is locked: new comments are closed")
             if new.parent is not None:
@@ -216,7 +199,7 @@ class Comments:
         if impersonates(name, [*protected, *RESERVED_NAMES]):
             raise Invalid(
                 "This name is reserved",
-                {"author.name": "This name belongs to a moderator of this site; choose another"},
+                {"author.name": "This name is reserved on this site; please choose another"},
             )
 
     async def edit(
@@ -401,6 +384,9 @@ class Comments:
             log.warning(
                 "bus unavailable; event for %s/%s committed but not published", site, thread
             )
+            return
+        # Readers first; then wake the log's readers (workers), who also poll slowly.
+        await self._bus.publish(LOG_CHANNEL, b"")
 
 
 def _fingerprint(new: CleanComment) -> str:

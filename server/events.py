@@ -8,13 +8,14 @@ exchange frames during a rolling deploy.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
 from server.model import PublicComment
 
 PROTOCOL_VERSION = 1
+D = TypeVar("D")
 
 
 class Frame(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -121,19 +122,29 @@ def encode(frame: ServerFrame) -> bytes:
     return _encoder.encode(frame)
 
 
+def _decode(decoder: msgspec.json.Decoder[D], data: bytes | str) -> D:
+    # msgspec reports invalid UTF-8 as UnicodeDecodeError and too deep a nesting (even in a
+    # field it skips) as RecursionError; callers handle one kind of failure, DecodeError.
+    try:
+        return decoder.decode(data)
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise msgspec.DecodeError(f"JSON is malformed: {type(exc).__name__}") from None
+
+
 def decode_event(data: bytes) -> DurableEvent:
-    """A durable event from its stored or published bytes."""
-    return _durable.decode(data)
+    """A durable event from its stored or published bytes (msgspec.DecodeError if not one)."""
+    return _decode(_durable, data)
 
 
 def decode_frame(data: bytes | str) -> ServerFrame:
-    """Any server frame (clients and tests read frames with this)."""
-    return _frame.decode(data)
+    """Any server frame (clients and tests read frames with this); msgspec.DecodeError (or its
+    subclass ValidationError) for anything else."""
+    return _decode(_frame, data)
 
 
 def seq_of(data: bytes) -> int:
     """The seq of an encoded durable event, read without building the whole event."""
-    return _position.decode(data).seq
+    return _decode(_position, data).seq
 
 
 def event_type(event: DurableEvent) -> EventType:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -39,6 +39,39 @@ class LogEntry(msgspec.Struct, frozen=True, kw_only=True):
     thread: str
     seq: int
     payload: bytes
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True):
+    """A URL of a site's that receives that site's events as signed POSTs."""
+
+    id: str
+    site: str
+    url: str
+    # The HMAC key of the signatures; kept in clear because signing needs it.
+    secret: str
+    # The event types sent (`comment.created`, ...); empty means every type.
+    events: tuple[str, ...] = ()
+
+
+DeliveryStatus = Literal["pending", "sent", "parked"]
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One event for one webhook. `id` is stable (f"{webhook_id}:{position}"), so queueing the
+    same event again changes nothing and receivers can drop a delivery they already have."""
+
+    id: str
+    webhook_id: str
+    position: int
+    site: str
+    thread: str
+    # The event's stored JSON (redacted with it if its comment is removed).
+    payload: bytes
+    attempts: int = 0
+    # When it is due (pending) or was last tried.
+    next_at: float = 0.0
+    status: DeliveryStatus = "pending"
+    last_error: str | None = None
 
 
 class StoreError(Exception):
@@ -144,8 +177,65 @@ class Store(Protocol):
         """Everyone who moderates a site (their names are protected from look-alikes)."""
         ...
 
+    async def cursor(self, name: str) -> int:
+        """A log reader's committed position (0 for a reader never seen)."""
+        ...
+
+    async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        """Hold reader `name` for `owner` until `until`: granted (or renewed) when the lease is
+        free, expired at `now`, or already `owner`'s. Two copies of a worker never hold it
+        together, so they never handle the same event at the same time."""
+        ...
+
+    async def advance(self, name: str, owner: str, position: int) -> bool:
+        """Commit reader `name`'s position, if `owner` still holds its lease (else False)."""
+        ...
+
     async def comments_by_email(self, email: str) -> list[CommentRecord]:
         """Every comment left with this email (case-insensitive), oldest first, any thread."""
+        ...
+
+    async def put_webhook(self, webhook: Webhook) -> None:
+        """Create or replace a webhook (by id); its site must exist."""
+        ...
+
+    async def webhook(self, webhook_id: str) -> Webhook | None: ...
+
+    async def webhooks(self, site: str) -> list[Webhook]:
+        """A site's webhooks, by id."""
+        ...
+
+    async def remove_webhook(self, webhook_id: str) -> bool:
+        """Remove a webhook and its deliveries; False if there was none."""
+        ...
+
+    async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Queue deliveries; one whose id is already queued (in any status), or whose webhook
+        is gone, is left out. Idempotent, so a worker may handle an event twice."""
+        ...
+
+    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        """Pending deliveries with next_at <= now, longest due first, at most `limit`."""
+        ...
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        attempts: int,
+        next_at: float,
+        last_error: str | None,
+    ) -> None:
+        """Record an attempt's outcome (nothing happens if the delivery is gone)."""
+        ...
+
+    async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
+        """Every delivery in a status, by position."""
+        ...
+
+    async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
+        """Make parked deliveries (these, or all when None) pending again, due at once, with
+        their attempts reset; returns how many were parked."""
         ...
 
 

@@ -31,7 +31,9 @@ _MARKDOWN = (
 
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
-    attributes={"a": {"href"}},
+    # "*": no attribute on every tag. Without it nh3 keeps its default `title` and `lang`
+    # everywhere, so a Markdown link title reached the page.
+    attributes={"a": {"href"}, "*": set()},
     url_schemes=set(ALLOWED_SCHEMES),
     link_rel=LINK_REL,
     # A relative link would resolve against whichever publisher page embeds the thread.

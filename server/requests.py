@@ -8,7 +8,7 @@ the messages the comment form shows next to each input.
 from __future__ import annotations
 
 import re
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -56,11 +56,14 @@ class EditComment(msgspec.Struct, forbid_unknown_fields=True):
     body: str
 
 
+REASON_MAX = 500
+
+
 class ModerationRequest(msgspec.Struct, forbid_unknown_fields=True):
     """`POST /api/v1/comments/{id}/moderation`."""
 
     action: Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
-    reason: str | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] | None = None
 
 
 class ThreadModeration(msgspec.Struct, forbid_unknown_fields=True):
@@ -131,7 +134,7 @@ def decode(data: bytes, kind: type[T]) -> T:
         return msgspec.json.decode(data, type=kind)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: must come first
         error = exc
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # invalid UTF-8 is not JSON either
         raise RequestError(400, "Request body is not valid JSON", {}) from None
     except RecursionError:
         raise RequestError(400, TOO_DEEP, {}) from None
@@ -139,7 +142,7 @@ def decode(data: bytes, kind: type[T]) -> T:
     # "is this JSON at all?" needs a second, untyped parse (only on this failure path).
     try:
         msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         raise RequestError(400, "Request body is not valid JSON", {}) from None
     except RecursionError:
         raise RequestError(400, TOO_DEEP, {}) from None

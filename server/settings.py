@@ -49,6 +49,8 @@ class Settings:
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # uvicorn's access log writes every client address: off unless asked for (privacy).
+    access_log: bool = False
     # Rate limits (per server process and client address; see server/web/guard.py).
     # COUNT/SECONDS; LIVETHREAD_RATE_LIMIT=0 turns every limit off.
     rate_limit: bool = True
@@ -57,6 +59,14 @@ class Settings:
     post_rate_site: str = "600/60"
     connect_rate_address: str = "60/60"
     sockets_per_address: int = 100
+    # Background workers (workers/): run inside each server process unless turned off (then run
+    # `livethread worker NAME…` as processes of their own). "all" or comma-separated names.
+    run_workers: bool = True
+    worker_names: str = "all"
+    # A stopped worker's lease lapses after this long (a copy that died is replaced then).
+    worker_lease_seconds: float = 30.0
+    # How often a worker looks for new events when no bus message woke it.
+    worker_poll_seconds: float = 5.0
     # Fault injection for reliability tests (see server/faults.py); never in production.
     fault: str | None = None
 

@@ -420,7 +420,25 @@ async def test_premoderated_comment_waits_for_approval(
 
 
 async def test_health_reports_the_bus(http: httpx.AsyncClient) -> None:
-    """`/healthz` answers 200 and says whether the bus is connected."""
+    """`/healthz` answers 200, says whether the bus is connected and how far workers lag."""
     answer = await http.get("/healthz")
     assert answer.status_code == 200
-    assert decode_json(answer.content) == {"status": "ok", "bus": "connected"}
+    health = decode_json(answer.content)
+    assert health["status"] == "ok"
+    assert health["bus"] == "connected"
+    assert health["workers"] == {"webhooks": {"events_behind": 0, "seconds_behind": 0.0}}
+
+
+async def test_moderation_reason_has_a_length_limit(
+    server: Running, http: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """A moderation reason over 500 characters is 422 naming `reason`; the comment stays."""
+    target = comment_id(await post(http, body="still here"))
+    answer = await http.post(
+        f"/api/v1/comments/{target}/moderation",
+        json={"action": "remove", "reason": "x" * 501},
+        headers=mod(tokens.news),
+    )
+    assert answer.status_code == 422
+    assert "reason" in decode_json(answer.content)["fields"]  # type: ignore[operator]
+    assert (await snapshot(http))["count"] == 1

@@ -34,6 +34,7 @@ from tests.support.checker import Report, Truth, check
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, provision
 from tests.support.cluster import cluster, exited, log_text, post, snapshot
 from tests.support.follower import Follower
+from tests.support.raw_websocket import handshake_request
 from tests.support.redis_server import RedisServer
 from tests.support.server import Running, ServerProcess, serve
 
@@ -404,13 +405,7 @@ async def test_sigterm_closes_sockets_with_1012_keeps_acknowledged_posts_and_exi
 async def _raw_websocket(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A websocket handshake done by hand: a client that will never answer a ping."""
     stream, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        (
-            f"GET /ws/v1/threads?site={SITE}&thread={THREAD} HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    writer.write(handshake_request(port, SITE, THREAD))
     await writer.drain()
     answer = await stream.readuntil(b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 101 "), answer

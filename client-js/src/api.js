@@ -3,6 +3,16 @@
 /** @typedef {import("./types.js").Snapshot} Snapshot */
 /** @typedef {import("./types.js").Comment} Comment */
 
+/** A fresh Idempotency-Key. */
+export function newKey() {
+  try {
+    return crypto.randomUUID();
+  } catch {
+    // randomUUID needs a secure context; random bytes do not.
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+}
+
 export class ApiError extends Error {
   /** @param {number} status @param {string} message @param {Record<string, string>} fields */
   constructor(status, message, fields) {

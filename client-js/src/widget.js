@@ -1,15 +1,17 @@
 // One embedded thread: its state (tree, seq, held comments), its DOM, and the live channel.
 
-import { Api, ApiError } from "./api.js";
+import { Api, ApiError, newKey } from "./api.js";
 import { Connection } from "./connection.js";
 import { h } from "./dom.js";
 import { CommentForm } from "./form.js";
 import { Held } from "./held.js";
 import { Sequence } from "./sequence.js";
+import { editForm, tokenForm } from "./small_forms.js";
 import { remembered } from "./storage.js";
 import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
+import { mark } from "./permalink.js";
 import { article, retime } from "./view.js";
 
 /** @typedef {import("./types.js").Comment} Comment */
@@ -18,14 +20,6 @@ import { article, retime } from "./view.js";
 
 // Frames queued while a snapshot reloads (after `resync`); beyond this, reload again.
 const QUEUE_LIMIT = 1000;
-
-function newKey() {
-  try {
-    return crypto.randomUUID();
-  } catch {
-    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-}
 
 export class Widget {
   /** @param {HTMLElement} host @param {string} base */
@@ -107,22 +101,12 @@ export class Widget {
 
   /** The moderators' page without a token yet: ask for one. @param {string} problem */
   askToken(problem) {
-    const input = h("input", { id: "lt-token", type: "password", autocomplete: "off", required: true });
-    const form = h(
-      "form",
-      { class: "lt-form" },
-      h("label", { for: "lt-token" }, this.t.token, input),
-      h("p", { class: "lt-error", role: "alert" }, problem),
-      h("div", {}, h("button", { type: "submit", class: "lt-btn" }, this.t.useToken)),
-    );
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      if (!input.value.trim()) return;
-      remembered.setModerator(this.api.site, input.value.trim());
+    const { form, focus } = tokenForm(this.t, problem, (token) => {
+      remembered.setModerator(this.api.site, token);
       this.start();
     });
     this.root.replaceChildren(form);
-    input.focus();
+    focus();
   }
 
   /** Load (or reload) the snapshot and draw the thread from it. */
@@ -326,14 +310,7 @@ export class Widget {
 
   /** Scroll to and mark the comment named by `#comment-ID`. */
   target() {
-    const match = /^#comment-(.+)$/.exec(location.hash);
-    for (const li of this.root.querySelectorAll(".lt-target")) li.classList.remove("lt-target");
-    const li = match && this.items.get(decodeURIComponent(match[1]));
-    if (!li) return;
-    li.classList.add("lt-target");
-    const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
-    li.scrollIntoView({ block: "center", behavior: still ? "auto" : "smooth" });
-    /** @type {HTMLElement} */ (li.firstChild).focus({ preventScroll: true });
+    mark(this.root, location.hash, this.items);
   }
 
   /**
@@ -438,20 +415,7 @@ export class Widget {
     const li = this.items.get(id);
     const body = li && li.querySelector(":scope > article .lt-body");
     if (!own || !body) return;
-    const text = h("textarea", { "aria-label": this.t.edit, rows: 4, maxlength: 5000 });
-    text.value = own.body;
-    const cancel = () => this.redraw(id);
-    const form = h(
-      "form",
-      { class: "lt-form" },
-      text,
-      h("div", { class: "lt-actions" }, h("button", { type: "submit", class: "lt-btn" }, this.t.save),
-        h("button", { type: "button", class: "lt-link", onclick: cancel }, this.t.cancel)),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const value = text.value.trim();
-      if (!value) return;
+    const save = async (/** @type {string} */ value) => {
       try {
         /** @type {{comment: Comment}} */
         const answer = await this.api.edit(id, value, own.token);
@@ -461,9 +425,10 @@ export class Widget {
       } catch (error) {
         this.status.textContent = error instanceof Error ? error.message : String(error);
       }
-    });
+    };
+    const { form, focus } = editForm(this.t, own.body, save, () => this.redraw(id));
     body.replaceWith(form);
-    text.focus();
+    focus();
   }
 
   async lock() {

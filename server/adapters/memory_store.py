@@ -19,7 +19,16 @@ from server import events
 from server.adapters.redaction import redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError, Transaction
+from server.ports import (
+    Delivery,
+    DeliveryStatus,
+    IdempotentAnswer,
+    LogEntry,
+    StoredEvent,
+    StoreError,
+    Transaction,
+    Webhook,
+)
 
 _Key = tuple[str, str]
 
@@ -45,6 +54,12 @@ class _Tables:
     # The store-wide log: (thread, seq) in commit order; position n sits at index n - 1.
     # Payloads are read from `events` so a redaction shows through here too.
     log: list[tuple[_Key, int]] = field(default_factory=list)
+    # Log readers: name -> [position, owner, lease until].
+    cursors: dict[str, tuple[int, str | None, float]] = field(default_factory=dict)
+    # (thread, seq) -> position, so a redaction can find the webhook deliveries of its events.
+    positions: dict[tuple[_Key, int], int] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
 
 
 class MemoryTransaction:
@@ -60,6 +75,8 @@ class MemoryTransaction:
         # Copied on first write, so a transaction that only reads costs nothing.
         self._events: list[_Event] | None = None
         self._answers: dict[str, IdempotentAnswer] = {}
+        # Seqs of committed events this transaction redacted.
+        self._redacted: set[int] = set()
         self._open = True
 
     def end(self) -> None:
@@ -126,6 +143,7 @@ class MemoryTransaction:
         for index, stored in enumerate(staged):
             if stored.comment_id == comment_id:
                 staged[index] = stored._replace(payload=redacted(stored.payload, grave))
+                self._redacted.add(stored.seq)
 
     async def recall(self, key: str) -> IdempotentAnswer | None:
         self._check()
@@ -137,6 +155,21 @@ class MemoryTransaction:
         if await self.recall(answer.key) is not None:
             raise StoreError(f"idempotency key {answer.key!r} is already remembered")
         self._answers[answer.key] = answer
+
+    def _redact_deliveries(self) -> None:
+        """Webhook deliveries carry a copy of their event: give them the redacted one."""
+        tables = self._tables
+        rewritten = {
+            tables.positions[(self._key, seq)]: tables.events[self._key][seq - 1].payload
+            for seq in self._redacted
+            if (self._key, seq) in tables.positions
+        }
+        if not rewritten:
+            return
+        for delivery_id, delivery in tables.deliveries.items():
+            payload = rewritten.get(delivery.position)
+            if payload is not None:
+                tables.deliveries[delivery_id] = msgspec.structs.replace(delivery, payload=payload)
 
     def _staged_events(self) -> list[_Event]:
         if self._events is None:
@@ -154,7 +187,10 @@ class MemoryTransaction:
         if self._events is not None:
             committed = len(tables.events.get(self._key, ()))
             tables.events[self._key] = self._events
-            tables.log.extend((self._key, e.seq) for e in self._events[committed:])
+            for event in self._events[committed:]:
+                tables.log.append((self._key, event.seq))
+                tables.positions[(self._key, event.seq)] = len(tables.log)
+            self._redact_deliveries()
         for key, answer in self._answers.items():
             tables.answers[(self._site, key)] = answer
 
@@ -255,9 +291,92 @@ class MemoryStore:
     async def moderator(self, token_hash: str) -> Moderator | None:
         return self._tables.moderators.get(token_hash)
 
+    async def cursor(self, name: str) -> int:
+        return self._tables.cursors.get(name, (0, None, 0.0))[0]
+
+    async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        position, holder, expires = self._tables.cursors.get(name, (0, None, 0.0))
+        if holder is not None and holder != owner and expires >= now:
+            return False
+        self._tables.cursors[name] = (position, owner, until)
+        return True
+
+    async def advance(self, name: str, owner: str, position: int) -> bool:
+        _, holder, expires = self._tables.cursors.get(name, (0, None, 0.0))
+        if holder != owner:
+            return False
+        self._tables.cursors[name] = (position, holder, expires)
+        return True
+
     async def moderators(self, site: str) -> list[Moderator]:
         found = [m for m in self._tables.moderators.values() if m.site == site]
         return sorted(found, key=lambda m: m.name)
+
+    async def put_webhook(self, webhook: Webhook) -> None:
+        if webhook.site not in self._tables.sites:
+            raise StoreError(f"no site {webhook.site!r} for webhook {webhook.id!r}")
+        self._tables.webhooks[webhook.id] = webhook
+
+    async def webhook(self, webhook_id: str) -> Webhook | None:
+        return self._tables.webhooks.get(webhook_id)
+
+    async def webhooks(self, site: str) -> list[Webhook]:
+        found = [w for w in self._tables.webhooks.values() if w.site == site]
+        return sorted(found, key=lambda w: w.id)
+
+    async def remove_webhook(self, webhook_id: str) -> bool:
+        tables = self._tables
+        if tables.webhooks.pop(webhook_id, None) is None:
+            return False
+        for delivery_id in [i for i, d in tables.deliveries.items() if d.webhook_id == webhook_id]:
+            del tables.deliveries[delivery_id]
+        return True
+
+    async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        tables = self._tables
+        for delivery in deliveries:
+            if delivery.webhook_id in tables.webhooks:
+                tables.deliveries.setdefault(delivery.id, delivery)
+
+    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        due = [
+            d
+            for d in self._tables.deliveries.values()
+            if d.status == "pending" and d.next_at <= now
+        ]
+        due.sort(key=lambda d: (d.next_at, d.position, d.id))
+        return due[: max(limit, 0)]
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        attempts: int,
+        next_at: float,
+        last_error: str | None,
+    ) -> None:
+        delivery = self._tables.deliveries.get(delivery_id)
+        if delivery is not None:
+            self._tables.deliveries[delivery_id] = msgspec.structs.replace(
+                delivery, status=status, attempts=attempts, next_at=next_at, last_error=last_error
+            )
+
+    async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
+        found = [d for d in self._tables.deliveries.values() if d.status == status]
+        return sorted(found, key=lambda d: (d.position, d.id))
+
+    async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
+        tables = self._tables
+        chosen = tables.deliveries.keys() if ids is None else dict.fromkeys(ids)
+        replayed = 0
+        for delivery_id in list(chosen):
+            delivery = tables.deliveries.get(delivery_id)
+            if delivery is not None and delivery.status == "parked":
+                tables.deliveries[delivery_id] = msgspec.structs.replace(
+                    delivery, status="pending", attempts=0, next_at=0.0
+                )
+                replayed += 1
+        return replayed
 
     async def comments_by_email(self, email: str) -> list[CommentRecord]:
         wanted = email.casefold()

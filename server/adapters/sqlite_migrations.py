@@ -117,6 +117,53 @@ MIGRATIONS: tuple[Migration, ...] = (
         # 3: a person's comments by email, for `livethread user export|delete EMAIL`.
         "CREATE INDEX comments_by_email ON comments (author_email COLLATE NOCASE)",
     ),
+    (
+        # 4: readers of the event log (workers): a committed position and a lease each.
+        """
+        CREATE TABLE cursors (
+            name TEXT PRIMARY KEY,
+            position INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            lease_until REAL NOT NULL DEFAULT 0
+        )
+        """,
+    ),
+    (
+        # 5: webhooks (per site, subscribed to event types) and their deliveries, one per
+        # webhook and event, id "WEBHOOK:POSITION" so queueing one twice changes nothing.
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            site TEXT NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL DEFAULT '[]'
+        )
+        """,
+        "CREATE INDEX webhooks_by_site ON webhooks (site)",
+        """
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_at REAL NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'parked')),
+            last_error TEXT
+        )
+        """,
+        # The sender's question ("what is due?") reads only pending rows, in due order.
+        "CREATE INDEX deliveries_due ON deliveries (next_at, position) WHERE status = 'pending'",
+        "CREATE INDEX deliveries_by_status ON deliveries (status, position)",
+        # A redaction rewrites the deliveries of the events it rewrites; removing a webhook
+        # deletes its deliveries.
+        "CREATE INDEX deliveries_by_position ON deliveries (position)",
+        "CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -16,7 +16,15 @@ from server import events
 from server.adapters.redaction import TYPES_WITH_COMMENT, redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError
+from server.ports import (
+    Delivery,
+    DeliveryStatus,
+    IdempotentAnswer,
+    LogEntry,
+    StoredEvent,
+    StoreError,
+    Webhook,
+)
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32).
 _MAX_PARAMS = 500
@@ -215,13 +223,19 @@ def redact(conn: sqlite3.Connection, site: str, thread: str, comment_id: str) ->
     grave = tombstone(record)
     marks = ", ".join("?" * len(TYPES_WITH_COMMENT))
     rows = conn.execute(
-        "SELECT seq, payload FROM events WHERE comment_id = ? AND site = ? AND thread = ? "
-        f"AND type IN ({marks})",
+        "SELECT seq, payload, position FROM events WHERE comment_id = ? AND site = ? "
+        f"AND thread = ? AND type IN ({marks})",
         (comment_id, site, thread, *TYPES_WITH_COMMENT),
     ).fetchall()
+    rewritten = [(redacted(bytes(row[1]), grave), row[0], row[2]) for row in rows]
     conn.executemany(
         "UPDATE events SET payload = ? WHERE site = ? AND thread = ? AND seq = ?",
-        [(redacted(bytes(row[1]), grave), site, thread, row[0]) for row in rows],
+        [(payload, site, thread, seq) for payload, seq, _ in rewritten],
+    )
+    # Webhook deliveries carry a copy of the event: a replay must not send the text again.
+    conn.executemany(
+        "UPDATE deliveries SET payload = ? WHERE position = ?",
+        [(payload, position) for payload, _, position in rewritten],
     )
 
 
@@ -312,6 +326,41 @@ def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: st
         raise StoreError("that token hash already belongs to another moderator") from exc
 
 
+def cursor(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT position FROM cursors WHERE name = ?", (name,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def lease(conn: sqlite3.Connection, name: str, owner: str, until: float, now: float) -> bool:
+    begin(conn)
+    try:
+        conn.execute("INSERT OR IGNORE INTO cursors (name) VALUES (?)", (name,))
+        taken = conn.execute(
+            "UPDATE cursors SET owner = ?, lease_until = ? "
+            "WHERE name = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)",
+            (owner, until, name, owner, now),
+        ).rowcount
+        commit(conn)
+    except BaseException:
+        rollback(conn)
+        raise
+    return taken == 1
+
+
+def advance(conn: sqlite3.Connection, name: str, owner: str, position: int) -> bool:
+    begin(conn)
+    try:
+        moved = conn.execute(
+            "UPDATE cursors SET position = ? WHERE name = ? AND owner = ?",
+            (position, name, owner),
+        ).rowcount
+        commit(conn)
+    except BaseException:
+        rollback(conn)
+        raise
+    return moved == 1
+
+
 def moderators(conn: sqlite3.Connection, site: str) -> list[Moderator]:
     rows = conn.execute(
         "SELECT site, name FROM moderators WHERE site = ? ORDER BY name", (site,)
@@ -333,3 +382,158 @@ def moderator(conn: sqlite3.Connection, token_hash: str) -> Moderator | None:
         "SELECT site, name FROM moderators WHERE token_hash = ?", (token_hash,)
     ).fetchone()
     return None if row is None else Moderator(name=row[1], site=row[0])
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+_DELIVERY_COLUMNS = (
+    "id, webhook_id, position, site, thread, payload, attempts, next_at, status, last_error"
+)
+
+
+def _webhook(row: Any) -> Webhook:
+    return Webhook(
+        id=row[0],
+        site=row[1],
+        url=row[2],
+        secret=row[3],
+        events=msgspec.json.decode(row[4], type=tuple[str, ...]),
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row[0],
+        webhook_id=row[1],
+        position=int(row[2]),
+        site=row[3],
+        thread=row[4],
+        payload=bytes(row[5]),
+        attempts=int(row[6]),
+        next_at=float(row[7]),
+        status=row[8],
+        last_error=row[9],
+    )
+
+
+def put_webhook(conn: sqlite3.Connection, webhook: Webhook) -> None:
+    if site(conn, webhook.site) is None:
+        raise StoreError(f"no site {webhook.site!r} for webhook {webhook.id!r}")
+    # An upsert: INSERT OR REPLACE would delete the row and cascade to its deliveries.
+    conn.execute(
+        "INSERT INTO webhooks (id, site, url, secret, events) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET site = excluded.site, url = excluded.url, "
+        "secret = excluded.secret, events = excluded.events",
+        (
+            webhook.id,
+            webhook.site,
+            webhook.url,
+            webhook.secret,
+            msgspec.json.encode(list(webhook.events)).decode(),
+        ),
+    )
+
+
+def webhook(conn: sqlite3.Connection, webhook_id: str) -> Webhook | None:
+    row = conn.execute(
+        "SELECT id, site, url, secret, events FROM webhooks WHERE id = ?", (webhook_id,)
+    ).fetchone()
+    return None if row is None else _webhook(row)
+
+
+def webhooks(conn: sqlite3.Connection, site: str) -> list[Webhook]:
+    rows = conn.execute(
+        "SELECT id, site, url, secret, events FROM webhooks WHERE site = ? ORDER BY id", (site,)
+    ).fetchall()
+    return [_webhook(row) for row in rows]
+
+
+def remove_webhook(conn: sqlite3.Connection, webhook_id: str) -> bool:
+    # One statement: the foreign key's ON DELETE CASCADE removes the deliveries with it.
+    return conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount == 1
+
+
+def enqueue_deliveries(conn: sqlite3.Connection, deliveries: list[Delivery]) -> None:
+    if not deliveries:
+        return
+    begin(conn)
+    try:
+        # OR IGNORE skips an id already queued; the EXISTS skips a webhook removed meanwhile
+        # (a foreign key violation is not something OR IGNORE ignores).
+        conn.executemany(
+            f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)",
+            [
+                (
+                    d.id,
+                    d.webhook_id,
+                    d.position,
+                    d.site,
+                    d.thread,
+                    d.payload,
+                    d.attempts,
+                    d.next_at,
+                    d.status,
+                    d.last_error,
+                    d.webhook_id,
+                )
+                for d in deliveries
+            ],
+        )
+        commit(conn)
+    except BaseException:
+        rollback(conn)
+        raise
+
+
+def due_deliveries(conn: sqlite3.Connection, now: float, limit: int) -> list[Delivery]:
+    rows = conn.execute(
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending' AND next_at <= ? "
+        "ORDER BY next_at, position, id LIMIT ?",
+        (now, max(limit, 0)),
+    ).fetchall()
+    return [_delivery(row) for row in rows]
+
+
+def settle_delivery(
+    conn: sqlite3.Connection,
+    delivery_id: str,
+    status: DeliveryStatus,
+    attempts: int,
+    next_at: float,
+    last_error: str | None,
+) -> None:
+    conn.execute(
+        "UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+        (status, attempts, next_at, last_error, delivery_id),
+    )
+
+
+def deliveries(conn: sqlite3.Connection, status: DeliveryStatus) -> list[Delivery]:
+    rows = conn.execute(
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = ? ORDER BY position, id",
+        (status,),
+    ).fetchall()
+    return [_delivery(row) for row in rows]
+
+
+def replay_deliveries(conn: sqlite3.Connection, ids: list[str] | None) -> int:
+    update = "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = 0 "
+    if ids is None:
+        return conn.execute(update + "WHERE status = 'parked'").rowcount
+    begin(conn)
+    try:
+        changed = 0
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _MAX_PARAMS):
+            chunk = unique[start : start + _MAX_PARAMS]
+            marks = ", ".join("?" * len(chunk))
+            changed += conn.execute(
+                update + f"WHERE status = 'parked' AND id IN ({marks})", chunk
+            ).rowcount
+        commit(conn)
+    except BaseException:
+        rollback(conn)
+        raise
+    return changed

@@ -30,7 +30,16 @@ from server.adapters import sqlite_queries as q
 from server.adapters.sqlite_migrations import migrate
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import IdempotentAnswer, LogEntry, StoredEvent, StoreError, Transaction
+from server.ports import (
+    Delivery,
+    DeliveryStatus,
+    IdempotentAnswer,
+    LogEntry,
+    StoredEvent,
+    StoreError,
+    Transaction,
+    Webhook,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -69,6 +78,8 @@ def _connect(path: str, *, query_only: bool) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Erased comments (an author's delete, `user delete`) must not linger in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
         if query_only:
             conn.execute("PRAGMA query_only = ON")
         found = _read_durability(conn)
@@ -301,8 +312,61 @@ class SqliteStore:
     async def moderator(self, token_hash: str) -> Moderator | None:
         return await self._require(self._reader).call(q.moderator, token_hash)
 
+    async def cursor(self, name: str) -> int:
+        return await self._require(self._reader).call(q.cursor, name)
+
+    async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.lease, name, owner, until, now)
+
+    async def advance(self, name: str, owner: str, position: int) -> bool:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.advance, name, owner, position)
+
     async def moderators(self, site: str) -> list[Moderator]:
         return await self._require(self._reader).call(q.moderators, site)
 
     async def comments_by_email(self, email: str) -> list[CommentRecord]:
         return await self._require(self._reader).call(q.comments_by_email, email)
+
+    async def put_webhook(self, webhook: Webhook) -> None:
+        async with self._write_lock:
+            await self._require(self._writer).call(q.put_webhook, webhook)
+
+    async def webhook(self, webhook_id: str) -> Webhook | None:
+        return await self._require(self._reader).call(q.webhook, webhook_id)
+
+    async def webhooks(self, site: str) -> list[Webhook]:
+        return await self._require(self._reader).call(q.webhooks, site)
+
+    async def remove_webhook(self, webhook_id: str) -> bool:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.remove_webhook, webhook_id)
+
+    async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        async with self._write_lock:
+            await self._require(self._writer).call(q.enqueue_deliveries, list(deliveries))
+
+    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        return await self._require(self._reader).call(q.due_deliveries, now, limit)
+
+    async def settle_delivery(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        attempts: int,
+        next_at: float,
+        last_error: str | None,
+    ) -> None:
+        async with self._write_lock:
+            await self._require(self._writer).call(
+                q.settle_delivery, delivery_id, status, attempts, next_at, last_error
+            )
+
+    async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
+        return await self._require(self._reader).call(q.deliveries, status)
+
+    async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
+        chosen = None if ids is None else list(ids)
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.replay_deliveries, chosen)

@@ -7,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.comments import CommentError, Comments, Forbidden
+from server.comments import Comments
+from server.errors import CommentError, Forbidden
 from server.model import (
     PublicComment,
     ThreadSnapshot,

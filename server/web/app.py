@@ -1,4 +1,7 @@
-"""The composition root: the one place that chooses implementations and wires them together."""
+"""The composition root of the web edge: wires what `server.composition` chooses into the app.
+
+`store_for` and `bus_for` are re-exported here for the command line and tests.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +14,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from server import demo, faults
-from server.adapters.memory_bus import MemoryBus
-from server.adapters.memory_store import MemoryStore
-from server.adapters.redis_bus import RedisBus
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import CommentError, Comments
+from server.comments import Comments
+from server.composition import bus_for, store_for, workers_for
+from server.errors import CommentError
 from server.hub import Hub
-from server.ports import Bus, Store
 from server.requests import RequestError
 from server.settings import Settings
 from server.web.api import Api, on_comment_error, on_request_error
 from server.web.guard import Guard
 from server.web.pages import Pages
 from server.web.socket import ThreadSocket
+from workers.runner import Runner
 
 log = logging.getLogger(__name__)
 
-
-def store_for(settings: Settings) -> Store:
-    """SQLite (embedded, durable) by default; `memory:` for throwaway runs."""
-    if settings.database == "memory:":
-        return MemoryStore()
-    return SqliteStore(settings.database.removeprefix("sqlite:///"))
-
-
-def bus_for(settings: Settings) -> Bus:
-    """Redis when configured (many processes); otherwise the in-process bus (one process)."""
-    if settings.redis:
-        return RedisBus(settings.redis, prefix=settings.bus_prefix)
-    return MemoryBus()
+__all__ = ["app_from_environ", "bus_for", "create_app", "store_for"]
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -70,7 +59,18 @@ def create_app(settings: Settings) -> Starlette:
         inbox=settings.socket_inbox,
         max_buffer=settings.socket_buffer_bytes,
     )
-    pages = Pages(store, bus)
+    runner = (
+        Runner(
+            store,
+            bus,
+            workers_for(settings, store),
+            poll=settings.worker_poll_seconds,
+            lease=settings.worker_lease_seconds,
+        )
+        if settings.run_workers
+        else None
+    )
+    pages = Pages(store, bus, runner)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,8 +82,12 @@ def create_app(settings: Settings) -> Starlette:
                     await demo.install(store)
                 await hub.start()
                 await guard.start()
+                if runner is not None:
+                    await runner.start()
                 yield
             finally:
+                if runner is not None:
+                    await runner.close()
                 await guard.close()
                 await hub.close()
                 await bus.close()
@@ -107,6 +111,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
     )
     app.state.hub = hub
+    app.state.guard = guard
     return app
 
 

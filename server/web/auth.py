@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from server.comments import CommentError
+from server.errors import CommentError
 from server.model import Moderator
 from server.ports import Store
 from server.tokens import token_hash

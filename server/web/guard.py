@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
-from server.comments import CommentError
+from server.errors import CommentError
 from server.limits import Addresses, Concurrency, Limiter, Rate, retry_after
 from server.model import Site
 from server.settings import Settings
@@ -43,9 +43,15 @@ class RateLimited(CommentError):
         self.retry_after = retry_after(wait)
 
 
-def normal_origin(origin: str) -> str:
-    """`scheme://host[:port]`, lower-cased, as browsers send it."""
-    parts = urlsplit(origin.strip().lower())
+def normal_origin(origin: str) -> str | None:
+    """`scheme://host[:port]`, lower-cased, as browsers send it; None if it is not one
+    (`null`, or a malformed value such as `http://[`), which no site's list can match."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -88,9 +94,9 @@ class Guard:
             return
         wanted = normal_origin(origin)
         own = conn.headers.get("host", "").lower()
-        if urlsplit(wanted).netloc == own and own:
+        if wanted is not None and own and wanted.partition("://")[2] == own:
             return
-        if wanted in {normal_origin(o) for o in site.origins}:
+        if wanted is not None and wanted in {normal_origin(o) for o in site.origins}:
             return
         raise OriginRefused(f"Origin {origin[:100]!r} is not allowed for site {site.name!r}")
 

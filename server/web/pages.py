@@ -15,6 +15,7 @@ from server import demo
 from server.model import PublicComment, reader_view, visible_count
 from server.ports import Bus, Store
 from server.requests import validate_ids
+from workers.runner import Runner
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -48,9 +49,10 @@ def tree(comments: list[PublicComment]) -> list[Node]:
 
 
 class Pages:
-    def __init__(self, store: Store, bus: Bus) -> None:
+    def __init__(self, store: Store, bus: Bus, runner: Runner | None = None) -> None:
         self._store = store
         self._bus = bus
+        self._runner = runner
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -102,4 +104,11 @@ class Pages:
         """200 while the store answers; the bus being down degrades live delivery, not health."""
         await self._store.thread_state(demo.SITE, demo.THREAD)
         bus = "connected" if self._bus.connected else "disconnected"
-        return JSONResponse({"status": "ok", "bus": bus})
+        answer: dict[str, object] = {"status": "ok", "bus": bus}
+        if self._runner is not None:
+            # How far each in-process worker is behind the event log (for monitoring).
+            answer["workers"] = {
+                name: {"events_behind": lag.events, "seconds_behind": round(lag.seconds, 3)}
+                for name, lag in (await self._runner.lag()).items()
+            }
+        return JSONResponse(answer)

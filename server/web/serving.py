@@ -16,6 +16,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "access_log": settings.access_log,
         # Compression costs CPU per socket for every frame and opens compression side
         # channels; comment frames are small.
         "ws_per_message_deflate": False,

@@ -15,7 +15,8 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import events
-from server.comments import CommentError, Comments
+from server.comments import Comments
+from server.errors import CommentError
 from server.hub import Hub
 from server.requests import RequestError, validate_ids
 from server.web.connection import Connection
@@ -133,7 +134,8 @@ class ThreadSocket:
         raw = ws.query_params.get("since")
         if raw is None or raw == "":
             return site, thread, None
-        if not raw.isdigit() or len(raw) > 18:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500).
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise RequestError(422, "since must be a seq (a whole number)", {"since": raw[:20]})
         return site, thread, int(raw)
 

@@ -82,3 +82,11 @@ async def test_moderator_locks_and_restores_live_for_readers(
         await expect(reader.locator(".lt-closed")).to_be_hidden()
         assert moderator.errors == []
     assert page.errors == []
+
+
+async def test_malformed_permalink_is_ignored(server: Running, page: Tab) -> None:
+    """A hash that is not valid percent-encoding marks nothing and breaks nothing."""
+    await page.page.goto(f"{server.http}/#comment-%E0")
+    await expect(page.page.locator("#lt-heading")).to_have_text(f"{SEED_COUNT} Comments")
+    await expect(page.page.locator(".lt-target")).to_have_count(0)
+    assert page.errors == []

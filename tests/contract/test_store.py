@@ -17,7 +17,7 @@ from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
 from server.model import CommentRecord, Moderator, Site, Status, public
-from server.ports import IdempotentAnswer, Store, StoreError
+from server.ports import Delivery, IdempotentAnswer, Store, StoreError, Webhook
 
 AnyStore = MemoryStore | SqliteStore
 SITE = "example"
@@ -556,3 +556,150 @@ async def test_comments_by_email_across_threads(store: AnyStore) -> None:
     both = [r.id for r in await store.comments_by_email("a1@mail.example")]
     assert both == ["a1"]
     assert await store.comments_by_email("nobody@mail.example") == []
+
+
+async def test_a_reader_cursor_starts_at_zero_and_advances_under_its_lease(
+    store: AnyStore,
+) -> None:
+    """A log reader's position is committed only by the holder of its lease."""
+    assert await store.cursor("mailer") == 0
+    assert await store.lease("mailer", "copy-1", until=100.0, now=0.0)
+    assert await store.advance("mailer", "copy-1", 7)
+    assert await store.cursor("mailer") == 7
+    assert not await store.advance("mailer", "copy-2", 9)
+    assert await store.cursor("mailer") == 7
+    assert await store.cursor("other") == 0
+
+
+async def test_a_lease_excludes_other_copies_until_it_expires(store: AnyStore) -> None:
+    """A second copy is refused while the lease runs, and takes over once it has expired."""
+    assert await store.lease("mailer", "copy-1", until=100.0, now=0.0)
+    assert await store.lease("mailer", "copy-1", until=200.0, now=50.0)  # renewal
+    assert not await store.lease("mailer", "copy-2", until=300.0, now=150.0)
+    assert await store.lease("mailer", "copy-2", until=400.0, now=250.0)  # expired: taken over
+    assert not await store.advance("mailer", "copy-1", 3)
+    assert await store.advance("mailer", "copy-2", 3)
+    assert await store.cursor("mailer") == 3
+
+
+def hook(webhook_id: str, *, site: str = SITE, types: tuple[str, ...] = ()) -> Webhook:
+    return Webhook(
+        id=webhook_id,
+        site=site,
+        url=f"https://receiver.example/{webhook_id}",
+        secret=f"secret-{webhook_id}",
+        events=types,
+    )
+
+
+def delivery(webhook_id: str, position: int, *, next_at: float = 0.0) -> Delivery:
+    return Delivery(
+        id=f"{webhook_id}:{position}",
+        webhook_id=webhook_id,
+        position=position,
+        site=SITE,
+        thread="t1",
+        payload=b'{"type":"thread.locked","seq":%d}' % position,
+        next_at=next_at,
+    )
+
+
+async def test_webhooks_round_trip_per_site(store: AnyStore) -> None:
+    """Webhooks are kept per site (listed by id), replaced by id, and removed."""
+    await store.put_site(Site(name=SITE))
+    await store.put_site(Site(name="other"))
+    wanted = ("comment.created", "thread.locked")
+    await store.put_webhook(hook("w2", types=wanted))
+    await store.put_webhook(hook("w1"))
+    await store.put_webhook(hook("w3", site="other"))
+    assert await store.webhooks(SITE) == [hook("w1"), hook("w2", types=wanted)]
+    assert await store.webhook("w3") == hook("w3", site="other")
+    changed = msgspec.structs.replace(hook("w1"), url="https://elsewhere.example/")
+    await store.put_webhook(changed)
+    assert await store.webhook("w1") == changed
+    assert await store.remove_webhook("w1")
+    assert not await store.remove_webhook("w1")
+    assert await store.webhook("w1") is None
+    assert [w.id for w in await store.webhooks(SITE)] == ["w2"]
+    assert await store.webhooks("nobody") == []
+
+
+async def test_a_webhook_needs_its_site(store: AnyStore) -> None:
+    """A webhook for a site that does not exist is refused."""
+    with pytest.raises(StoreError):
+        await store.put_webhook(hook("w1", site="nowhere"))
+
+
+async def test_deliveries_are_queued_once_and_come_due_in_order(store: AnyStore) -> None:
+    """Queueing is idempotent by id; due deliveries come longest due first, up to a limit."""
+    await store.put_site(Site(name=SITE))
+    await store.put_webhook(hook("w1"))
+    await store.enqueue_deliveries(
+        [delivery("w1", 2, next_at=10.0), delivery("w1", 1, next_at=20.0)]
+    )
+    await store.enqueue_deliveries([delivery("w1", 3, next_at=10.0)])
+    await store.settle_delivery("w1:3", "sent", 1, 11.0, None)
+    # Queued again (a worker handling the event twice): nothing changes, not even a sent one.
+    await store.enqueue_deliveries([delivery("w1", 2, next_at=0.0), delivery("w1", 3)])
+    assert [d.id for d in await store.due_deliveries(15.0, 10)] == ["w1:2"]
+    assert [d.id for d in await store.due_deliveries(20.0, 10)] == ["w1:2", "w1:1"]
+    assert [d.id for d in await store.due_deliveries(20.0, 1)] == ["w1:2"]
+    assert await store.due_deliveries(5.0, 10) == []
+    (sent,) = await store.deliveries("sent")
+    assert (sent.id, sent.attempts, sent.next_at, sent.last_error) == ("w1:3", 1, 11.0, None)
+    assert [d.id for d in await store.deliveries("pending")] == ["w1:1", "w1:2"]
+    assert (await store.deliveries("pending"))[1] == delivery("w1", 2, next_at=10.0)
+
+
+async def test_a_failed_delivery_is_retried_later_then_parked_and_replayed(
+    store: AnyStore,
+) -> None:
+    """Settling records attempts, the next time and the error; replay makes parked ones due."""
+    await store.put_site(Site(name=SITE))
+    await store.put_webhook(hook("w1"))
+    await store.enqueue_deliveries([delivery("w1", n) for n in (1, 2, 3)])
+    await store.settle_delivery("w1:1", "pending", 1, 50.0, "HTTP 500")
+    assert [d.id for d in await store.due_deliveries(10.0, 10)] == ["w1:2", "w1:3"]
+    (retried,) = [d for d in await store.deliveries("pending") if d.id == "w1:1"]
+    assert (retried.attempts, retried.next_at, retried.last_error) == (1, 50.0, "HTTP 500")
+    for delivery_id in ("w1:1", "w1:2", "w1:3"):
+        await store.settle_delivery(delivery_id, "parked", 8, 60.0, "timed out")
+    assert await store.due_deliveries(1000.0, 10) == []
+    assert [d.id for d in await store.deliveries("parked")] == ["w1:1", "w1:2", "w1:3"]
+    assert await store.replay_deliveries(["w1:2", "w1:2", "missing"]) == 1
+    (again,) = await store.due_deliveries(0.0, 10)
+    assert (again.id, again.status, again.attempts, again.next_at) == ("w1:2", "pending", 0, 0.0)
+    assert await store.replay_deliveries(["w1:2"]) == 0  # not parked any more
+    assert await store.replay_deliveries(None) == 2
+    assert await store.deliveries("parked") == []
+    assert [d.id for d in await store.due_deliveries(0.0, 10)] == ["w1:1", "w1:2", "w1:3"]
+
+
+async def test_removing_a_webhook_removes_its_deliveries(store: AnyStore) -> None:
+    """A removed webhook's deliveries go with it, and none can be queued for it afterwards."""
+    await store.put_site(Site(name=SITE))
+    await store.put_webhook(hook("w1"))
+    await store.put_webhook(hook("w2"))
+    await store.enqueue_deliveries([delivery("w1", 1), delivery("w2", 1)])
+    assert await store.remove_webhook("w1")
+    await store.enqueue_deliveries([delivery("w1", 2), delivery("w2", 2)])
+    assert [d.id for d in await store.deliveries("pending")] == ["w2:1", "w2:2"]
+
+
+async def test_a_redaction_reaches_queued_webhook_deliveries(store: AnyStore) -> None:
+    """Deliveries copy their event; redacting the comment rewrites the copies too."""
+    await store.put_site(Site(name=SITE))
+    await store.put_webhook(hook("w1"))
+    await post(store, record("a1"))
+    await post(store, record("a2"))
+    entries = await store.log_after(0, 10)
+    await store.enqueue_deliveries(
+        [msgspec.structs.replace(delivery("w1", e.position), payload=e.payload) for e in entries]
+    )
+    await store.settle_delivery("w1:1", "parked", 8, 0.0, "HTTP 500")
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.redact("a1")
+    parked, pending = await store.deliveries("parked"), await store.deliveries("pending")
+    assert b"secret body" not in parked[0].payload
+    assert parked[0].payload == (await store.log_after(0, 1))[0].payload
+    assert b"secret body of a2" in pending[0].payload

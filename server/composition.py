@@ -1,0 +1,56 @@
+"""The composition root's choices: which store, which bus, which workers.
+
+`create_app` (the web edge) and `livethread worker` (worker processes, which may not import the
+web edge) both wire themselves from here, so implementations are chosen in this one place.
+"""
+
+from __future__ import annotations
+
+from server.adapters.memory_bus import MemoryBus
+from server.adapters.memory_store import MemoryStore
+from server.adapters.redis_bus import RedisBus
+from server.adapters.sqlite_store import SqliteStore
+from server.ports import Bus, Store
+from server.settings import Settings
+from workers.runner import Worker
+from workers.webhooks import Webhooks
+
+
+def store_for(settings: Settings) -> Store:
+    """SQLite (embedded, durable) by default; `memory:` for throwaway runs."""
+    if settings.database == "memory:":
+        return MemoryStore()
+    return SqliteStore(settings.database.removeprefix("sqlite:///"))
+
+
+def bus_for(settings: Settings) -> Bus:
+    """Redis when configured (many processes); otherwise the in-process bus (one process)."""
+    if settings.redis:
+        return RedisBus(settings.redis, prefix=settings.bus_prefix)
+    return MemoryBus()
+
+
+# Every worker livethread has, by name (`livethread worker NAME…`, LIVETHREAD_WORKER_NAMES).
+WORKERS = ("webhooks",)
+
+
+def worker_names(settings: Settings) -> tuple[str, ...]:
+    """The workers the settings ask for; "all" means every one."""
+    asked = settings.worker_names.strip()
+    if asked == "all":
+        return WORKERS
+    names = tuple(n.strip() for n in asked.split(",") if n.strip())
+    unknown = sorted(set(names) - set(WORKERS))
+    if unknown:
+        raise ValueError(f"unknown worker {', '.join(unknown)}: choose from {', '.join(WORKERS)}")
+    return names
+
+
+def workers_for(settings: Settings, store: Store) -> list[Worker]:
+    """The workers to run, built on the given store."""
+    built: list[Worker] = []
+    for name in worker_names(settings):
+        if name == "webhooks":
+            hooks = Webhooks(store, lease=settings.worker_lease_seconds)
+            built.append(Worker(handler=hooks, loops=(hooks.deliver_forever,), close=hooks.aclose))
+    return built

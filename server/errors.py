@@ -1,0 +1,35 @@
+"""Refusals: what a use-case answers when it will not do what was asked.
+
+Each carries the HTTP status the web edge answers with, a machine-readable code, a message for
+people, and (for invalid input) messages per field.
+"""
+
+from __future__ import annotations
+
+
+class CommentError(Exception):
+    """A use-case refused; `status` is the HTTP status the edge answers with."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class NotFound(CommentError):
+    status, code = 404, "not_found"
+
+
+class Forbidden(CommentError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(CommentError):
+    status, code = 409, "conflict"
+
+
+class Invalid(CommentError):
+    status, code = 422, "invalid"

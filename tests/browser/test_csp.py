@@ -1,0 +1,300 @@
+"""Content-Security-Policy: our own pages send a strict one, and the widget lives under a host
+page's strict policy that allows nothing but the livethread server's script and connections."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from playwright.async_api import Browser, Page, expect
+from starlette.types import Receive, Scope, Send
+
+from server import demo
+from server.model import Site
+from server.settings import Settings
+from server.web.app import store_for
+from tests.browser.conftest import Tab, open_tab
+from tests.browser.demo_page import (
+    HTTP_TIMEOUT,
+    LOAD_TIMEOUT_MS,
+    SEED_COUNT,
+    action,
+    bottom_form,
+    is_post,
+    item,
+    moderator_token,
+    open_demo,
+    posted_id,
+    reply_under,
+    snapshot,
+)
+from tests.support.server import Running
+
+# Starting and stopping the host page's server.
+HOST_TIMEOUT = 10.0
+# The widget's stylesheet, as computed inside its shadow root: `h2{font-size:1.3rem}` and
+# `.lt-btn{background:var(--lt-accent)}` with the light theme's #0b57d0.
+HEADING_SIZE = "20.8px"
+BUTTON_BACKGROUND = "rgb(11, 87, 208)"
+
+# Every CSP violation in the page (they are composed events: those in shadow roots reach here).
+VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+}, true);
+"""
+
+HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>A publisher's article</title><link rel="icon" href="data:,">
+</head>
+<body>
+<h1>A publisher's article</h1>
+<div id="livethread" data-site="{site}" data-thread="{thread}"></div>
+<script src="{livethread}/embed.js" async></script>
+</body>
+</html>
+"""
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as {directive: sources}."""
+    parsed: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        name, *sources = part.split()
+        parsed[name.lower()] = sources
+    return parsed
+
+
+@dataclass
+class HostPage:
+    """A publisher's page on its own origin, embedding the widget under a strict CSP."""
+
+    livethread: str
+    port: int = 0
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def policy(self) -> str:
+        ws = self.livethread.replace("http://", "ws://", 1)
+        return (
+            f"default-src 'none'; script-src {self.livethread}; "
+            f"connect-src {self.livethread} {ws}; img-src data:"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        if scope["path"] != "/":
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        html = HOST_PAGE.format(site=demo.SITE, thread=demo.THREAD, livethread=self.livethread)
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-security-policy", self.policy.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": html.encode()})
+
+
+@asynccontextmanager
+async def host_page(livethread: str) -> AsyncIterator[HostPage]:
+    """The host page served by uvicorn on a free loopback port (another origin), stopped on exit."""
+    page = HostPage(livethread)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    # Listening before uvicorn starts: the first request waits in the backlog, not refused.
+    sock.listen()
+    page.port = sock.getsockname()[1]
+    config = uvicorn.Config(page, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield page
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(HOST_TIMEOUT):
+            await asyncio.gather(task, return_exceptions=True)
+        sock.close()
+
+
+async def list_origin(settings: Settings, origin: str) -> None:
+    """Let the demo site's widget write and listen from `origin` (post-moderation kept off)."""
+    store = store_for(settings)
+    await store.open()
+    try:
+        await store.put_site(Site(name=demo.SITE, origins=(origin,), premoderate=False))
+    finally:
+        await store.close()
+
+
+async def open_host(tab: Tab, host: HostPage) -> None:
+    """Open the host page and wait until the widget shows the demo thread."""
+    response = await tab.page.goto(f"{host.origin}/")
+    assert response is not None and response.ok, response
+    assert response.headers["content-security-policy"] == host.policy
+    heading = tab.page.locator("#lt-heading")
+    await expect(heading).to_have_text(f"{SEED_COUNT} Comments", timeout=LOAD_TIMEOUT_MS)
+
+
+async def violations(page: Page) -> list[str]:
+    found: list[str] = await page.evaluate("() => window.__violations")
+    return found
+
+
+async def prove_policy_is_enforced(tab: Tab) -> None:
+    """The control: the page's policy really refuses an inline style (and the listener hears it)."""
+    await tab.page.evaluate("() => document.body.setAttribute('style', 'color: red')")
+    await tab.page.wait_for_function("() => window.__violations.length > 0")
+    assert tab.page.url.startswith("http://127.0.0.1:")
+
+
+async def test_pages_send_strict_security_headers(server: Running) -> None:
+    """/ and /moderate send a CSP without 'unsafe-inline' (script-src 'self'), nosniff and a
+    Referrer-Policy; /embed.js is text/javascript with nosniff."""
+    async with httpx.AsyncClient(base_url=server.http, timeout=HTTP_TIMEOUT) as http:
+        for path in ("/", "/moderate"):
+            answer = await http.get(path)
+            assert answer.status_code == 200, path
+            policy = answer.headers["content-security-policy"]
+            assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, policy
+            parsed = directives(policy)
+            assert parsed["script-src"] == ["'self'"], policy
+            assert parsed["default-src"] == ["'none'"], policy
+            assert parsed["base-uri"] == ["'none'"] and parsed["frame-ancestors"] == ["'none'"]
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["referrer-policy"] in {
+                "no-referrer",
+                "same-origin",
+                "strict-origin",
+                "strict-origin-when-cross-origin",
+            }
+            # Nothing inline for the policy to have to allow.
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", answer.text), path
+            assert not re.search(r"<style\b|\sstyle=|\son\w+=", answer.text), path
+        script = await http.get("/embed.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].split(";")[0] == "text/javascript"
+    assert script.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_own_pages_work_under_their_policy(server: Running, browser: Browser) -> None:
+    """The demo article and /moderate run the widget under their own CSP with no violation."""
+    token = await moderator_token(server.settings)
+    async with open_tab(browser) as reader, open_tab(browser) as moderator:
+        for tab in (reader, moderator):
+            await tab.context.add_init_script(VIOLATIONS)
+        await open_demo(reader, server.http)
+        m = moderator.page
+        await m.goto(f"{server.http}/moderate")
+        await m.get_by_label("Moderator token").fill(token)
+        await m.get_by_role("button", name="Moderate").click()
+        await expect(m.locator(".lt-lock")).to_have_text("Close comments")
+        for tab in (reader, moderator):
+            await expect(tab.page.locator("#lt-heading")).to_have_css("font-size", HEADING_SIZE)
+            assert await violations(tab.page) == []
+            assert tab.errors == []
+
+
+async def test_widget_works_under_a_strict_host_policy(server: Running, browser: Browser) -> None:
+    """On a listed origin whose CSP allows only the livethread server, the widget is styled
+    (adopted stylesheets), a reply posts (201) and reaches another tab live, with no violation."""
+    async with host_page(server.http) as host:
+        await list_origin(server.settings, host.origin)
+        async with (
+            open_tab(browser, color_scheme="light") as writer,
+            open_tab(browser, color_scheme="light") as other,
+        ):
+            for tab in (writer, other):
+                await tab.context.add_init_script(VIOLATIONS)
+                await open_host(tab, host)
+            w = writer.page
+            await expect(w.locator("#lt-heading")).to_have_css("font-size", HEADING_SIZE)
+            submit = bottom_form(w).get_by_role("button", name="Post Comment")
+            await expect(submit).to_have_css("background-color", BUTTON_BACKGROUND)
+            adopted = "() => document.getElementById('livethread').shadowRoot.adoptedStyleSheets"
+            assert await w.evaluate(f"{adopted}.length") == 1
+
+            await action(w, "c23", "reply").click()
+            form = w.get_by_role("form", name="Reply to Anonymous", exact=True)
+            await form.get_by_label("Comment").fill("Posted from the publisher's page.")
+            await form.get_by_label("Name").fill("Ann")
+            async with w.expect_response(is_post) as answer:
+                await form.get_by_role("button", name="Post Comment").click()
+            new = await posted_id(await answer.value)
+            await expect(reply_under(w, "c23", new)).to_be_visible()
+
+            o = other.page
+            fresh = o.locator(".lt-new")
+            await expect(fresh).to_have_text("1 new comment")
+            await fresh.click()
+            await expect(reply_under(o, "c23", new)).to_contain_text("from the publisher's")
+            for tab in (writer, other):
+                assert await violations(tab.page) == []
+                assert tab.errors == []
+            await prove_policy_is_enforced(other)
+
+
+def refused_socket(base: str, message: str) -> bool:
+    """Chromium's console error for a websocket handshake answered 403 by `base`."""
+    ws = re.escape(base.replace("http://", "ws://", 1))
+    return bool(
+        re.fullmatch(
+            rf"console\.error: WebSocket connection to '{ws}/ws/v1/threads\?[^']*' failed: "
+            r"Error during WebSocket handshake: Unexpected response code: 403 \(.*\)",
+            message,
+        )
+    )
+
+
+def refused_post(base: str, message: str) -> bool:
+    """Chromium's console error for the refused `POST /api/v1/comments` (403)."""
+    return (
+        message.startswith(
+            "console.error: Failed to load resource: the server responded with a status of 403"
+        )
+        and f"'url': '{base}/api/v1/comments'" in message
+    )
+
+
+async def test_unlisted_host_origin_reads_but_cannot_write_or_listen(
+    server: Running, browser: Browser
+) -> None:
+    """From an origin the site does not list, the thread still loads (GET is public) but a post
+    is refused 403 and the websocket handshake too (the widget shows it is reconnecting)."""
+    async with host_page(server.http) as host, open_tab(browser) as tab:
+        await tab.context.add_init_script(VIOLATIONS)
+        await open_host(tab, host)
+        p = tab.page
+        await expect(p.locator(".lt-status")).to_have_text("Reconnecting…")
+
+        form = bottom_form(p)
+        await form.get_by_label("Comment").fill("Posted from a page the site does not list.")
+        await form.get_by_label("Name").fill("Mallory")
+        async with p.expect_response(is_post) as answer:
+            await form.get_by_role("button", name="Post Comment").click()
+        refused = await answer.value
+        assert refused.status == 403
+        assert (await refused.json())["error"] == "origin_refused"
+        await expect(form.get_by_role("alert")).to_contain_text("is not allowed")
+        await expect(item(p, "c1")).to_be_visible()
+        assert (await snapshot(server.http))["count"] == SEED_COUNT
+
+        assert await violations(p) == []
+        assert any(refused_socket(server.http, error) for error in tab.errors), tab.errors
+        unexpected = [
+            error
+            for error in tab.errors
+            if not refused_socket(server.http, error) and not refused_post(server.http, error)
+        ]
+        assert unexpected == []

@@ -1,0 +1,1 @@
+"""Background consumers of the durable event log (notifications, webhooks, auto-moderation)."""
