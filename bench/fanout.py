@@ -49,6 +49,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -388,9 +389,9 @@ class Usage:
 
 
 async def measured(
-    servers: Servers, work: Callable[[], Awaitable[dict[str, Any]]]
+    servers: Servers, work: Callable[[], Awaitable[dict[str, Any]]], settle: float = 20.0
 ) -> tuple[dict[str, Any], Usage]:
-    await servers.settle()
+    await servers.settle(settle)
     cpu0, redis0, ticks0, t0 = servers.cpu(), servers.redis_cpu(), Ticks.now(), time.monotonic()
     answer = await work()
     cpu1, redis1, ticks1, t1 = servers.cpu(), servers.redis_cpu(), Ticks.now(), time.monotonic()
@@ -502,9 +503,7 @@ async def scenarios(
 
     # Warm-up (not measured): code paths, the socket.io manager's subscription.
     await lg.call("connect", group="warm", threads=["warm"], count=20, concurrency=20)
-    await lg.call(
-        "publish", streams=[stream("warm", "warm", 10.0)], seconds=2.0, drain=3.0, quiet=0.5
-    )
+    await lg.call("publish", streams=[stream("warm", "warm", 10.0)], seconds=2.0, drain=3.0)
     await lg.call("close", group="warm")
     await servers.settle()
     baseline = servers.rss_kib()
@@ -549,14 +548,18 @@ async def scenarios(
     if profile is not None and name == "livethread":
         out.profile = await profiled(servers, lg, plan, profile)
 
-    # The ladder on the 5,000 readers: its lower steps first (they draw the latency curve, and
-    # a server overwhelmed at 20 posts/s would otherwise leave them its backlog).
+    # The ladder on the 5,000 readers. The steps below 20 posts/s come first: they draw the
+    # latency curve, and a server overwhelmed at 20 posts/s would leave them its backlog.
     points: dict[float, dict[str, Any]] = {}
+    previous_failed = False
 
     async def step(rate: float) -> bool:
+        nonlocal previous_failed
         answer, usage = await measured(
             servers,
-            publish([stream("ladder", "five", rate)], plan.ladder_seconds, quiet=1.0),
+            publish([stream("ladder", "five", rate)], plan.ladder_seconds),
+            # Longer after a failure: the server may still be working through its backlog.
+            settle=60.0 if previous_failed else 20.0,
         )
         point = points[rate] = ladder_point(rate, answer["streams"]["ladder"], usage)
         dropped(f"ladder at {rate:g} posts/s", answer)
@@ -564,24 +567,11 @@ async def scenarios(
             f"  {name}: ladder {rate:g} posts/s: {point['dps']:.0f} deliveries/s, "
             f"p99 {fmt_ms(point['p99'])}, lost {point['lost']}"
         )
-        return passes(point)
+        previous_failed = not passes(point)
+        return not previous_failed
 
-    for rate in plan.ladder_low:
-        await step(rate)
-
-    # 5,000 readers at 20 posts/s, and the other thread's readers meanwhile: a ladder step too.
-    streams = [stream("five", "five", plan.rate), stream("other", "other", plan.other_rate)]
-    answer, usage = await measured(servers, publish(streams, plan.seconds))
-    m.update(step_figures("five", answer["streams"]["five"], usage))
-    dropped("5,000 readers", answer)
-    other = answer["streams"]["other"]
-    m["other.p99"], m["other.max"], m["other.lost"] = other["p99"], other["max"], other["lost"]
-    log(f"  {name}: 5k@{plan.rate:g}: p99 {fmt_ms(m['five.p99'])}, lost {m['five.lost']:.0f}")
-    points[plan.rate] = ladder_point(plan.rate, answer["streams"]["five"], usage)
-
-    # Up (doubling) from 20 posts/s until a step fails, or down (halving) until one passes;
-    # then bisect (geometric mean) between the highest pass and the lowest failure above it.
     def bracket() -> tuple[float | None, float | None]:
+        """The highest rate that passed, and the lowest above it that failed."""
         passed = max((r for r, p in points.items() if passes(p)), default=None)
         failed = min(
             (r for r, p in points.items() if not passes(p) and (passed is None or r > passed)),
@@ -589,24 +579,57 @@ async def scenarios(
         )
         return passed, failed
 
+    bisections = plan.bisections
+
+    async def bisect() -> None:
+        """Steps at the geometric mean of the bracket, while the bisections last."""
+        nonlocal bisections
+        while bisections > 0:
+            passed, failed = bracket()
+            if passed is None or failed is None or failed / passed < 1.1:
+                return
+            bisections -= 1
+            await step(math.sqrt(passed * failed))
+
+    # Up through the low steps; if the lowest fails, halve until a step passes.
+    for rate in plan.ladder_low:
+        if not await step(rate):
+            break
+    rate = min(points)
+    for _ in range(plan.ladder_down):
+        if bracket()[0] is not None:
+            break
+        rate /= 2
+        await step(rate)
+    if bracket()[1] is not None:
+        await bisect()
+
+    # 5,000 readers at 20 posts/s, and the other thread's readers meanwhile: a ladder step too.
+    streams = [stream("five", "five", plan.rate), stream("other", "other", plan.other_rate)]
+    answer, usage = await measured(
+        servers, publish(streams, plan.seconds), settle=60.0 if previous_failed else 20.0
+    )
+    m.update(step_figures("five", answer["streams"]["five"], usage))
+    dropped("5,000 readers", answer)
+    other = answer["streams"]["other"]
+    m["other.p99"], m["other.max"], m["other.lost"] = other["p99"], other["max"], other["lost"]
+    log(f"  {name}: 5k@{plan.rate:g}: p99 {fmt_ms(m['five.p99'])}, lost {m['five.lost']:.0f}")
+    points[plan.rate] = ladder_point(plan.rate, answer["streams"]["five"], usage)
+    previous_failed = not passes(points[plan.rate])
+
+    # Above it, doubling until a step fails; then bisect.
     rate = plan.rate
-    for _ in range(plan.ladder_up if passes(points[rate]) else plan.ladder_down):
-        passed, failed = bracket()
-        if passed is not None and failed is not None:
+    for _ in range(plan.ladder_up):
+        if bracket()[1] is not None:
             break
-        rate = rate * 2 if failed is None else rate / 2
-        if rate not in points:
-            await step(rate)
-    for _ in range(plan.bisections):
-        passed, failed = bracket()
-        if passed is None or failed is None or failed / passed < 1.1:
-            break
-        await step(math.sqrt(passed * failed))
+        rate *= 2
+        await step(rate)
+    await bisect()
     # A server left with a backlog would bill it to the next scenario.
     if not await servers.settle(60.0):
         note("still busy 60 s after the ladder")
     out.ladder = [points[r] for r in sorted(points)]
-    passed, failed = bracket()
+    failed = bracket()[1]
     good = [p for p in out.ladder if passes(p)]
     best = max(good, key=lambda p: float(p["dps"])) if good else None
     m["ladder.max"] = best["dps"] if best else 0.0
@@ -1312,14 +1335,34 @@ async def run_all(plan: Plan, servers: Sequence[str], out: Path, profile: bool) 
     t0 = time.monotonic()
     results: list[dict[str, Outcome]] = []
     failed = False
+    # Ctrl-C / SIGTERM: end the server run in progress (its processes are stopped) and stop.
+    stopping = asyncio.Event()
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        stopping.set()
+        if main is not None:
+            main.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt)
     for run in range(plan.runs):
         results.append({})
         for name in servers:
+            if stopping.is_set():
+                log("interrupted: no report")
+                return 130
             log(f"run {run + 1}/{plan.runs}: {LABELS[name]}")
             try:
                 results[-1][name] = await run_server(
                     name, plan, out if profile and run == 0 else None
                 )
+            except asyncio.CancelledError:
+                if stopping.is_set():
+                    log("interrupted: no report")
+                    return 130
+                raise
             except Exception as exc:
                 failed = True
                 log(f"  {name} failed: {type(exc).__name__}: {exc}")

@@ -146,6 +146,7 @@ class Comments:
             status="pending" if site.premoderate else "visible",
             created_at=self._clock(),
             edit_token_hash=token_hash(token),
+            notify=new.notify and new.email is not None,
         )
         answer = PostAnswer(comment=public(record), edit_token=token)
         payload: bytes | None = None

@@ -12,6 +12,7 @@ from server.adapters.redis_bus import RedisBus
 from server.adapters.sqlite_store import SqliteStore
 from server.ports import Bus, Store
 from server.settings import Settings
+from workers.notifications import Notifications
 from workers.runner import Worker
 from workers.webhooks import Webhooks
 
@@ -31,7 +32,7 @@ def bus_for(settings: Settings) -> Bus:
 
 
 # Every worker livethread has, by name (`livethread worker NAME…`, LIVETHREAD_WORKER_NAMES).
-WORKERS = ("webhooks",)
+WORKERS = ("webhooks", "notifications")
 
 
 def worker_names(settings: Settings) -> tuple[str, ...]:
@@ -53,4 +54,7 @@ def workers_for(settings: Settings, store: Store) -> list[Worker]:
         if name == "webhooks":
             hooks = Webhooks(store, lease=settings.worker_lease_seconds)
             built.append(Worker(handler=hooks, loops=(hooks.deliver_forever,), close=hooks.aclose))
+        elif name == "notifications":
+            mails = Notifications(store, settings)
+            built.append(Worker(handler=mails, close=mails.aclose))
     return built

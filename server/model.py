@@ -64,6 +64,8 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     edit_token_hash: str | None = None
     pinned: bool = False
     reason: str | None = None
+    # The author asked to be emailed about replies (only ever True with an author_email).
+    notify: bool = False
 
 
 class Author(msgspec.Struct, frozen=True, kw_only=True):

@@ -238,6 +238,22 @@ class Store(Protocol):
         their attempts reset; returns how many were parked."""
         ...
 
+    async def mark_notified(self, reply_id: str, recipient: str) -> bool:
+        """Record that `recipient` was mailed about reply `reply_id`; False if it already was."""
+        ...
+
+    async def was_notified(self, reply_id: str, recipient: str) -> bool:
+        """Whether `mark_notified(reply_id, recipient)` has been recorded."""
+        ...
+
+    async def unsubscribe(self, comment_id: str) -> bool:
+        """Stop reply mails for a comment (notify off); False if there is no such comment."""
+        ...
+
+    async def secret(self, name: str) -> str:
+        """A named random secret shared by every process, made on first use."""
+        ...
+
 
 class Listener(Protocol):
     """Receives a channel's messages from the bus. Called on the event loop; must not block."""

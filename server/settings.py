@@ -15,6 +15,7 @@ from typing import Any
 from server import faults
 
 PREFIX = "LIVETHREAD_"
+SMTP_TLS = ("none", "starttls", "tls")
 
 
 class SettingsError(ValueError):
@@ -67,6 +68,18 @@ class Settings:
     worker_lease_seconds: float = 30.0
     # How often a worker looks for new events when no bus message woke it.
     worker_poll_seconds: float = 5.0
+    # Reply notifications (workers/notifications.py): the SMTP server mails go out through.
+    # smtp_tls: "none" (plain), "starttls" (upgrade after connecting) or "tls" (implicit TLS).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_tls: str = "none"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "livethread@localhost"
+    # Where readers reach this server, for links in mails; None means http://HOST:PORT.
+    public_url: str | None = None
+    # Signs unsubscribe links; None means one generated once and kept in the database.
+    secret: str | None = None
     # Fault injection for reliability tests (see server/faults.py); never in production.
     fault: str | None = None
 
@@ -99,10 +112,19 @@ class Settings:
         _check_rate("connect_rate_address", self.connect_rate_address)
         if self.fault is not None and self.fault not in faults.KNOWN:
             raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
+        if self.smtp_tls not in SMTP_TLS:
+            raise SettingsError(
+                f"{PREFIX}SMTP_TLS={self.smtp_tls!r}: choose from {', '.join(SMTP_TLS)}"
+            )
         if not (self.database.startswith("sqlite:///") or self.database == "memory:"):
             raise SettingsError(
                 f"unsupported --database {self.database!r}: use sqlite:///PATH or memory:"
             )
+
+    @property
+    def base_url(self) -> str:
+        """The public URL links in mails start with (no trailing slash)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def to_environ(self) -> dict[str, str]:
         """These settings as `LIVETHREAD_*` variables, for child processes."""

@@ -24,3 +24,16 @@ def token_matches(token: str, stored_hash: str | None) -> bool:
 def new_comment_id() -> str:
     """Short, URL- and fragment-safe (`#comment-ID`), unguessable enough to not enumerate."""
     return secrets.token_urlsafe(9)
+
+
+# The name of the database-kept secret that signs unsubscribe links when none is configured.
+UNSUBSCRIBE_SECRET = "unsubscribe"
+
+
+def unsubscribe_token(secret: str, comment_id: str) -> str:
+    """The token of an unsubscribe link: hex HMAC-SHA256 of the comment id under `secret`."""
+    return hmac.new(secret.encode(), comment_id.encode(), hashlib.sha256).hexdigest()
+
+
+def unsubscribe_token_matches(secret: str, comment_id: str, token: str) -> bool:
+    return hmac.compare_digest(unsubscribe_token(secret, comment_id), token)

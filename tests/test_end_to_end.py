@@ -426,7 +426,10 @@ async def test_health_reports_the_bus(http: httpx.AsyncClient) -> None:
     health = decode_json(answer.content)
     assert health["status"] == "ok"
     assert health["bus"] == "connected"
-    assert health["workers"] == {"webhooks": {"events_behind": 0, "seconds_behind": 0.0}}
+    assert health["workers"] == {
+        "webhooks": {"events_behind": 0, "seconds_behind": 0.0},
+        "notifications": {"events_behind": 0, "seconds_behind": 0.0},
+    }
 
 
 async def test_moderation_reason_has_a_length_limit(

@@ -64,12 +64,13 @@ export class Api {
   }
 
   /**
-   * @param {{parent: string | null, name: string, email: string, url: string, body: string}} form
+   * @param {{parent: string | null, name: string, email: string, url: string, body: string,
+   *          notify: boolean}} form
    * @param {string} key Idempotency-Key: the same for every retry of one submission
    * @returns {Promise<{comment: Comment, edit_token: string}>}
    */
   post(form, key) {
-    const author = { name: form.name, email: form.email || null, url: form.url || null };
+    const author = { name: form.name, email: form.email || null, url: form.url || null, notify: form.notify };
     const body = { site: this.site, thread: this.thread, parent: form.parent, author, body: form.body };
     return this.call("POST", "/api/v1/comments", body, { "Idempotency-Key": key });
   }

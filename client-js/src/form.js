@@ -28,6 +28,8 @@ export class CommentForm {
       url: h("input", { id: `${id}-url`, name: "url", type: "url", autocomplete: "url" }),
     };
     this.inputs.name.value = options.name;
+    /** Reply mails: only meaningful with an email (the server ignores it without one). */
+    this.notify = h("input", { id: `${id}-notify`, name: "notify", type: "checkbox" });
     /** @type {Record<Field, HTMLElement>} */
     this.errors = {
       body: h("p", { id: `${id}-body-e`, class: "lt-error" }),
@@ -50,6 +52,7 @@ export class CommentForm {
       !options.inline && h("h3", {}, options.label),
       field("body", t.comment),
       h("div", { class: "lt-row" }, field("name", t.name), field("email", t.email), field("url", t.website)),
+      h("label", { class: "lt-check", for: this.notify.id }, this.notify, " ", t.notify),
       this.general,
       h(
         "div",
@@ -71,6 +74,7 @@ export class CommentForm {
       name: this.inputs.name.value.trim(),
       email: this.inputs.email.value.trim(),
       url: this.inputs.url.value.trim(),
+      notify: /** @type {HTMLInputElement} */ (this.notify).checked,
     };
   }
 

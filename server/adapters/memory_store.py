@@ -8,6 +8,7 @@ process.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class _Tables:
     positions: dict[tuple[_Key, int], int] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
+    notified: set[tuple[str, str]] = field(default_factory=set)
+    secrets: dict[str, str] = field(default_factory=dict)
 
 
 class MemoryTransaction:
@@ -387,3 +390,27 @@ class MemoryStore:
             if record.author_email is not None and record.author_email.casefold() == wanted
         ]
         return sorted(found, key=lambda r: (r.created_at, r.id))
+
+    async def mark_notified(self, reply_id: str, recipient: str) -> bool:
+        key = (reply_id, recipient)
+        if key in self._tables.notified:
+            return False
+        self._tables.notified.add(key)
+        return True
+
+    async def was_notified(self, reply_id: str, recipient: str) -> bool:
+        return (reply_id, recipient) in self._tables.notified
+
+    async def unsubscribe(self, comment_id: str) -> bool:
+        # Under the transactions' lock, so an edit staged meanwhile cannot write notify back.
+        async with self._lock:
+            tables = self._tables
+            where = tables.comment_thread.get(comment_id)
+            record = None if where is None else tables.comments.get(where, {}).get(comment_id)
+            if where is None or record is None:
+                return False
+            tables.comments[where][comment_id] = msgspec.structs.replace(record, notify=False)
+            return True
+
+    async def secret(self, name: str) -> str:
+        return self._tables.secrets.setdefault(name, secrets.token_urlsafe(32))

@@ -164,6 +164,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX deliveries_by_position ON deliveries (position)",
         "CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id)",
     ),
+    (
+        # 6: reply notifications: who asked to be emailed, the mails already sent (one per
+        # reply and recipient, so a worker handling an event twice mails once), and secrets
+        # generated on first use (e.g. the unsubscribe-token key) that every process shares.
+        "ALTER TABLE comments ADD COLUMN notify INTEGER NOT NULL DEFAULT 0",
+        """
+        CREATE TABLE notifications_sent (
+            reply_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            PRIMARY KEY (reply_id, recipient)
+        )
+        """,
+        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -31,7 +31,7 @@ _MAX_PARAMS = 500
 
 _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
-    "status, created_at, edited_at, edit_token_hash, pinned, reason"
+    "status, created_at, edited_at, edit_token_hash, pinned, reason, notify"
 )
 _COMMENT_PLACEHOLDERS = ", ".join("?" * len(_COMMENT_COLUMNS.split(",")))
 
@@ -68,6 +68,7 @@ def _record(row: Any) -> CommentRecord:
         edit_token_hash=row[12],
         pinned=bool(row[13]),
         reason=row[14],
+        notify=bool(row[15]),
     )
 
 
@@ -88,6 +89,7 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         r.edit_token_hash,
         int(r.pinned),
         r.reason,
+        int(r.notify),
     )
 
 
@@ -160,7 +162,8 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
     cursor = conn.execute(
         "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
-        "edit_token_hash = ?, pinned = ?, reason = ? WHERE id = ? AND site = ? AND thread = ?",
+        "edit_token_hash = ?, pinned = ?, reason = ?, notify = ? "
+        "WHERE id = ? AND site = ? AND thread = ?",
         (*_values(record)[3:], record.id, record.site, record.thread),
     )
     if cursor.rowcount != 1:
@@ -537,3 +540,34 @@ def replay_deliveries(conn: sqlite3.Connection, ids: list[str] | None) -> int:
         rollback(conn)
         raise
     return changed
+
+
+# -- reply notifications -------------------------------------------------------------------
+
+
+def mark_notified(conn: sqlite3.Connection, reply_id: str, recipient: str) -> bool:
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO notifications_sent (reply_id, recipient) VALUES (?, ?)",
+        (reply_id, recipient),
+    )
+    return cursor.rowcount == 1
+
+
+def was_notified(conn: sqlite3.Connection, reply_id: str, recipient: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM notifications_sent WHERE reply_id = ? AND recipient = ?",
+        (reply_id, recipient),
+    ).fetchone()
+    return row is not None
+
+
+def unsubscribe(conn: sqlite3.Connection, comment_id: str) -> bool:
+    cursor = conn.execute("UPDATE comments SET notify = 0 WHERE id = ?", (comment_id,))
+    return cursor.rowcount == 1
+
+
+def secret(conn: sqlite3.Connection, name: str, fresh: str) -> str:
+    # INSERT OR IGNORE then SELECT: when two processes race, both read the winner's value.
+    conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, fresh))
+    row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
+    return str(row[0])

@@ -18,6 +18,7 @@ still runs after it, and the next transaction finds the connection clean.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -370,3 +371,18 @@ class SqliteStore:
         chosen = None if ids is None else list(ids)
         async with self._write_lock:
             return await self._require(self._writer).call(q.replay_deliveries, chosen)
+
+    async def mark_notified(self, reply_id: str, recipient: str) -> bool:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.mark_notified, reply_id, recipient)
+
+    async def was_notified(self, reply_id: str, recipient: str) -> bool:
+        return await self._require(self._reader).call(q.was_notified, reply_id, recipient)
+
+    async def unsubscribe(self, comment_id: str) -> bool:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.unsubscribe, comment_id)
+
+    async def secret(self, name: str) -> str:
+        async with self._write_lock:
+            return await self._require(self._writer).call(q.secret, name, secrets.token_urlsafe(32))

@@ -24,6 +24,7 @@ from server.web.api import Api, on_comment_error, on_request_error
 from server.web.guard import Guard
 from server.web.pages import Pages
 from server.web.socket import ThreadSocket
+from server.web.unsubscribe import Unsubscribe
 from workers.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         else None
     )
     pages = Pages(store, bus, runner)
+    unsubscribe = Unsubscribe(store, settings.secret)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,7 +97,7 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
 
     app = Starlette(
-        routes=[*api.routes(), *sockets.routes(), *pages.routes()],
+        routes=[*api.routes(), *sockets.routes(), *pages.routes(), *unsubscribe.routes()],
         lifespan=lifespan,
         exception_handlers={CommentError: on_comment_error, RequestError: on_request_error},
         middleware=[

@@ -219,8 +219,10 @@ async def test_keyboard_only_reply(server: Running, page: Tab) -> None:
     await keys.press("Tab")
     await expect(form.get_by_label("Name")).to_be_focused()
     await keys.type("Kim")
-    for _ in range(3):  # Email, Website, then the button
+    for _ in range(3):  # Email, Website, then the reply-mails checkbox
         await keys.press("Tab")
+    await expect(form.get_by_label("Notify me of replies by email")).to_be_focused()
+    await keys.press("Tab")
     submit = form.get_by_role("button", name="Post Comment")
     await expect(submit).to_be_focused()
     async with p.expect_response(is_post) as answer:

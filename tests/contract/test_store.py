@@ -703,3 +703,36 @@ async def test_a_redaction_reaches_queued_webhook_deliveries(store: AnyStore) ->
     assert b"secret body" not in parked[0].payload
     assert parked[0].payload == (await store.log_after(0, 1))[0].payload
     assert b"secret body of a2" in pending[0].payload
+
+
+async def test_a_comment_keeps_its_notify_choice_until_unsubscribed(store: AnyStore) -> None:
+    """notify round-trips through the store; unsubscribe turns it off, once there is a comment."""
+    await store.put_site(Site(name=SITE))
+    await post(store, msgspec.structs.replace(record("n1"), notify=True))
+    await post(store, record("n2"))
+    first, second = await store.comment("n1"), await store.comment("n2")
+    assert first is not None and first.notify
+    assert second is not None and not second.notify
+    assert await store.unsubscribe("n1")
+    after = await store.comment("n1")
+    assert after is not None and not after.notify
+    assert after == msgspec.structs.replace(first, notify=False)
+    assert not await store.unsubscribe("nobody")
+
+
+async def test_a_notification_is_marked_sent_once(store: AnyStore) -> None:
+    """mark_notified is True the first time for a (reply, recipient) pair, then False."""
+    assert not await store.was_notified("r1", "ann@mail.example")
+    assert await store.mark_notified("r1", "ann@mail.example")
+    assert await store.was_notified("r1", "ann@mail.example")
+    assert not await store.mark_notified("r1", "ann@mail.example")
+    assert await store.mark_notified("r1", "bob@mail.example")
+    assert await store.mark_notified("r2", "ann@mail.example")
+
+
+async def test_a_secret_is_made_once_and_kept(store: AnyStore) -> None:
+    """secret(name) makes a random value on first use and returns the same one after."""
+    first = await store.secret("unsubscribe")
+    assert len(first) >= 32
+    assert await store.secret("unsubscribe") == first
+    assert await store.secret("other") != first

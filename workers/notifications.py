@@ -1,0 +1,179 @@
+"""The reply-notifications worker: email a commenter who asked for it when someone replies.
+
+`handle` (the Consumer's handler) looks at `comment.created` and `comment.approved` events of
+replies. It re-reads the reply and its parent from the store, so what counts is the state NOW:
+a reply that is pending, removed (even if removed after its event, before this mail went out)
+or deleted sends nothing. A mail goes to the parent's author if they ticked "notify me of
+replies", left an email, and are not the reply's author (nobody is mailed about their own
+reply, compared case-insensitively).
+
+At least once, deduplicated: the store records (reply, recipient) only AFTER the SMTP server
+accepted the mail, and a recorded pair is never mailed again. A worker killed before the send
+retries it; one killed between the send and the record sends it again, with the same
+deterministic `Message-ID` (`<reply-ID.RECIPIENT_HASH@livethread>`) so mail systems can drop
+the duplicate. An SMTP failure raises: the consumer retries the event with backoff.
+
+The mail is plain text: the thread's title (the thread id, or the demo's title), the reply's
+author and text, a link to the comment (`PUBLIC_URL/#comment-ID`: the demo page's anchor; a
+publisher embedding the widget elsewhere can proxy or redirect it), and a one-click unsubscribe
+link, `PUBLIC_URL/unsubscribe?c=PARENT_ID&t=TOKEN`, where TOKEN is the hex HMAC-SHA256 of the
+parent's id under the configured secret (or one kept in the database). It is also sent as the
+`List-Unsubscribe` header (with `List-Unsubscribe-Post`, RFC 8058).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from email.message import EmailMessage
+from email.utils import formatdate
+from urllib.parse import urlencode
+
+import aiosmtplib
+import msgspec
+
+from server import demo
+from server.model import CommentRecord
+from server.ports import LogEntry, Store
+from server.settings import Settings
+from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token
+
+log = logging.getLogger(__name__)
+
+# The events after which a reply may have become visible to its parent's author.
+WATCHED = ("comment.created", "comment.approved")
+
+
+class _Ref(msgspec.Struct):
+    id: str = ""
+    parent: str | None = None
+
+
+class _Event(msgspec.Struct):
+    """Just what this worker reads of an event; anything else passes through."""
+
+    type: str = ""
+    comment: _Ref | None = None
+
+
+_event = msgspec.json.Decoder(_Event)
+
+
+def thread_title(site: str, thread: str) -> str:
+    """What a mail calls a thread: the demo's title for the demo, otherwise its id."""
+    if site == demo.SITE and thread == demo.THREAD:
+        return demo.TITLE
+    return thread
+
+
+def message_id(reply_id: str, recipient: str) -> str:
+    """The same on every attempt, so a resent mail can be recognised as a duplicate."""
+    digest = hashlib.sha256(recipient.casefold().encode()).hexdigest()[:16]
+    return f"<reply-{reply_id}.{digest}@livethread>"
+
+
+def unsubscribe_url(base_url: str, secret: str, comment_id: str) -> str:
+    query = urlencode({"c": comment_id, "t": unsubscribe_token(secret, comment_id)})
+    return f"{base_url}/unsubscribe?{query}"
+
+
+def compose(
+    *,
+    reply: CommentRecord,
+    parent: CommentRecord,
+    recipient: str,
+    sender: str,
+    base_url: str,
+    secret: str,
+) -> EmailMessage:
+    """The notification mail about `reply` for the author of `parent`."""
+    title = thread_title(reply.site, reply.thread)
+    link = f"{base_url}/#comment-{reply.id}"
+    unsubscribe = unsubscribe_url(base_url, secret, parent.id)
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = recipient
+    mail["Subject"] = f"New reply on {title}"
+    mail["Date"] = formatdate(reply.created_at)
+    mail["Message-ID"] = message_id(reply.id, recipient)
+    mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(
+        f"{reply.author_name} replied to your comment on {title}:\n"
+        "\n"
+        f"{reply.body_source}\n"
+        "\n"
+        f"Read it: {link}\n"
+        "\n"
+        "--\n"
+        "You get this mail because you asked to be notified of replies to your comment.\n"
+        f"Stop these mails: {unsubscribe}\n"
+    )
+    return mail
+
+
+class Notifications:
+    """The reply-notifications worker (see the module's docstring)."""
+
+    name = "notifications"
+
+    def __init__(self, store: Store, settings: Settings, *, timeout: float = 10.0) -> None:
+        self._store = store
+        self._settings = settings
+        self._timeout = timeout
+        self._secret = settings.secret
+        self.sent = 0
+
+    async def aclose(self) -> None:
+        """Nothing to release: every mail uses its own SMTP connection."""
+        return None
+
+    async def handle(self, entry: LogEntry) -> None:
+        """Mail the parent's author about a reply that is visible now, unless already mailed."""
+        try:
+            event = _event.decode(entry.payload)
+        except msgspec.DecodeError:
+            return
+        if event.type not in WATCHED or event.comment is None or event.comment.parent is None:
+            return
+        reply = await self._store.comment(event.comment.id)
+        if reply is None or reply.status != "visible" or reply.parent is None:
+            return
+        parent = await self._store.comment(reply.parent)
+        if parent is None or not parent.notify or not parent.author_email:
+            return
+        recipient = parent.author_email
+        if reply.author_email and reply.author_email.casefold() == recipient.casefold():
+            return
+        if await self._store.was_notified(reply.id, recipient):
+            return
+        mail = compose(
+            reply=reply,
+            parent=parent,
+            recipient=recipient,
+            sender=self._settings.mail_from,
+            base_url=self._settings.base_url,
+            secret=await self._signing_secret(),
+        )
+        await self._send(mail)
+        await self._store.mark_notified(reply.id, recipient)
+        self.sent += 1
+
+    async def _signing_secret(self) -> str:
+        if self._secret is None:
+            self._secret = await self._store.secret(UNSUBSCRIBE_SECRET)
+        return self._secret
+
+    async def _send(self, mail: EmailMessage) -> None:
+        settings = self._settings
+        await aiosmtplib.send(
+            mail,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_user,
+            password=settings.smtp_password,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=settings.smtp_tls == "starttls",
+            timeout=self._timeout,
+        )
