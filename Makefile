@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NODE_STAMP := client-js/node_modules/.installed-stamp
 
 .PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean chaos bench \
-	bench-quick bench-deps
+	bench-quick bench-deps bench-lint
 
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
@@ -38,7 +38,12 @@ chaos: setup
 BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_HELPERS := loadgen
 
-bench: setup bench-deps
+# bench/ is type-checked here, where its optional dependencies are installed (`make lint`
+# covers server/, workers/ and tests/ without them).
+bench-lint: bench-deps
+	$(BIN)/mypy bench
+
+bench: setup bench-deps bench-lint
 	@for scenario in bench/[!_]*.py; do \
 		name=$$(basename $$scenario .py); \
 		case " $(BENCH_HELPERS) " in *" $$name "*) continue;; esac; \
@@ -46,7 +51,7 @@ bench: setup bench-deps
 		$(BIN)/python -m bench.$$name || exit 1; \
 	done
 
-bench-quick: setup bench-deps
+bench-quick: setup bench-deps bench-lint
 	$(BIN)/python -m bench.fanout --quick
 
 # The benchmark's own dependencies (the optional `bench` group): only for these targets.

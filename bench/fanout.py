@@ -1144,6 +1144,11 @@ def revision() -> str:
     return f"{head}" + (" + uncommitted changes in server/" if dirty else "")
 
 
+def environment() -> dict[str, str]:
+    """Where the run happens: noted when it starts, kept in results.json with its figures."""
+    return {"revision": revision(), "machine": machine(), "versions": ", ".join(versions())}
+
+
 def write_report(
     results: list[dict[str, Outcome]],
     servers: Sequence[str],
@@ -1151,6 +1156,7 @@ def write_report(
     out: Path,
     started: datetime.datetime,
     seconds: float,
+    env: dict[str, str],
 ) -> None:
     found = targets(results, servers, plan)
     lines = [
@@ -1158,10 +1164,10 @@ def write_report(
         "",
         f"Written by `python -m bench.fanout{' --quick' if plan.quick else ''}` on "
         f"{started:%Y-%m-%d %H:%M} UTC, {len(results)} run(s) in {seconds / 60:.1f} min; "
-        f"livethread at {revision()}.",
+        f"livethread at {env['revision']}.",
         "",
-        f"- Machine: {machine()}.",
-        f"- Versions: {', '.join(versions())}.",
+        f"- Machine: {env['machine']}.",
+        f"- Versions: {env['versions']}.",
         "- Each server: 2 processes on one private redis-server, readers split evenly; servers "
         "started afresh each run and interleaved (run 1: every server, then run 2 ...).",
         "- Load generator: one process of its own (picows readers on uvloop; publisher: "
@@ -1250,7 +1256,6 @@ def write_chart(results: list[dict[str, Outcome]], servers: Sequence[str], out: 
             ax.plot(xs, [p["p50"] for p in points], "--", color=colors[server], alpha=alpha,
                     label=f"{label} p50" if label else None, linewidth=1)  # fmt: skip
     ax.axhline(P99_LIMIT_MS, color="grey", linestyle=":", linewidth=1)
-    ax.text(ax.get_xlim()[0], P99_LIMIT_MS * 1.1, " p99 limit 1 s", color="grey", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     thousands = FuncFormatter(lambda x, _: f"{x / 1000:g}k")
@@ -1258,6 +1263,10 @@ def write_chart(results: list[dict[str, Outcome]], servers: Sequence[str], out: 
     ax.xaxis.set_minor_formatter(thousands)
     ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.text(
+        0.01, P99_LIMIT_MS * 1.08, "p99 limit 1 s", color="grey", fontsize=8,
+        transform=ax.get_yaxis_transform(),
+    )  # fmt: skip
     ax.set_xlabel("deliveries received per second (5,000 readers on one thread)")
     ax.set_ylabel("latency, publish → reader (ms)")
     ax.set_title(
@@ -1277,6 +1286,7 @@ def dump(
     plan: Plan,
     started: datetime.datetime,
     seconds: float,
+    env: dict[str, str],
     path: Path,
 ) -> None:
     """The raw figures, from which `--report-from` writes the report and chart again."""
@@ -1296,13 +1306,16 @@ def dump(
         "started": started.isoformat(),
         "seconds": seconds,
         "servers": list(servers),
+        "environment": env,
         "plan": vars(plan),
         "runs": runs,
     }
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 
-def load(path: Path) -> tuple[list[dict[str, Outcome]], list[str], Plan, datetime.datetime, float]:
+def load(
+    path: Path,
+) -> tuple[list[dict[str, Outcome]], list[str], Plan, datetime.datetime, float, dict[str, str]]:
     data = json.loads(path.read_text())
     plan = Plan(**{**data["plan"], "ladder_low": tuple(data["plan"]["ladder_low"])})
     results = [
@@ -1324,7 +1337,8 @@ def load(path: Path) -> tuple[list[dict[str, Outcome]], list[str], Plan, datetim
         for run in data["runs"]
     ]
     started = datetime.datetime.fromisoformat(data["started"])
-    return results, data["servers"], plan, started, float(data["seconds"])
+    env = data.get("environment") or environment()
+    return results, data["servers"], plan, started, float(data["seconds"]), env
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -1332,6 +1346,7 @@ def load(path: Path) -> tuple[list[dict[str, Outcome]], list[str], Plan, datetim
 
 async def run_all(plan: Plan, servers: Sequence[str], out: Path, profile: bool) -> int:
     started = datetime.datetime.now(datetime.UTC)
+    env = environment()
     t0 = time.monotonic()
     results: list[dict[str, Outcome]] = []
     failed = False
@@ -1367,9 +1382,9 @@ async def run_all(plan: Plan, servers: Sequence[str], out: Path, profile: bool) 
                 failed = True
                 log(f"  {name} failed: {type(exc).__name__}: {exc}")
                 results[-1][name] = Outcome(notes=[f"failed: {type(exc).__name__}: {exc}"])
-            dump(results, servers, plan, started, time.monotonic() - t0, out / "results.json")
+            dump(results, servers, plan, started, time.monotonic() - t0, env, out / "results.json")
     seconds = time.monotonic() - t0
-    write_report(results, servers, plan, out, started, seconds)
+    write_report(results, servers, plan, out, started, seconds, env)
     write_chart(results, servers, out)
     log(f"done in {seconds / 60:.1f} min: {out / 'RESULTS.md'}, {out / 'latency.png'}")
     print((out / "RESULTS.md").read_text())
@@ -1403,10 +1418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.report_from:
-        results, names, plan, started, seconds = load(args.report_from)
+        results, names, plan, started, seconds, env = load(args.report_from)
         out = args.out or args.report_from.parent
         out.mkdir(parents=True, exist_ok=True)
-        write_report(results, names, plan, out, started, seconds)
+        write_report(results, names, plan, out, started, seconds, env)
         write_chart(results, names, out)
         log(f"written: {out / 'RESULTS.md'}, {out / 'latency.png'}")
         return 0
