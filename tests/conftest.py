@@ -1,18 +1,16 @@
-"""Shared fixtures: settings for a private server, and the demo data."""
+"""Shared fixtures: settings for a private server, its sites and moderators, a server, a client."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from server import demo
 from server.settings import Settings
+from tests.support.clients import WAIT, Tokens, provision
 from tests.support.server import Running, serve
-
-SITE = "news"
-THREAD = "article-1"
 
 
 @pytest.fixture
@@ -23,9 +21,18 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[Running]:
+async def tokens(settings: Settings) -> Tokens:
+    """Sites "news" and "other" with a moderator each (the demo site comes with --demo)."""
+    return await provision(settings)
+
+
+@pytest.fixture
+async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
     async with serve(settings) as running:
         yield running
 
 
-__all__ = ["SITE", "THREAD", "demo"]
+@pytest.fixture
+async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as client:
+        yield client

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from websockets.frames import Frame, Opcode
 
 from server import events
-from server.settings import Settings
 from server.web.connection import Connection
 from server.web.direct import Framer
-from tests.support.clients import WAIT, comment_json, provision, reader
-from tests.support.server import Running, serve
+from tests.support.clients import WAIT, comment_json, reader
+from tests.support.server import Running
 
 SITE, THREAD = "news", "article-1"
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[Running]:
-    await provision(settings)
-    async with serve(settings) as running:
-        yield running
 
 
 async def test_readers_on_uvicorn_use_the_direct_path(server: Running) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,23 +18,6 @@ from tests.support.clients import WAIT, Tokens, comment_json, decode_json, provi
 from tests.support.server import Running, serve
 
 SITE, THREAD = "news", "article-1"
-
-
-@pytest.fixture
-async def tokens(settings: Settings) -> Tokens:
-    return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as client:
-        yield client
 
 
 def mod(token: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -45,12 +45,6 @@ SITE, THREAD = "news", "article-1"
 async def tokens(settings: Settings) -> Tokens:
     """The test site and its moderator token, in the `settings` database."""
     return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
 
 
 @pytest.fixture

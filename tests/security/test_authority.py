@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 
 from server import events
 from server.settings import Settings
@@ -33,23 +32,6 @@ from tests.support.server import Running, serve, thread_socket_url
 SITE, THREAD = "news", "article-1"
 LISTENING = re.compile(rb"Uvicorn running on http://[^:]+:(\d+)")
 ACTIONS = ("remove", "restore", "approve", "reject", "pin", "unpin")
-
-
-@pytest.fixture
-async def tokens(settings: Settings) -> Tokens:
-    return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as client:
-        yield client
 
 
 def bearer(token: str) -> dict[str, str]:

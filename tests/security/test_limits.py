@@ -11,7 +11,6 @@ import asyncio
 import base64
 import os
 import struct
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -31,23 +30,6 @@ from tests.support.server import Running, serve
 
 SITE, THREAD = "news", "article-1"
 QUIET = 0.3  # how long a reader must stay silent to count as having received nothing more
-
-
-@pytest.fixture
-async def tokens(settings: Settings) -> Tokens:
-    return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as client:
-        yield client
 
 
 async def only_the_next_post_arrives(http: httpx.AsyncClient, r: Reader) -> None:

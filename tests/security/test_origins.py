@@ -5,7 +5,6 @@ the site's listed origins and the server's own origin can."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import cast
 
 import httpx
@@ -17,17 +16,15 @@ from websockets.typing import Origin
 
 from server import events
 from server.hub import Hub
-from server.settings import Settings
 from tests.support.clients import (
     WAIT,
     Reader,
     Tokens,
     comment_json,
     decode_json,
-    provision,
     reader,
 )
-from tests.support.server import Running, serve
+from tests.support.server import Running
 
 SITE, THREAD = "news", "article-1"
 LISTED = "https://news.example"
@@ -39,23 +36,6 @@ FOREIGN = (
     "null",  # sandboxed iframes, data: and file: pages
     "http://[",  # malformed: was a 500 (urlsplit raised), now refused like any other
 )
-
-
-@pytest.fixture
-async def tokens(settings: Settings) -> Tokens:
-    return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as client:
-        yield client
 
 
 def hub_of(server: Running) -> Hub:

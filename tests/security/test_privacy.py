@@ -46,17 +46,6 @@ CLI_TIMEOUT = 30.0
 
 
 @pytest.fixture
-async def tokens(settings: Settings) -> Tokens:
-    return await provision(settings)
-
-
-@pytest.fixture
-async def server(settings: Settings, tokens: Tokens) -> AsyncIterator[Running]:
-    async with serve(settings) as running:
-        yield running
-
-
-@pytest.fixture
 async def http(server: Running) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.http, timeout=WAIT, headers=VIA) as client:
         yield client

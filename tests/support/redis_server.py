@@ -164,6 +164,7 @@ class RedisServer:
             if _server_pid(self.port) == process.pid:
                 self._process = process
                 return True
+            # Polling with a deadline: redis-server gives its parent no readiness signal.
             time.sleep(0.01)
         process.kill()
         process.wait(timeout=5)
