@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from server import faults
+from server.limits import Rate
 
 PREFIX = "LIVETHREAD_"
 SMTP_TLS = ("none", "starttls", "tls")
@@ -143,13 +144,10 @@ class Settings:
 
 
 def _check_rate(name: str, value: str) -> None:
-    count, _, seconds = value.partition("/")
     try:
-        ok = int(count) >= 1 and float(seconds) > 0
-    except ValueError:
-        ok = False
-    if not ok:
-        raise SettingsError(f"{PREFIX}{name.upper()}={value!r}: a rate is COUNT/SECONDS, like 5/60")
+        Rate.parse(value)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from None
 
 
 def _parse(name: str, kind: Any, raw: str) -> Any:
