@@ -179,8 +179,9 @@ class Ticks:
 class Servers:
     """One server's two processes on a private Redis, in a temporary directory."""
 
-    def __init__(self, name: str, workdir: Path) -> None:
+    def __init__(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.name = name
+        self.env = env or {}  # more variables for the server processes (livethread settings)
         self.kind = KIND.get(name, "plain")
         self.workdir = workdir
         self.redis = RedisServer()
@@ -221,6 +222,7 @@ class Servers:
                 **os.environ,
                 "LIVETHREAD_RATE_LIMIT": "0",
                 "LIVETHREAD_BUS_PREFIX": self.channel,
+                **self.env,
             }
             commands = [[*command, *args, "--port", str(port)] for port in self._new_ports()]
         else:

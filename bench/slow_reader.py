@@ -35,9 +35,11 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import events
+from server.rules import Rules
 from server.settings import Settings
 from tests.chaos import raise_file_limit
 from tests.support.clients import comment_json, provision
+from tests.support.moderation import set_rules
 from tests.support.raw_websocket import close_code, stalled_socket
 from tests.support.server import ServerProcess, serve_process
 
@@ -165,6 +167,8 @@ async def run(healthy: int, stalled: int, posts: int, rate: float) -> str:
     with tempfile.TemporaryDirectory(prefix="livethread-bench-") as workdir:
         database = f"sqlite:///{Path(workdir) / 'bench.db'}"
         await provision(Settings(database=database))
+        # The big frames come from links; auto-moderation would hold so many links for review.
+        await set_rules(Settings(database=database), SITE, Rules(links_max=1000))
         async with (
             serve_process("--database", database) as server,
             httpx.AsyncClient(timeout=WAIT) as http,

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 import uvicorn
 
-from server import demo
+from server import demo, destinations, rules_cli
 from server.comments import Comments
 from server.composition import worker_names, workers_for
 from server.model import Moderator, Site
@@ -146,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
     _database(webhook_replay)
     webhook_replay.set_defaults(handler=_webhooks_replay)
+    rules_cli.register(commands, _database, _with_store)
     return parser
 
 
@@ -220,7 +221,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         runner = Runner(
             store,
             bus,
-            workers_for(settings, store),
+            workers_for(settings, store, bus),
             poll=settings.worker_poll_seconds,
             lease=settings.worker_lease_seconds,
         )
@@ -337,9 +338,14 @@ def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
 def _webhooks_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         hook = new_webhook(args.site, args.url, tuple(args.event))
-    except WebhookError as exc:
+        warning = destinations.check_now(
+            args.url, allow_private=settings.allow_private_hooks, what="the webhook URL"
+        )
+    except (WebhookError, destinations.Refused) as exc:
         print(f"livethread: error: {exc}", file=sys.stderr)
         return 2
+    if warning is not None:
+        print(f"livethread: warning: {warning}", file=sys.stderr)
 
     async def work(store: Store) -> int:
         if await store.site(args.site) is None:

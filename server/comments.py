@@ -7,17 +7,18 @@ never the truth: if publishing fails, the commit stands and readers catch up fro
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Literal
 
 import msgspec
 
-from server import events
+from server import events, idempotency, queue
+from server.automod import Automod, Poster, Verdict
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.idempotency import PostAnswer
 from server.model import (
     ANONYMOUS,
     CommentRecord,
@@ -28,24 +29,18 @@ from server.model import (
     public,
 )
 from server.names import impersonates
-from server.ports import Bus, IdempotentAnswer, Store, StoredEvent, Transaction
+from server.ports import Bus, Store, StoredEvent, Transaction
 from server.render import render
 from server.requests import CleanComment
 from server.tokens import new_comment_id, new_token, token_hash, token_matches
 
 log = logging.getLogger(__name__)
 
-ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
+# Auto-moderation's decisions (queue.Review) take this same path as a moderator's.
+ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"] | queue.Review
 
 # Roles no anonymous poster may appear as, on any site.
 RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
-
-
-class PostAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """What a successful post answers: the comment and the secret that lets its author edit it."""
-
-    comment: PublicComment
-    edit_token: str
 
 
 class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,10 +50,6 @@ class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
     state: ThreadState
     missed: list[StoredEvent]
     resync: str | None = None
-
-
-_answers = msgspec.json.Decoder(PostAnswer)
-_encoder = msgspec.json.Encoder()
 
 
 # Announced after every commit, so log readers (workers) wake without polling.
@@ -82,34 +73,22 @@ class Comments:
         backlog_limit: int = 1000,
         clock: Callable[[], float] = time.time,
         after_commit: Callable[[], None] = lambda: None,
+        automod: Automod | None = None,
+        idempotency_ttl: float = 86400.0,
     ) -> None:
         self._store = store
+        self._idempotency_ttl = idempotency_ttl
+        self._automod = automod
         self._bus = bus
         self._edit_window = edit_window
         self._backlog_limit = backlog_limit
         self._clock = clock
         self._after_commit = after_commit
-        # Idempotency keys of posts being handled by this process right now.
-        self._in_flight: set[str] = set()
+        self._keys = idempotency.Keys()
 
-    @contextmanager
-    def claim(self, idempotency_key: str | None) -> Iterator[None]:
-        """Hold an idempotency key for the length of one request: a duplicate that arrives
-        while the first is still being handled is refused (409) rather than queued behind it.
-        (In another process, the duplicate waits for the first's commit and gets its answer.)"""
-        if idempotency_key is None:
-            yield
-            return
-        if idempotency_key in self._in_flight:
-            raise Conflict(
-                "A request with this Idempotency-Key is still in progress; "
-                "retry once it has finished to get its answer"
-            )
-        self._in_flight.add(idempotency_key)
-        try:
-            yield
-        finally:
-            self._in_flight.discard(idempotency_key)
+    def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
+        """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
+        return self._keys.claim(idempotency_key)
 
     async def site(self, name: str) -> Site:
         site = await self._store.site(name)
@@ -123,15 +102,22 @@ class Comments:
         idempotency_key: str | None = None,
         *,
         moderator: Moderator | None = None,
+        poster: Poster | None = None,
     ) -> PostAnswer:
         """Store a comment and announce it; a retry with the same key gets the first answer.
 
         A name that reads as one of the site's moderators' (or a reserved role) is refused
-        unless the post carries that moderator's token.
+        unless the post carries that moderator's token. The site's auto-moderation rules run
+        first (a moderator's own posts skip them): they may refuse it (nothing is stored),
+        hold it for review, or publish it flagged.
         """
         site = await self.site(new.site)
         await self._check_name(new.name, new.site, moderator)
-        fingerprint = _fingerprint(new)
+        verdict = Verdict()
+        if self._automod is not None:
+            verdict = await self._automod.screen(new, poster or Poster(), moderator)
+        held = site.premoderate or verdict.held
+        fingerprint = idempotency.fingerprint(new)
         token = new_token()
         record = CommentRecord(
             id=new_comment_id(),
@@ -143,29 +129,23 @@ class Comments:
             author_url=new.url,
             body_source=new.body,
             body_html=render(new.body),
-            status="pending" if site.premoderate else "visible",
+            status="pending" if held else "visible",
             created_at=self._clock(),
             edit_token_hash=token_hash(token),
             notify=new.notify and new.email is not None,
+            reason=verdict.reason,
+            flag=verdict.flagged,
+            decided_by=verdict.by,
         )
         answer = PostAnswer(comment=public(record), edit_token=token)
         payload: bytes | None = None
         async with self._store.transaction(new.site, new.thread) as tx:
             if idempotency_key is not None:
-                earlier = await tx.recall(idempotency_key)
+                earlier = await idempotency.replay(
+                    tx, idempotency_key, fingerprint, record.created_at - self._idempotency_ttl
+                )
                 if earlier is not None:
-                    if earlier.fingerprint != fingerprint:
-                        raise Invalid(
-                            "This Idempotency-Key was already used for a different comment",
-                            {"idempotency_key": "Use a new key for a new comment"},
-                        )
-                    first = _answers.decode(earlier.body)
-                    # The comment as it is now: once removed or erased, a retry must not
-                    # bring back the text and name the stored first answer still carries.
-                    now = await tx.comment(first.comment.id)
-                    if now is None:
-                        return first
-                    return PostAnswer(comment=public(now), edit_token=first.edit_token)
+                    return earlier
             if (await tx.state()).locked:
                 raise Conflict("This thread is locked: new comments are closed")
             if new.parent is not None:
@@ -182,15 +162,9 @@ class Comments:
                     events.CommentCreated(seq=0, comment=answer.comment), record.id
                 )
             if idempotency_key is not None:
-                await tx.remember(
-                    IdempotentAnswer(
-                        key=idempotency_key,
-                        fingerprint=fingerprint,
-                        status=201,
-                        body=_encoder.encode(answer),
-                    )
-                )
+                await idempotency.remember(tx, idempotency_key, fingerprint, answer, record)
         await self._publish(new.site, new.thread, payload)
+        await queue.announce(self._bus, None, record)
         return answer
 
     async def _check_name(self, name: str, site: str, poster: Moderator | None) -> None:
@@ -222,6 +196,7 @@ class Comments:
                     events.CommentEdited(seq=0, comment=public(updated)), comment_id
                 )
         await self._publish(found.site, found.thread, payload)
+        await queue.announce(self._bus, current, updated)
         return public(updated)
 
     async def delete(
@@ -253,7 +228,10 @@ class Comments:
                 edited_at=self._clock(),
             )
             payload = await self._take_down(tx, current, erased)
+            # A retry of its post must not bring the text back from the answer kept for it.
+            await idempotency.erase(tx, erased)
         await self._publish(found.site, found.thread, payload)
+        await queue.announce(self._bus, current, erased)
         return public(erased)
 
     async def moderate(
@@ -272,11 +250,21 @@ class Comments:
             payload: bytes | None = None
             if current.status == "deleted":
                 raise Conflict("Its author deleted this comment; it cannot be moderated")
+            if action == "approve" and status == "visible" and current.flag is not None:
+                action = "unflag"  # approving a flagged comment: looked at, and it stays
             if action in ("remove", "reject"):
                 if action == "reject" and status != "pending":
                     raise Conflict("Only a comment awaiting approval can be rejected")
-                updated = msgspec.structs.replace(current, status="removed", reason=reason)
+                updated = msgspec.structs.replace(
+                    current, status="removed", reason=reason, decided_by=moderator.name
+                )
                 if status != "removed":
+                    payload = await self._take_down(tx, current, updated)
+            elif action in ("hold", "flag", "unflag"):
+                updated = queue.review(current, action, moderator.name, reason)
+                if updated != current:
+                    await tx.update_comment(updated)
+                if action == "hold" and status == "visible":
                     payload = await self._take_down(tx, current, updated)
             elif action in ("restore", "approve"):
                 wanted = "removed" if action == "restore" else "pending"
@@ -284,7 +272,7 @@ class Comments:
                     return public(current)
                 if status != wanted:
                     raise Conflict(f"Only a {wanted} comment can be {action}d")
-                updated = msgspec.structs.replace(current, status="visible", reason=None)
+                updated = msgspec.structs.replace(current, status="visible", reason=None, flag=None)
                 await tx.update_comment(updated)
                 frame: events.DurableEvent = (
                     events.CommentRestored(seq=0, comment=public(updated))
@@ -303,6 +291,7 @@ class Comments:
                         events.CommentEdited(seq=0, comment=public(updated)), comment_id
                     )
         await self._publish(found.site, found.thread, payload)
+        await queue.announce(self._bus, current, updated)
         return public(updated)
 
     async def set_locked(
@@ -388,9 +377,3 @@ class Comments:
             return
         # Readers first; then wake the log's readers (workers), who also poll slowly.
         await self._bus.publish(LOG_CHANNEL, b"")
-
-
-def _fingerprint(new: CleanComment) -> str:
-    return hashlib.sha256(
-        _encoder.encode([new.site, new.thread, new.parent, new.name, new.email, new.url, new.body])
-    ).hexdigest()

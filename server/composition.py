@@ -12,6 +12,7 @@ from server.adapters.redis_bus import RedisBus
 from server.adapters.sqlite_store import SqliteStore
 from server.ports import Bus, Store
 from server.settings import Settings
+from workers.automod import AutomodWorker
 from workers.notifications import Notifications
 from workers.runner import Worker
 from workers.webhooks import Webhooks
@@ -21,7 +22,9 @@ def store_for(settings: Settings) -> Store:
     """SQLite (embedded, durable) by default; `memory:` for throwaway runs."""
     if settings.database == "memory:":
         return MemoryStore()
-    return SqliteStore(settings.database.removeprefix("sqlite:///"))
+    return SqliteStore(
+        settings.database.removeprefix("sqlite:///"), group_commit=settings.group_commit
+    )
 
 
 def bus_for(settings: Settings) -> Bus:
@@ -32,7 +35,7 @@ def bus_for(settings: Settings) -> Bus:
 
 
 # Every worker livethread has, by name (`livethread worker NAME…`, LIVETHREAD_WORKER_NAMES).
-WORKERS = ("webhooks", "notifications")
+WORKERS = ("webhooks", "notifications", "automod")
 
 
 def worker_names(settings: Settings) -> tuple[str, ...]:
@@ -47,14 +50,21 @@ def worker_names(settings: Settings) -> tuple[str, ...]:
     return names
 
 
-def workers_for(settings: Settings, store: Store) -> list[Worker]:
-    """The workers to run, built on the given store."""
+def workers_for(settings: Settings, store: Store, bus: Bus) -> list[Worker]:
+    """The workers to run, built on the given store (and bus, to announce their decisions)."""
     built: list[Worker] = []
     for name in worker_names(settings):
         if name == "webhooks":
-            hooks = Webhooks(store, lease=settings.worker_lease_seconds)
+            hooks = Webhooks(
+                store,
+                lease=settings.worker_lease_seconds,
+                allow_private=settings.allow_private_hooks,
+            )
             built.append(Worker(handler=hooks, loops=(hooks.deliver_forever,), close=hooks.aclose))
         elif name == "notifications":
             mails = Notifications(store, settings)
             built.append(Worker(handler=mails, close=mails.aclose))
+        elif name == "automod":
+            automod = AutomodWorker(store, bus, allow_private=settings.allow_private_hooks)
+            built.append(Worker(handler=automod, close=automod.aclose))
     return built

@@ -6,6 +6,8 @@ people, and (for invalid input) messages per field.
 
 from __future__ import annotations
 
+from server.limits import retry_after
+
 
 class CommentError(Exception):
     """A use-case refused; `status` is the HTTP status the edge answers with."""
@@ -33,3 +35,13 @@ class Conflict(CommentError):
 
 class Invalid(CommentError):
     status, code = 422, "invalid"
+
+
+class Throttled(CommentError):
+    """Too many, too fast: answered 429 with Retry-After (`retry_after`, whole seconds)."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, wait: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after(wait)

@@ -107,6 +107,56 @@ EventType = Literal[
 ]
 
 
+# -- the moderators' channel (WS /ws/v1/moderation) ------------------------------------------
+# Not durable and not per thread: the queue is state, so a moderator's socket starts with the
+# whole of it (`queue`) and then applies `queue.added` (insert or replace by comment id) and
+# `queue.removed`. Applying either twice changes nothing, so a frame that arrives both in the
+# first `queue` and live after it does no harm.
+
+QueueState = Literal["pending", "flagged"]
+
+
+class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment awaiting a moderator: held (pending, hidden from readers) or flagged (visible)."""
+
+    site: str
+    thread: str
+    state: QueueState
+    comment: PublicComment
+    # Why it is here, for people ("3 links; at most 2 allowed"), and who decided
+    # ("automod:links", a moderator's name), when known.
+    reason: str | None = None
+    by: str | None = None
+
+
+class Queue(Frame, tag="queue", frozen=True):
+    """The site's whole queue, oldest first: the first frame after authenticating, and again
+    whenever the server may have missed changes (its bus reconnected)."""
+
+    site: str
+    items: list[QueueItem]
+
+
+class QueueAdded(Frame, tag="queue.added", frozen=True):
+    item: QueueItem
+
+
+class QueueRemoved(Frame, tag="queue.removed", frozen=True):
+    """The comment left the queue (approved, rejected, removed, unflagged, deleted)."""
+
+    id: str
+
+
+ModerationFrame = Queue | QueueAdded | QueueRemoved | Error
+
+
+class Auth(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="auth"):
+    """The moderators' socket's first client message: the moderator's token (a browser cannot
+    set an Authorization header on a websocket, and a query string ends up in logs)."""
+
+    token: str
+
+
 class _Position(msgspec.Struct):
     seq: int = 0
 
@@ -115,6 +165,8 @@ _encoder = msgspec.json.Encoder()
 _durable: msgspec.json.Decoder[DurableEvent] = msgspec.json.Decoder(DurableEvent)
 _frame: msgspec.json.Decoder[ServerFrame] = msgspec.json.Decoder(ServerFrame)
 _position = msgspec.json.Decoder(_Position)
+_moderation: msgspec.json.Decoder[ModerationFrame] = msgspec.json.Decoder(ModerationFrame)
+_auth = msgspec.json.Decoder(Auth)
 
 
 def encode(frame: ServerFrame) -> bytes:
@@ -140,6 +192,20 @@ def decode_frame(data: bytes | str) -> ServerFrame:
     """Any server frame (clients and tests read frames with this); msgspec.DecodeError (or its
     subclass ValidationError) for anything else."""
     return _decode(_frame, data)
+
+
+def encode_moderation(frame: ModerationFrame) -> bytes:
+    return _encoder.encode(frame)
+
+
+def decode_moderation(data: bytes | str) -> ModerationFrame:
+    """A frame of the moderators' channel (msgspec.DecodeError for anything else)."""
+    return _decode(_moderation, data)
+
+
+def decode_auth(data: bytes | str) -> Auth:
+    """The moderators' socket's `auth` message (msgspec.DecodeError for anything else)."""
+    return _decode(_auth, data)
 
 
 def seq_of(data: bytes) -> int:

@@ -63,6 +63,8 @@ class Room:
         # oldest is safe: they are all committed, so a later repair reads them back.
         self._held: deque[bytes] = deque(maxlen=hub.held_limit)
         self._repairing = False
+        # This room's events still being handed out (the hub's `send`), oldest first.
+        self.outbox: deque[_Delivery] = deque()
         # Set when the store is known to hold more (a tail check, the bus resuming) while a
         # repair is running: that repair may have read the store before, so it reads again.
         self._again = False
@@ -110,8 +112,7 @@ class Room:
 
     def _fanout(self, seq: int, payload: bytes) -> None:
         self._seq = seq
-        for member in tuple(self.members):
-            member.push(seq, payload)
+        self._hub.send(self, seq, payload, False)
 
     def _drain_held(self) -> bool:
         """Pass on held events in order; True if all could be, False if a gap remains."""
@@ -170,8 +171,38 @@ class Room:
     def _resync(self, seq: int, reason: str) -> None:
         self._seq = seq
         payload = events.encode(events.Resync(seq=seq, reason=reason))
-        for member in tuple(self.members):
-            member.reset(seq, payload)
+        self._hub.send(self, seq, payload, True)
+
+
+class _Delivery:
+    """One event on its way to a snapshot of a room's members, a chunk at a time."""
+
+    __slots__ = ("is_reset", "members", "next", "payload", "seq")
+
+    def __init__(self, members: tuple[Member, ...], seq: int, payload: bytes, is_reset: bool):
+        self.members = members
+        self.seq = seq
+        self.payload = payload
+        self.is_reset = is_reset
+        self.next = 0
+
+    def step(self, budget: int) -> int:
+        """Hand the event to up to `budget` more members; returns how many it reached."""
+        start = self.next
+        end = min(start + budget, len(self.members))
+        seq, payload = self.seq, self.payload
+        if self.is_reset:
+            for member in self.members[start:end]:
+                member.reset(seq, payload)
+        else:
+            for member in self.members[start:end]:
+                member.push(seq, payload)
+        self.next = end
+        return end - start
+
+    @property
+    def done(self) -> bool:
+        return self.next >= len(self.members)
 
 
 class Hub:
@@ -185,12 +216,20 @@ class Hub:
         backlog_limit: int = 1000,
         held_limit: int = 4096,
         tail_interval: float = 0.5,
+        chunk: int = 256,
+        outbox_limit: int = 1024,
     ) -> None:
         self.store = store
         self.bus = bus
         self.backlog_limit = backlog_limit
         self.held_limit = held_limit
         self.tail_interval = tail_interval
+        self._chunk = chunk
+        self._outbox_limit = outbox_limit
+        # Rooms with events still being handed out, in turn (see `send`).
+        self._turns: deque[Room] = deque()
+        self._waiting = 0
+        self._stepping: asyncio.Handle | None = None
         self._rooms: dict[tuple[str, str], Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._cursor = 0
@@ -225,6 +264,49 @@ class Hub:
                 self._cursor = entries[-1].position
             if len(entries) < self.backlog_limit:
                 return
+
+    def send(self, room: Room, seq: int, payload: bytes, is_reset: bool) -> None:
+        """Hand an event to the room's members, at most `chunk` members per turn of the event
+        loop, taking turns between rooms: a thread with thousands of readers never holds up
+        another thread's event (or a post's answer) for a whole fan-out.
+
+        Each room's events leave in arrival order, so each member still gets a thread's events
+        in seq order. The members are the room's at arrival: a reader who joins later reads
+        the event from the store (it was committed before it was published). When
+        `outbox_limit` events are waiting, everything waiting is handed out at once: a slower
+        server rather than an unbounded queue.
+        """
+        members = tuple(room.members)
+        if not members:
+            return
+        delivery = _Delivery(members, seq, payload, is_reset)
+        if not room.outbox and len(members) <= self._chunk:
+            delivery.step(len(members))
+            return
+        room.outbox.append(delivery)
+        self._waiting += 1
+        if len(room.outbox) == 1:
+            self._turns.append(room)
+        if self._waiting > self._outbox_limit:
+            self._step(everything=True)
+        elif self._stepping is None:
+            self._stepping = asyncio.get_running_loop().call_soon(self._step)
+
+    def _step(self, everything: bool = False) -> None:
+        budget = self._chunk
+        while self._turns and (everything or budget > 0):
+            room = self._turns.popleft()
+            while room.outbox and (everything or budget > 0):
+                delivery = room.outbox[0]
+                budget -= delivery.step(len(delivery.members) if everything else budget)
+                if delivery.done:
+                    room.outbox.popleft()
+                    self._waiting -= 1
+            if room.outbox:
+                self._turns.append(room)
+        if self._stepping is not None:
+            self._stepping.cancel()
+        self._stepping = asyncio.get_running_loop().call_soon(self._step) if self._turns else None
 
     def readers(self, site: str, thread: str) -> int:
         room = self._rooms.get((site, thread))
@@ -269,14 +351,28 @@ class Hub:
         return room.seq
 
     async def leave(self, site: str, thread: str, member: Member) -> None:
+        room = self._forget(site, thread, member)
+        if room is not None:
+            await self.bus.unsubscribe(thread_channel(site, thread), room)
+
+    def discard(self, site: str, thread: str, member: Member) -> None:
+        """`leave` for a caller that cannot wait: the room's unsubscribe runs as a hub task."""
+        room = self._forget(site, thread, member)
+        if room is not None:
+            channel = thread_channel(site, thread)
+            self.spawn(self.bus.unsubscribe(channel, room), f"unsubscribe {channel}")
+
+    def _forget(self, site: str, thread: str, member: Member) -> Room | None:
+        """Remove the member; returns its room if that was the last member (now gone)."""
         key = (site, thread)
         room = self._rooms.get(key)
         if room is None or member not in room.members:
-            return
+            return None
         room.members.discard(member)
-        if not room.members:
-            del self._rooms[key]
-            await self.bus.unsubscribe(thread_channel(site, thread), room)
+        if room.members:
+            return None
+        del self._rooms[key]
+        return room
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run a coroutine owned by the hub: kept until done, failure logged, cancelled on close."""
@@ -290,6 +386,10 @@ class Hub:
             log.error("hub task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
+        if self._stepping is not None:
+            self._stepping.cancel()
+            self._stepping = None
+        self._turns.clear()
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -66,6 +66,11 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     # The author asked to be emailed about replies (only ever True with an author_email).
     notify: bool = False
+    # Why a visible comment awaits a moderator's look (auto-moderation's suspect words, a
+    # classifier); None when it is not flagged. Never shown to readers.
+    flag: str | None = None
+    # Who made the last hold, flag or removal: a moderator's name, or "automod:RULE".
+    decided_by: str | None = None
 
 
 class Author(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,15 +14,26 @@ import msgspec
 
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.rules import Rules
 
 
 class IdempotentAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer a post gave, kept so a retry with the same key gets it again."""
+    """The answer a post gave, kept so a retry with the same key gets it again (until it
+    expires: see `Transaction.forget_answers`)."""
 
     key: str
     fingerprint: str
     status: int
     body: bytes
+    # When it was remembered, by the use-cases' clock.
+    created_at: float
+    # The comment the answer holds, so erasing the comment can erase its copy here too.
+    comment_id: str | None = None
+
+
+# The fingerprint of an answer whose comment was erased: it matches no retry's fingerprint,
+# and no hash of the erased text or email is kept.
+ERASED = ""
 
 
 class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -116,6 +127,15 @@ class Transaction(Protocol):
         ...
 
     async def remember(self, answer: IdempotentAnswer) -> None: ...
+
+    async def forget_answers(self, before: float) -> None:
+        """Forget the answers of every site remembered before `before`: keys expire."""
+        ...
+
+    async def erase_answers(self, comment_id: str, body: bytes) -> None:
+        """Replace the body of this site's answers that hold the comment with `body`, and their
+        fingerprint with ERASED: the erased comment's text must not live on in them."""
+        ...
 
 
 class Store(Protocol):
@@ -252,6 +272,19 @@ class Store(Protocol):
 
     async def secret(self, name: str) -> str:
         """A named random secret shared by every process, made on first use."""
+        ...
+
+    async def put_rules(self, site: str, rules: Rules) -> None:
+        """Set a site's auto-moderation rules (StoreError if there is no such site)."""
+        ...
+
+    async def rules(self, site: str) -> Rules | None:
+        """A site's auto-moderation rules; None if never set (the defaults apply)."""
+        ...
+
+    async def queue(self, site: str, limit: int) -> list[CommentRecord]:
+        """A site's comments awaiting a moderator, any thread, oldest first, at most `limit`:
+        pending ones, and visible ones with a flag."""
         ...
 
 

@@ -48,9 +48,15 @@ class Settings:
     # (a crash between commit and publish, Redis down): the worst-case extra delay.
     tail_interval: float = 0.5
     edit_window_seconds: float = 900.0
+    # How long a post's answer is kept for retries with its Idempotency-Key; a key used again
+    # after this long posts a new comment.
+    idempotency_ttl_seconds: float = 86400.0
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # Most transactions of one server process committed together by one SQLite COMMIT (one
+    # fsync): those that queue behind the writer join the one in progress. 1: each on its own.
+    group_commit: int = 32
     # uvicorn's access log writes every client address: off unless asked for (privacy).
     access_log: bool = False
     # Rate limits (per server process and client address; see server/web/guard.py).
@@ -79,6 +85,10 @@ class Settings:
     mail_from: str = "livethread@localhost"
     # Where readers reach this server, for links in mails; None means http://HOST:PORT.
     public_url: str | None = None
+    # Webhook and classifier URLs may point at loopback, private, link-local and other
+    # non-public addresses (refused by default: server-side request forgery, see
+    # server/destinations.py). For receivers on this host or network by design, and tests.
+    allow_private_hooks: bool = False
     # Signs unsubscribe links; None means one generated once and kept in the database.
     secret: str | None = None
     # Fault injection for reliability tests (see server/faults.py); never in production.
@@ -101,6 +111,10 @@ class Settings:
     def check(self) -> None:
         if self.workers < 1:
             raise SettingsError("--workers must be at least 1")
+        if self.idempotency_ttl_seconds <= 0:
+            raise SettingsError(f"{PREFIX}IDEMPOTENCY_TTL_SECONDS must be more than 0")
+        if self.group_commit < 1:
+            raise SettingsError(f"{PREFIX}GROUP_COMMIT must be at least 1")
         if self.workers > 1 and not self.redis:
             raise SettingsError(
                 f"--workers {self.workers} needs --redis URL (or LIVETHREAD_REDIS): the "

@@ -15,9 +15,16 @@ from tests.support.server import Running, serve
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """A SQLite database in the test's own folder, the in-process bus, and no rate limits
-    (tests post far faster than a person; tests of the limits turn them on)."""
-    return Settings(database=f"sqlite:///{tmp_path / 'livethread.db'}", demo=True, rate_limit=False)
+    """A SQLite database in the test's own folder, the in-process bus, no rate limits (tests
+    post far faster than a person; tests of the limits turn them on), and webhooks and
+    classifiers allowed on loopback, where the tests' receivers listen (tests/test_destinations.py
+    turns that off)."""
+    return Settings(
+        database=f"sqlite:///{tmp_path / 'livethread.db'}",
+        demo=True,
+        rate_limit=False,
+        allow_private_hooks=True,
+    )
 
 
 @pytest.fixture

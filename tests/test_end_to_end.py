@@ -411,6 +411,7 @@ async def test_health_reports_the_bus(http: httpx.AsyncClient) -> None:
     assert health["workers"] == {
         "webhooks": {"events_behind": 0, "seconds_behind": 0.0},
         "notifications": {"events_behind": 0, "seconds_behind": 0.0},
+        "automod": {"events_behind": 0, "seconds_behind": 0.0},
     }
 
 

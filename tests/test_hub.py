@@ -8,6 +8,7 @@ import time
 from server import events
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import MemoryStore
+from server.comments import thread_channel
 from server.hub import Hub
 from server.model import CommentRecord, public
 from server.ports import StoredEvent
@@ -93,3 +94,79 @@ async def test_tail_check_during_a_catch_up_is_not_forgotten() -> None:
         await hub.close()
         await bus.close()
         await store.close()
+
+
+class Counter:
+    """A hub member that notes, when it gets its event, how many of `others` have theirs."""
+
+    def __init__(self, others: list[Recorder]) -> None:
+        self.others = others
+        self.others_done_then: int | None = None
+        self.done = asyncio.Event()
+
+    def push(self, seq: int, payload: bytes) -> None:
+        self.others_done_then = sum(1 for m in self.others if m.seqs)
+        self.done.set()
+
+    def reset(self, seq: int, payload: bytes) -> None:
+        raise AssertionError(f"unexpected resync at {seq}")
+
+
+async def _hub(**options: int) -> tuple[Hub, MemoryBus]:
+    store, bus = MemoryStore(), MemoryBus()
+    await store.open()
+    await bus.start()
+    hub = Hub(store, bus, tail_interval=3600, **options)
+    await hub.start()
+    return hub, bus
+
+
+def _locked(seq: int) -> bytes:
+    return events.encode(events.ThreadLocked(seq=seq))
+
+
+async def test_a_large_fanout_takes_turns_with_other_threads() -> None:
+    """An event for a small thread goes out while a 2,000-reader fan-out is still under way."""
+    hub, bus = await _hub(chunk=100)
+    big = [Recorder(until=1) for _ in range(2000)]
+    small = Counter(big)
+    try:
+        for member in big:
+            await hub.join("s", "big", member)
+        await hub.join("s", "small", small)
+        await bus.publish(thread_channel("s", "big"), _locked(1))
+        await bus.publish(thread_channel("s", "small"), _locked(1))
+        async with asyncio.timeout(WAIT):
+            await small.done.wait()
+            for member in big:
+                await member.done.wait()
+        assert small.others_done_then is not None
+        assert small.others_done_then < len(big)
+        assert all(m.seqs == [1] for m in big)
+    finally:
+        await hub.close()
+        await bus.close()
+
+
+async def test_chunked_fanout_keeps_each_threads_order_even_past_the_outbox_limit() -> None:
+    """Bursts into large threads reach every reader once and in seq order, whether they wait
+    their turn or the outbox is full and they go out at once."""
+    for limit in (1024, 2):
+        hub, bus = await _hub(chunk=50, outbox_limit=limit)
+        rooms = {name: [Recorder(until=10) for _ in range(300)] for name in ("a", "b")}
+        try:
+            for name, members in rooms.items():
+                for member in members:
+                    await hub.join("s", name, member)
+            for seq in range(1, 11):
+                for name in rooms:
+                    await bus.publish(thread_channel("s", name), _locked(seq))
+            async with asyncio.timeout(WAIT):
+                for members in rooms.values():
+                    for member in members:
+                        await member.done.wait()
+            for members in rooms.values():
+                assert all(m.seqs == list(range(1, 11)) for m in members)
+        finally:
+            await hub.close()
+            await bus.close()

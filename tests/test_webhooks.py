@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,6 @@ from typing import Any
 
 import msgspec
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +25,7 @@ from server.comments import Comments
 from server.model import Moderator, Site
 from server.ports import Webhook
 from server.requests import CleanComment
+from tests.support.local_http import served
 from workers.consumer import Consumer
 from workers.webhooks import (
     WebhookError,
@@ -123,24 +122,13 @@ async def receiving() -> AsyncIterator[Receiver]:
     """A Receiver served by uvicorn on a free loopback port."""
     receiver = Receiver()
     app = Starlette(routes=[Route("/{path}", receiver.endpoint, methods=["POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    # Listening before uvicorn starts: a request sent meanwhile waits in the backlog.
-    sock.listen(64)
-    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        app, lifespan="off", log_level="warning", ws="none", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield receiver
-    finally:
-        receiver.gate.set()
-        server.should_exit = True
-        async with asyncio.timeout(WAIT):
-            await asyncio.gather(task, return_exceptions=True)
-        sock.close()
+    async with served(app) as url:
+        receiver.url = url
+        try:
+            yield receiver
+        finally:
+            # A request held open would keep the server from stopping.
+            receiver.gate.set()
 
 
 Parts = tuple[SqliteStore, MemoryBus, Comments]
@@ -201,7 +189,8 @@ async def running(*work: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterat
 @contextlib.asynccontextmanager
 async def worker(store: SqliteStore, bus: MemoryBus, **options: Any) -> AsyncIterator[Webhooks]:
     """A webhooks worker as the runner runs it: its consumer and its sender, side by side."""
-    hooks = Webhooks(store, **options)
+    # The receiver listens on loopback: private addresses allowed, as the opt-in setting does.
+    hooks = Webhooks(store, **{"allow_private": True, **options})
     consumer = Consumer(store, bus, hooks, poll=60.0)
     try:
         async with running(consumer.run, lambda: hooks.deliver_forever(idle=0.05)):
@@ -296,7 +285,13 @@ async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
         receiver.now = lambda: clock[0]
         hook = await _hook(store, receiver, "down", "news")
         receiver.broken.add("down")
-        hooks = Webhooks(store, max_attempts=3, backoff=(1.0, 10.0), clock=lambda: clock[0])
+        hooks = Webhooks(
+            store,
+            max_attempts=3,
+            backoff=(1.0, 10.0),
+            clock=lambda: clock[0],
+            allow_private=True,
+        )
         try:
             await _post(comments, "nobody hears this")
             (entry,) = await store.log_after(0, 10)
@@ -375,7 +370,7 @@ async def test_handling_an_event_again_queues_nothing_new(parts: Parts) -> None:
     store, _, comments = parts
     async with receiving() as receiver:
         await _hook(store, receiver, "once", "news")
-        hooks = Webhooks(store)
+        hooks = Webhooks(store, allow_private=True)
         try:
             await _post(comments, "once only")
             (entry,) = await store.log_after(0, 10)

@@ -67,7 +67,12 @@ async def test_worker_process_beside_a_server_without_workers(tmp_path: Path) ->
                 "--database",
                 database,
                 stdout=asyncio.subprocess.PIPE,
-                env={**os.environ, "LIVETHREAD_WORKER_POLL_SECONDS": "0.2"},
+                env={
+                    **os.environ,
+                    "LIVETHREAD_WORKER_POLL_SECONDS": "0.2",
+                    # The receiver listens on loopback.
+                    "LIVETHREAD_ALLOW_PRIVATE_HOOKS": "1",
+                },
             )
             try:
                 # The worker catches up from its cursor: the post made before it started.

@@ -67,6 +67,13 @@ class Runner:
                 with contextlib.suppress(Exception):
                     await worker.close()
 
+    def consumer(self, name: str) -> Consumer:
+        """The running consumer of a worker (to wait on its position; KeyError if none)."""
+        for consumer in self._consumers:
+            if consumer.name == name:
+                return consumer
+        raise KeyError(name)
+
     async def lag(self) -> dict[str, Lag]:
         return {c.name: await c.lag() for c in self._consumers}
 

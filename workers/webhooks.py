@@ -9,6 +9,11 @@ Two halves, run side by side by the runner:
   tried again after a full-jitter exponential backoff, and parked after `max_attempts`
   (`livethread webhooks failed` lists them, `livethread webhooks replay` sends them again).
 
+Only to public addresses: before every attempt the URL's host is resolved and checked, and the
+request goes to the checked address (server/destinations.py). A URL that is (or now resolves to)
+a loopback, private, link-local, multicast or unspecified address is parked at once, its error
+saying why, unless LIVETHREAD_ALLOW_PRIVATE_HOOKS=1.
+
 At least once: a delivery whose answer is lost (a crash, a timeout) is sent again with the same
 `X-Livethread-Delivery` id; receivers drop ids they have already handled.
 
@@ -33,12 +38,11 @@ import typing
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 
-from server import events
+from server import destinations, events
 from server.ports import Delivery, LogEntry, Store, Webhook
 
 log = logging.getLogger(__name__)
@@ -108,10 +112,12 @@ def verify(
 def new_webhook(site: str, url: str, event_types: tuple[str, ...] = ()) -> Webhook:
     """A webhook with a fresh id and secret; refuses a URL that is not http(s) and unknown types.
 
-    (It does not check where the URL points: see the README on private addresses.)"""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError(f"webhook URL must be http:// or https:// with a host, not {url!r}")
+    Where the URL points is checked by server/destinations.py: by `livethread webhooks add`
+    (which can resolve it) and before every delivery."""
+    try:
+        destinations.parse(url, "webhook URL")
+    except destinations.Refused as exc:
+        raise WebhookError(str(exc)) from None
     unknown = sorted(set(event_types) - set(EVENT_TYPES))
     if unknown:
         raise WebhookError(
@@ -168,8 +174,10 @@ class Webhooks:
         clock: Callable[[], float] = time.time,
         batch: int = 50,
         lease: float = 30.0,
+        allow_private: bool = False,
     ) -> None:
         self._store = store
+        self._allow_private = allow_private
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
             timeout=timeout,
@@ -306,15 +314,26 @@ class Webhooks:
     async def _attempt(self, delivery: Delivery, hook: Webhook | None) -> bool:
         """Send one delivery and record the outcome; True if the receiver accepted it."""
         attempts = delivery.attempts + 1
+        # Retrying cannot help a removed webhook or a refused address: parked at once.
+        final = True
         if hook is None:
             error: str | None = "the webhook was removed"
         else:
-            error = await self._post(delivery, hook)
+            try:
+                target = await self._pin(hook.url)
+            except destinations.Refused as exc:
+                error = _printable(f"not sent: {exc}")
+            except (OSError, TimeoutError) as exc:
+                final = False
+                error = _printable(f"cannot resolve the webhook's host: {str(exc) or 'timed out'}")
+            else:
+                final = False
+                error = await self._post(delivery, hook, target)
         now = self._clock()
         if error is None:
             await self._store.settle_delivery(delivery.id, "sent", attempts, now, None)
             return True
-        if hook is None or attempts >= self._max_attempts:
+        if final or attempts >= self._max_attempts:
             log.warning(
                 "webhooks: delivery %s parked after %d attempts: %s", delivery.id, attempts, error
             )
@@ -326,10 +345,17 @@ class Webhooks:
             self._soonest = next_at
         return False
 
-    async def _post(self, delivery: Delivery, hook: Webhook) -> str | None:
-        """POST a delivery once; None on a 2xx answer, else what went wrong."""
-        if urlsplit(hook.url).scheme not in ("http", "https"):
-            return f"not an http(s) URL: {hook.url!r}"
+    async def _pin(self, url: str) -> destinations.Pinned:
+        async with asyncio.timeout(self._timeout):
+            return await destinations.pin(
+                url, allow_private=self._allow_private, what="the webhook URL"
+            )
+
+    async def _post(
+        self, delivery: Delivery, hook: Webhook, target: destinations.Pinned
+    ) -> str | None:
+        """POST a delivery once, to the checked address; None on a 2xx answer, else what went
+        wrong."""
         try:
             kind, body = body_of(delivery)
         except msgspec.DecodeError as exc:
@@ -339,12 +365,19 @@ class Webhooks:
             "X-Livethread-Event": kind,
             "X-Livethread-Delivery": delivery.id,
             "X-Livethread-Signature": signature_header(hook.secret, int(self._clock()), body),
+            "Host": target.host_header,
         }
         try:
             # The client's timeout bounds each step; this bounds a receiver that drips.
             async with (
                 asyncio.timeout(self._timeout * 2),
-                self._client.stream("POST", hook.url, content=body, headers=headers) as answer,
+                self._client.stream(
+                    "POST",
+                    target.url,
+                    content=body,
+                    headers=headers,
+                    extensions={"sni_hostname": target.server_name},
+                ) as answer,
             ):
                 status = answer.status_code
         except TimeoutError:

@@ -46,6 +46,10 @@ export const en = {
   useToken: "Moderate",
   forget: "Forget token",
   badToken: "That token was not accepted.",
+  /** @param {number} n */
+  queue: (n) => plural(n, "# comment to review", "# comments to review"),
+  held: "Held",
+  flagged: "Flagged",
 };
 
 /** @typedef {typeof en} Strings */
@@ -90,6 +94,9 @@ const de = {
   useToken: "Moderieren",
   forget: "Token vergessen",
   badToken: "Dieses Token wurde nicht akzeptiert.",
+  queue: (n) => plural(n, "# Kommentar zu prüfen", "# Kommentare zu prüfen"),
+  held: "Zurückgehalten",
+  flagged: "Markiert",
 };
 
 /** @type {Record<string, Partial<Strings>>} */

@@ -11,6 +11,10 @@
  *   site: string, thread: string, seq: number, count: number, locked: boolean,
  *   comments: Comment[], edit_window?: number, moderator?: boolean
  * }} Snapshot
+ * @typedef {{
+ *   site: string, thread: string, state: "pending" | "flagged", comment: Comment,
+ *   reason: string | null, by: string | null
+ * }} QueueItem
  * @typedef {{type: string, seq?: number, comment?: Comment, id?: string,
  *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame
  */

@@ -8,6 +8,7 @@ import { Held } from "./held.js";
 import { Sequence } from "./sequence.js";
 import { editForm, tokenForm } from "./small_forms.js";
 import { remembered } from "./storage.js";
+import { Queue } from "./queue.js";
 import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
@@ -94,6 +95,12 @@ export class Widget {
       return;
     }
     this.connection.open();
+    if (this.moderating && this.api.moderator) {
+      const url = `${this.api.base.replace(/^http/, "ws")}/ws/v1/moderation?${new URLSearchParams({ site: this.api.site })}`;
+      const queue = new Queue(this.t, url, this.api.moderator, (id, action) => this.review(id, action));
+      this.section.before(queue.el);
+      queue.open();
+    }
     window.addEventListener("hashchange", () => this.target());
     this.target();
     setInterval(() => retime(this.list, this.lang), 60000);
@@ -391,6 +398,19 @@ export class Widget {
         else this.place(answer.comment);
       }
       this.counted();
+    } catch (error) {
+      this.status.textContent = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /**
+   * A decision from the review queue, on a comment of any thread of the site: the queue and
+   * this thread (if it is one of its comments) learn the outcome from their sockets.
+   * @param {string} id @param {string} action
+   */
+  async review(id, action) {
+    try {
+      await this.api.moderate(id, action);
     } catch (error) {
       this.status.textContent = error instanceof Error ? error.message : String(error);
     }

@@ -21,6 +21,7 @@ from server.adapters.redaction import redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
+    ERASED,
     Delivery,
     DeliveryStatus,
     IdempotentAnswer,
@@ -30,6 +31,7 @@ from server.ports import (
     Transaction,
     Webhook,
 )
+from server.rules import Rules
 
 _Key = tuple[str, str]
 
@@ -63,6 +65,7 @@ class _Tables:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     notified: set[tuple[str, str]] = field(default_factory=set)
     secrets: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, Rules] = field(default_factory=dict)
 
 
 class MemoryTransaction:
@@ -78,6 +81,8 @@ class MemoryTransaction:
         # Copied on first write, so a transaction that only reads costs nothing.
         self._events: list[_Event] | None = None
         self._answers: dict[str, IdempotentAnswer] = {}
+        # Answers (of every site) remembered before this are forgotten on apply.
+        self._forget_before: float | None = None
         # Seqs of committed events this transaction redacted.
         self._redacted: set[int] = set()
         self._open = True
@@ -151,13 +156,30 @@ class MemoryTransaction:
     async def recall(self, key: str) -> IdempotentAnswer | None:
         self._check()
         staged = self._answers.get(key)
-        return staged if staged is not None else self._tables.answers.get((self._site, key))
+        found = staged if staged is not None else self._tables.answers.get((self._site, key))
+        if found is None or self._forgotten(found):
+            return None
+        return found
 
     async def remember(self, answer: IdempotentAnswer) -> None:
         self._check()
         if await self.recall(answer.key) is not None:
             raise StoreError(f"idempotency key {answer.key!r} is already remembered")
         self._answers[answer.key] = answer
+
+    async def forget_answers(self, before: float) -> None:
+        self._check()
+        self._forget_before = max(before, self._forget_before or before)
+
+    async def erase_answers(self, comment_id: str, body: bytes) -> None:
+        self._check()
+        committed = {k: a for (s, k), a in self._tables.answers.items() if s == self._site}
+        for key, answer in {**committed, **self._answers}.items():
+            if answer.comment_id == comment_id:
+                self._answers[key] = msgspec.structs.replace(answer, body=body, fingerprint=ERASED)
+
+    def _forgotten(self, answer: IdempotentAnswer) -> bool:
+        return self._forget_before is not None and answer.created_at < self._forget_before
 
     def _redact_deliveries(self) -> None:
         """Webhook deliveries carry a copy of their event: give them the redacted one."""
@@ -194,8 +216,12 @@ class MemoryTransaction:
                 tables.log.append((self._key, event.seq))
                 tables.positions[(self._key, event.seq)] = len(tables.log)
             self._redact_deliveries()
+        if self._forget_before is not None:
+            for old in [k for k, a in tables.answers.items() if self._forgotten(a)]:
+                del tables.answers[old]
         for key, answer in self._answers.items():
-            tables.answers[(self._site, key)] = answer
+            if not self._forgotten(answer):
+                tables.answers[(self._site, key)] = answer
 
 
 class MemoryStore:
@@ -414,3 +440,23 @@ class MemoryStore:
 
     async def secret(self, name: str) -> str:
         return self._tables.secrets.setdefault(name, secrets.token_urlsafe(32))
+
+    async def put_rules(self, site: str, rules: Rules) -> None:
+        if site not in self._tables.sites:
+            raise StoreError(f"no site {site!r} for rules")
+        self._tables.rules[site] = rules
+
+    async def rules(self, site: str) -> Rules | None:
+        return self._tables.rules.get(site)
+
+    async def queue(self, site: str, limit: int) -> list[CommentRecord]:
+        found = [
+            record
+            for (where, _), thread in self._tables.comments.items()
+            if where == site
+            for record in thread.values()
+            if record.status == "pending"
+            or (record.status == "visible" and record.flag is not None)
+        ]
+        found.sort(key=lambda r: (r.created_at, r.id))
+        return found[: max(limit, 0)]

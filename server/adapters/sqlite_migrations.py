@@ -178,6 +178,38 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    (
+        # 7: auto-moderation. A site's rules as one JSON document (a rule added later is a
+        # field with a default, so no migration per rule); why a visible comment is flagged
+        # and who made the last decision on a comment; and the moderators' queue (held or
+        # flagged comments of a site), which a partial index keeps cheap to read.
+        """
+        CREATE TABLE rules (
+            site TEXT PRIMARY KEY REFERENCES sites (name) ON DELETE CASCADE,
+            config TEXT NOT NULL
+        )
+        """,
+        "ALTER TABLE comments ADD COLUMN flag TEXT",
+        "ALTER TABLE comments ADD COLUMN decided_by TEXT",
+        """
+        CREATE INDEX comments_queue ON comments (site, created_at)
+        WHERE status = 'pending' OR (status = 'visible' AND flag IS NOT NULL)
+        """,
+    ),
+    (
+        # 8: idempotency answers expire and are erased with their comment. Each answer names
+        # the comment it holds (read back from the answers already kept); the answers of
+        # comments erased before this version are forgotten, since they still hold the text;
+        # and answers are pruned by age, which an index keeps cheap.
+        "ALTER TABLE idempotency ADD COLUMN comment_id TEXT",
+        "UPDATE idempotency SET comment_id = json_extract(CAST(body AS TEXT), '$.comment.id')",
+        """
+        DELETE FROM idempotency
+        WHERE comment_id IN (SELECT id FROM comments WHERE status = 'deleted')
+        """,
+        "CREATE INDEX idempotency_by_comment ON idempotency (site, comment_id)",
+        "CREATE INDEX idempotency_by_age ON idempotency (created_at)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

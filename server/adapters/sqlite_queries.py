@@ -1,13 +1,13 @@
 """The SQL of the SQLite store: plain functions run on a connection's own thread.
 
 Every function takes the connection first and blocks; `sqlite_store` decides which connection
-and thread each runs on. Functions used inside a transaction assume the caller began it.
+and thread each runs on. Every write runs inside a transaction the caller began (the writer's
+group transaction, sqlite_writer.py), so a function of several statements is atomic as it is.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from typing import Any
 
 import msgspec
@@ -17,6 +17,7 @@ from server.adapters.redaction import TYPES_WITH_COMMENT, redacted, tombstone
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
+    ERASED,
     Delivery,
     DeliveryStatus,
     IdempotentAnswer,
@@ -25,30 +26,16 @@ from server.ports import (
     StoreError,
     Webhook,
 )
+from server.rules import Rules
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32).
 _MAX_PARAMS = 500
 
 _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
-    "status, created_at, edited_at, edit_token_hash, pinned, reason, notify"
+    "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by"
 )
 _COMMENT_PLACEHOLDERS = ", ".join("?" * len(_COMMENT_COLUMNS.split(",")))
-
-
-def begin(conn: sqlite3.Connection) -> None:
-    # IMMEDIATE takes the database's write lock now (waiting up to busy_timeout for other
-    # processes), so the seq read by state() is still the latest when append() builds on it.
-    conn.execute("BEGIN IMMEDIATE")
-
-
-def commit(conn: sqlite3.Connection) -> None:
-    conn.execute("COMMIT")
-
-
-def rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
 
 
 def _record(row: Any) -> CommentRecord:
@@ -69,6 +56,8 @@ def _record(row: Any) -> CommentRecord:
         pinned=bool(row[13]),
         reason=row[14],
         notify=bool(row[15]),
+        flag=row[16],
+        decided_by=row[17],
     )
 
 
@@ -90,6 +79,8 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         int(r.pinned),
         r.reason,
         int(r.notify),
+        r.flag,
+        r.decided_by,
     )
 
 
@@ -162,7 +153,7 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
     cursor = conn.execute(
         "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
-        "edit_token_hash = ?, pinned = ?, reason = ?, notify = ? "
+        "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
         (*_values(record)[3:], record.id, record.site, record.thread),
     )
@@ -275,23 +266,51 @@ def log_after(conn: sqlite3.Connection, after: int, limit: int) -> list[LogEntry
 
 def recall(conn: sqlite3.Connection, site: str, key: str) -> IdempotentAnswer | None:
     row = conn.execute(
-        "SELECT fingerprint, status, body FROM idempotency WHERE site = ? AND key = ?",
+        "SELECT fingerprint, status, body, created_at, comment_id FROM idempotency "
+        "WHERE site = ? AND key = ?",
         (site, key),
     ).fetchone()
     if row is None:
         return None
-    return IdempotentAnswer(key=key, fingerprint=row[0], status=int(row[1]), body=bytes(row[2]))
+    return IdempotentAnswer(
+        key=key,
+        fingerprint=row[0],
+        status=int(row[1]),
+        body=bytes(row[2]),
+        created_at=float(row[3]),
+        comment_id=row[4],
+    )
 
 
 def remember(conn: sqlite3.Connection, site: str, answer: IdempotentAnswer) -> None:
     try:
         conn.execute(
-            "INSERT INTO idempotency (site, key, fingerprint, status, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (site, answer.key, answer.fingerprint, answer.status, answer.body, time.time()),
+            "INSERT INTO idempotency "
+            "(site, key, fingerprint, status, body, created_at, comment_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                site,
+                answer.key,
+                answer.fingerprint,
+                answer.status,
+                answer.body,
+                answer.created_at,
+                answer.comment_id,
+            ),
         )
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"idempotency key {answer.key!r} is already remembered") from exc
+
+
+def forget_answers(conn: sqlite3.Connection, before: float) -> None:
+    conn.execute("DELETE FROM idempotency WHERE created_at < ?", (before,))
+
+
+def erase_answers(conn: sqlite3.Connection, site: str, comment_id: str, body: bytes) -> None:
+    conn.execute(
+        "UPDATE idempotency SET body = ?, fingerprint = ? WHERE site = ? AND comment_id = ?",
+        (body, ERASED, site, comment_id),
+    )
 
 
 # -- sites and moderators ------------------------------------------------------------------
@@ -335,32 +354,22 @@ def cursor(conn: sqlite3.Connection, name: str) -> int:
 
 
 def lease(conn: sqlite3.Connection, name: str, owner: str, until: float, now: float) -> bool:
-    begin(conn)
-    try:
-        conn.execute("INSERT OR IGNORE INTO cursors (name) VALUES (?)", (name,))
-        taken = conn.execute(
-            "UPDATE cursors SET owner = ?, lease_until = ? "
-            "WHERE name = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)",
-            (owner, until, name, owner, now),
-        ).rowcount
-        commit(conn)
-    except BaseException:
-        rollback(conn)
-        raise
+    # Like every write, inside the writer's transaction (sqlite_writer.py): both statements or
+    # neither.
+    conn.execute("INSERT OR IGNORE INTO cursors (name) VALUES (?)", (name,))
+    taken = conn.execute(
+        "UPDATE cursors SET owner = ?, lease_until = ? "
+        "WHERE name = ? AND (owner IS NULL OR owner = ? OR lease_until < ?)",
+        (owner, until, name, owner, now),
+    ).rowcount
     return taken == 1
 
 
 def advance(conn: sqlite3.Connection, name: str, owner: str, position: int) -> bool:
-    begin(conn)
-    try:
-        moved = conn.execute(
-            "UPDATE cursors SET position = ? WHERE name = ? AND owner = ?",
-            (position, name, owner),
-        ).rowcount
-        commit(conn)
-    except BaseException:
-        rollback(conn)
-        raise
+    moved = conn.execute(
+        "UPDATE cursors SET position = ? WHERE name = ? AND owner = ?",
+        (position, name, owner),
+    ).rowcount
     return moved == 1
 
 
@@ -459,35 +468,29 @@ def remove_webhook(conn: sqlite3.Connection, webhook_id: str) -> bool:
 def enqueue_deliveries(conn: sqlite3.Connection, deliveries: list[Delivery]) -> None:
     if not deliveries:
         return
-    begin(conn)
-    try:
-        # OR IGNORE skips an id already queued; the EXISTS skips a webhook removed meanwhile
-        # (a foreign key violation is not something OR IGNORE ignores).
-        conn.executemany(
-            f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-            "WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)",
-            [
-                (
-                    d.id,
-                    d.webhook_id,
-                    d.position,
-                    d.site,
-                    d.thread,
-                    d.payload,
-                    d.attempts,
-                    d.next_at,
-                    d.status,
-                    d.last_error,
-                    d.webhook_id,
-                )
-                for d in deliveries
-            ],
-        )
-        commit(conn)
-    except BaseException:
-        rollback(conn)
-        raise
+    # OR IGNORE skips an id already queued; the EXISTS skips a webhook removed meanwhile
+    # (a foreign key violation is not something OR IGNORE ignores).
+    conn.executemany(
+        f"INSERT OR IGNORE INTO deliveries ({_DELIVERY_COLUMNS}) "
+        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+        "WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)",
+        [
+            (
+                d.id,
+                d.webhook_id,
+                d.position,
+                d.site,
+                d.thread,
+                d.payload,
+                d.attempts,
+                d.next_at,
+                d.status,
+                d.last_error,
+                d.webhook_id,
+            )
+            for d in deliveries
+        ],
+    )
 
 
 def due_deliveries(conn: sqlite3.Connection, now: float, limit: int) -> list[Delivery]:
@@ -525,20 +528,14 @@ def replay_deliveries(conn: sqlite3.Connection, ids: list[str] | None) -> int:
     update = "UPDATE deliveries SET status = 'pending', attempts = 0, next_at = 0 "
     if ids is None:
         return conn.execute(update + "WHERE status = 'parked'").rowcount
-    begin(conn)
-    try:
-        changed = 0
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), _MAX_PARAMS):
-            chunk = unique[start : start + _MAX_PARAMS]
-            marks = ", ".join("?" * len(chunk))
-            changed += conn.execute(
-                update + f"WHERE status = 'parked' AND id IN ({marks})", chunk
-            ).rowcount
-        commit(conn)
-    except BaseException:
-        rollback(conn)
-        raise
+    changed = 0
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _MAX_PARAMS):
+        chunk = unique[start : start + _MAX_PARAMS]
+        marks = ", ".join("?" * len(chunk))
+        changed += conn.execute(
+            update + f"WHERE status = 'parked' AND id IN ({marks})", chunk
+        ).rowcount
     return changed
 
 
@@ -571,3 +568,32 @@ def secret(conn: sqlite3.Connection, name: str, fresh: str) -> str:
     conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, fresh))
     row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     return str(row[0])
+
+
+# -- auto-moderation -----------------------------------------------------------------------
+
+
+def put_rules(conn: sqlite3.Connection, site_name: str, rules: Rules) -> None:
+    if site(conn, site_name) is None:
+        raise StoreError(f"no site {site_name!r} for rules")
+    conn.execute(
+        "INSERT INTO rules (site, config) VALUES (?, ?) "
+        "ON CONFLICT (site) DO UPDATE SET config = excluded.config",
+        (site_name, msgspec.json.encode(rules).decode()),
+    )
+
+
+def rules(conn: sqlite3.Connection, site_name: str) -> Rules | None:
+    row = conn.execute("SELECT config FROM rules WHERE site = ?", (site_name,)).fetchone()
+    return None if row is None else msgspec.json.decode(row[0], type=Rules)
+
+
+def queue(conn: sqlite3.Connection, site_name: str, limit: int) -> list[CommentRecord]:
+    # The WHERE repeats the partial index's condition word for word, so SQLite uses it.
+    rows = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE site = ? "
+        "AND (status = 'pending' OR (status = 'visible' AND flag IS NOT NULL)) "
+        "ORDER BY created_at, id LIMIT ?",
+        (site_name, max(limit, 0)),
+    ).fetchall()
+    return [_record(row) for row in rows]

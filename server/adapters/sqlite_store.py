@@ -3,8 +3,9 @@
 sqlite3 blocks, so each connection lives on its own single-thread executor and every call hops
 there with `run_in_executor`-style futures. Two connections:
 
-- the writer, behind an asyncio.Lock (writers of this process) and BEGIN IMMEDIATE (writers of
-  other processes), used for transactions and the few writes outside them;
+- the writer, taken in turns by this process's writers (see sqlite_writer.py: transactions and
+  single writes join a group committed together; migrations take it alone) and behind BEGIN
+  IMMEDIATE against writers of other processes;
 - a reader, for reads outside transactions. WAL lets it read the last committed state while a
   write transaction is open, so a snapshot or replay never waits behind a writer (which may
   itself be waiting up to busy_timeout for another process), and never sees a half-done
@@ -29,6 +30,7 @@ import msgspec
 
 from server.adapters import sqlite_queries as q
 from server.adapters.sqlite_migrations import migrate
+from server.adapters.sqlite_writer import GroupWriter, Member
 from server.events import DurableEvent
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
@@ -41,6 +43,7 @@ from server.ports import (
     Transaction,
     Webhook,
 )
+from server.rules import Rules
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -158,18 +161,19 @@ class _DbThread:
 
 
 class SqliteTransaction:
-    """A Transaction whose every method is one job on the writer thread."""
+    """A Transaction whose every method is one job on the writer thread, in its group's
+    transaction (the group's BEGIN and the member's SAVEPOINT ride along with the first)."""
 
-    def __init__(self, db: _DbThread, site: str, thread: str) -> None:
-        self._db = db
+    def __init__(self, member: Member, site: str, thread: str) -> None:
+        self._member = member
         self._site = site
         self._thread = thread
         self._open = True
 
-    def _writer(self) -> _DbThread:
+    def _writer(self) -> Member:
         if not self._open:
             raise StoreError("the transaction has ended")
-        return self._db
+        return self._member
 
     def end(self) -> None:
         self._open = False
@@ -208,13 +212,23 @@ class SqliteTransaction:
     async def remember(self, answer: IdempotentAnswer) -> None:
         await self._writer().call(q.remember, self._site, answer)
 
+    async def forget_answers(self, before: float) -> None:
+        await self._writer().call(q.forget_answers, before)
+
+    async def erase_answers(self, comment_id: str, body: bytes) -> None:
+        await self._writer().call(q.erase_answers, self._site, comment_id, body)
+
 
 class SqliteStore:
     """Store on one SQLite file in WAL mode; safe to share between processes on one host."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, group_commit: int = 32) -> None:
+        """`group_commit`: the most transactions of this process committed together (1: each
+        commits on its own)."""
         self.path = path
-        self._write_lock = asyncio.Lock()
+        self._writes = GroupWriter(group_commit, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        # The writer connection alone, outside any transaction (an open group commits first).
+        self._write_lock = self._writes.exclusive
         self._writer: _DbThread | None = None
         self._reader: _DbThread | None = None
 
@@ -261,20 +275,20 @@ class SqliteStore:
 
     @asynccontextmanager
     async def transaction(self, site: str, thread: str) -> AsyncIterator[Transaction]:
-        writer = self._require(self._writer)
-        async with self._write_lock:
-            tx = SqliteTransaction(writer, site, thread)
+        # Exits only once the COMMIT holding this transaction is durable (sqlite_writer.py).
+        async with self._writes.member(self._require(self._writer)) as member:
+            tx = SqliteTransaction(member, site, thread)
             try:
-                await writer.call(q.begin)
                 yield tx
+            finally:
                 tx.end()
-                await writer.call(q.commit)
-            except BaseException:
-                tx.end()
-                # Also after a failed BEGIN or COMMIT: rollback() checks whether a
-                # transaction is open, and runs after them since the thread keeps order.
-                await writer.call(q.rollback)
-                raise
+
+    async def _write(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """One write outside a use-case transaction, committed with the group it joins."""
+        async with self._writes.member(self._require(self._writer), single=True) as member:
+            return await member.call(fn, *args, **kwargs)
 
     async def thread_state(self, site: str, thread: str) -> ThreadState:
         return await self._require(self._reader).call(q.thread_state, site, thread)
@@ -300,15 +314,13 @@ class SqliteStore:
         return await self._require(self._reader).call(q.log_after, after, limit)
 
     async def put_site(self, site: Site) -> None:
-        async with self._write_lock:
-            await self._require(self._writer).call(q.put_site, site)
+        await self._write(q.put_site, site)
 
     async def site(self, name: str) -> Site | None:
         return await self._require(self._reader).call(q.site, name)
 
     async def put_moderator(self, moderator: Moderator, token_hash: str) -> None:
-        async with self._write_lock:
-            await self._require(self._writer).call(q.put_moderator, moderator, token_hash)
+        await self._write(q.put_moderator, moderator, token_hash)
 
     async def moderator(self, token_hash: str) -> Moderator | None:
         return await self._require(self._reader).call(q.moderator, token_hash)
@@ -317,12 +329,10 @@ class SqliteStore:
         return await self._require(self._reader).call(q.cursor, name)
 
     async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.lease, name, owner, until, now)
+        return await self._write(q.lease, name, owner, until, now)
 
     async def advance(self, name: str, owner: str, position: int) -> bool:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.advance, name, owner, position)
+        return await self._write(q.advance, name, owner, position)
 
     async def moderators(self, site: str) -> list[Moderator]:
         return await self._require(self._reader).call(q.moderators, site)
@@ -331,8 +341,7 @@ class SqliteStore:
         return await self._require(self._reader).call(q.comments_by_email, email)
 
     async def put_webhook(self, webhook: Webhook) -> None:
-        async with self._write_lock:
-            await self._require(self._writer).call(q.put_webhook, webhook)
+        await self._write(q.put_webhook, webhook)
 
     async def webhook(self, webhook_id: str) -> Webhook | None:
         return await self._require(self._reader).call(q.webhook, webhook_id)
@@ -341,12 +350,10 @@ class SqliteStore:
         return await self._require(self._reader).call(q.webhooks, site)
 
     async def remove_webhook(self, webhook_id: str) -> bool:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.remove_webhook, webhook_id)
+        return await self._write(q.remove_webhook, webhook_id)
 
     async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        async with self._write_lock:
-            await self._require(self._writer).call(q.enqueue_deliveries, list(deliveries))
+        await self._write(q.enqueue_deliveries, list(deliveries))
 
     async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
         return await self._require(self._reader).call(q.due_deliveries, now, limit)
@@ -359,30 +366,32 @@ class SqliteStore:
         next_at: float,
         last_error: str | None,
     ) -> None:
-        async with self._write_lock:
-            await self._require(self._writer).call(
-                q.settle_delivery, delivery_id, status, attempts, next_at, last_error
-            )
+        await self._write(q.settle_delivery, delivery_id, status, attempts, next_at, last_error)
 
     async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
         return await self._require(self._reader).call(q.deliveries, status)
 
     async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
         chosen = None if ids is None else list(ids)
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.replay_deliveries, chosen)
+        return await self._write(q.replay_deliveries, chosen)
 
     async def mark_notified(self, reply_id: str, recipient: str) -> bool:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.mark_notified, reply_id, recipient)
+        return await self._write(q.mark_notified, reply_id, recipient)
 
     async def was_notified(self, reply_id: str, recipient: str) -> bool:
         return await self._require(self._reader).call(q.was_notified, reply_id, recipient)
 
     async def unsubscribe(self, comment_id: str) -> bool:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.unsubscribe, comment_id)
+        return await self._write(q.unsubscribe, comment_id)
 
     async def secret(self, name: str) -> str:
-        async with self._write_lock:
-            return await self._require(self._writer).call(q.secret, name, secrets.token_urlsafe(32))
+        return await self._write(q.secret, name, secrets.token_urlsafe(32))
+
+    async def put_rules(self, site: str, rules: Rules) -> None:
+        await self._write(q.put_rules, site, rules)
+
+    async def rules(self, site: str) -> Rules | None:
+        return await self._require(self._reader).call(q.rules, site)
+
+    async def queue(self, site: str, limit: int) -> list[CommentRecord]:
+        return await self._require(self._reader).call(q.queue, site, limit)

@@ -7,8 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.automod import Poster
 from server.comments import Comments
-from server.errors import CommentError, Forbidden
+from server.errors import CommentError, Forbidden, Throttled
 from server.model import (
     PublicComment,
     ThreadSnapshot,
@@ -29,7 +30,7 @@ from server.requests import (
     validate_ids,
 )
 from server.web import auth
-from server.web.guard import Guard, RateLimited
+from server.web.guard import Guard
 from server.web.responses import error_response, json_response
 
 MAX_COUNT_THREADS = 100
@@ -116,7 +117,8 @@ class Api:
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._store)
             self._guard.check_post(request, new.site, new.thread)
-            answer = await self._comments.post(new, key, moderator=moderator)
+            poster = Poster(address=self._guard.address(request))
+            answer = await self._comments.post(new, key, moderator=moderator, poster=poster)
         return json_response(answer, 201)
 
     async def edit(self, request: Request) -> Response:
@@ -206,7 +208,7 @@ def _thread_query(request: Request) -> tuple[str, str]:
 
 async def on_comment_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CommentError)
-    headers = {"Retry-After": exc.retry_after} if isinstance(exc, RateLimited) else None
+    headers = {"Retry-After": exc.retry_after} if isinstance(exc, Throttled) else None
     return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
 
 

@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from server import demo, faults
+from server.automod import Automod
 from server.comments import Comments
 from server.composition import bus_for, store_for, workers_for
 from server.errors import CommentError
@@ -22,6 +23,7 @@ from server.requests import RequestError
 from server.settings import Settings
 from server.web.api import Api, on_comment_error, on_request_error
 from server.web.guard import Guard
+from server.web.moderation_socket import ModerationSocket
 from server.web.pages import Pages
 from server.web.socket import ThreadSocket
 from server.web.unsubscribe import Unsubscribe
@@ -41,6 +43,8 @@ def create_app(settings: Settings) -> Starlette:
         edit_window=settings.edit_window_seconds,
         backlog_limit=settings.backlog_limit,
         after_commit=faults.after_commit(settings.fault),
+        automod=Automod(store, velocity=settings.rate_limit),
+        idempotency_ttl=settings.idempotency_ttl_seconds,
     )
     hub = Hub(
         store, bus, backlog_limit=settings.backlog_limit, tail_interval=settings.tail_interval
@@ -53,6 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         max_body=settings.http_max_bytes,
         edit_window=settings.edit_window_seconds,
     )
+    moderation = ModerationSocket(store, bus, guard, inbox=settings.socket_inbox)
     sockets = ThreadSocket(
         comments,
         hub,
@@ -64,7 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         Runner(
             store,
             bus,
-            workers_for(settings, store),
+            workers_for(settings, store, bus),
             poll=settings.worker_poll_seconds,
             lease=settings.worker_lease_seconds,
         )
@@ -97,7 +102,13 @@ def create_app(settings: Settings) -> Starlette:
             await store.close()
 
     app = Starlette(
-        routes=[*api.routes(), *sockets.routes(), *pages.routes(), *unsubscribe.routes()],
+        routes=[
+            *api.routes(),
+            *sockets.routes(),
+            *moderation.routes(),
+            *pages.routes(),
+            *unsubscribe.routes(),
+        ],
         lifespan=lifespan,
         exception_handlers={CommentError: on_comment_error, RequestError: on_request_error},
         middleware=[
@@ -114,6 +125,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.hub = hub
     app.state.guard = guard
+    app.state.runner = runner
     return app
 
 

@@ -1,9 +1,14 @@
 """A reader's websocket as a hub member.
 
-`push` never waits. On uvicorn, a live event's pre-built frame goes straight onto the socket's
-transport; a reader whose transport holds more than `max_buffer` unsent bytes is too slow and is
-closed with 4008 (it resumes by reconnecting with `since`), while everyone else's frames go
-straight out. Elsewhere, frames wait in a bounded queue drained by a writer task.
+`push` never waits. Two kinds of member share the ordering rules (skip seqs already sent, hold
+live events while the backlog is being sent):
+
+- `DirectMember`, on uvicorn with `DirectProtocol`: a live event's pre-built frame goes straight
+  onto the socket's transport. Once streaming, the socket needs no task at all (the protocol
+  holds it, see server/web/direct.py), so an idle reader costs only these few slots. A reader
+  whose transport holds more than `max_buffer` unsent bytes is too slow and is closed with
+  4008 (it resumes by reconnecting with `since`), while everyone else's frames go straight out.
+- `QueuedMember`, anywhere else: frames wait in a bounded queue drained by a writer task.
 """
 
 from __future__ import annotations
@@ -15,33 +20,24 @@ from starlette.websockets import WebSocket
 
 from server.web.direct import DirectWriter, Framer
 
+TOO_SLOW = 4008
+TOO_SLOW_REASON = "too slow: reconnect and resume with since"
+# A too-slow socket cannot take its close frame until it drains what is already buffered
+# (bounded by the transport's high-water mark); give it this long, then drop it.
+SLOW_CLOSE_TIMEOUT = 30.0
 
-class Connection:
-    def __init__(
-        self,
-        ws: WebSocket,
-        *,
-        inbox: int,
-        max_buffer: int,
-        framer: Framer,
-        direct: DirectWriter | None,
-    ) -> None:
-        self._ws = ws
+
+class Member:
+    """The ordering rules every kind of reader connection follows."""
+
+    __slots__ = ("_held", "_last", "_limit", "overflowed")
+
+    def __init__(self, inbox: int) -> None:
         self._limit = inbox
-        self._max_buffer = max_buffer
-        self._framer = framer
-        self._direct = direct
-        self._queue: deque[str] = deque()
-        self._wake = asyncio.Event()
-        self.overflowed = asyncio.Event()
         self._last = -1
         # While the backlog is being sent, live events wait here (None once streaming).
         self._held: list[tuple[int, bytes, bool]] | None = []
-
-    @property
-    def direct(self) -> bool:
-        """Whether frames go straight to the transport (no writer task needed)."""
-        return self._direct is not None
+        self.overflowed = False
 
     def push(self, seq: int, payload: bytes) -> None:
         if self._held is not None:
@@ -64,8 +60,65 @@ class Connection:
         for seq, payload, is_reset in held:
             (self.reset if is_reset else self.push)(seq, payload)
 
+    def drop(self) -> None:
+        """Forget what is waiting (the socket is being closed)."""
+        self._held = None
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+
+    def _send(self, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _hold(self, seq: int, payload: bytes, is_reset: bool) -> None:
+        assert self._held is not None
+        if len(self._held) >= self._limit:
+            self._overflow()
+        else:
+            self._held.append((seq, payload, is_reset))
+
+
+class DirectMember(Member):
+    """Writes each event's shared frame straight onto the socket's transport."""
+
+    __slots__ = ("_framer", "_max_buffer", "_writer")
+
+    def __init__(self, writer: DirectWriter, framer: Framer, *, inbox: int, max_buffer: int):
+        super().__init__(inbox)
+        self._writer = writer
+        self._framer = framer
+        self._max_buffer = max_buffer
+
+    def _send(self, payload: bytes) -> None:
+        if self.overflowed:
+            return
+        buffered = self._writer.write(self._framer.frame(payload))
+        if buffered is not None and buffered > self._max_buffer:
+            self._overflow()
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        # Once detached no task waits on this socket, so the close starts here; before that
+        # the socket's own task sees `overflowed` when the backlog is sent and closes it.
+        if self._writer.detached:
+            self._writer.close(TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT)
+
+
+class QueuedMember(Member):
+    """Frames wait in a bounded queue for `write`, a task of the socket's own."""
+
+    __slots__ = ("_framer", "_queue", "_wake", "_ws", "overflow")
+
+    def __init__(self, ws: WebSocket, framer: Framer, *, inbox: int) -> None:
+        super().__init__(inbox)
+        self._ws = ws
+        self._framer = framer
+        self._queue: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self.overflow = asyncio.Event()
+
     async def write(self) -> None:
-        """Drain the queue (only on servers without the direct path)."""
+        """Drain the queue until cancelled."""
         while True:
             while self._queue:
                 await self._ws.send_text(self._queue.popleft())
@@ -74,27 +127,18 @@ class Connection:
                 await self._wake.wait()
 
     def drop(self) -> None:
-        """Forget queued frames (the socket is being closed for falling behind)."""
+        super().drop()
         self._queue.clear()
-        self._held = None
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        self.overflow.set()
 
     def _send(self, payload: bytes) -> None:
-        if self.overflowed.is_set():
-            return
-        if self._direct is not None:
-            buffered = self._direct.write(self._framer.frame(payload))
-            if buffered is not None and buffered > self._max_buffer:
-                self.overflowed.set()
+        if self.overflowed:
             return
         if len(self._queue) >= self._limit:
-            self.overflowed.set()
+            self._overflow()
             return
         self._queue.append(self._framer.text(payload))
         self._wake.set()
-
-    def _hold(self, seq: int, payload: bytes, is_reset: bool) -> None:
-        assert self._held is not None
-        if len(self._held) >= self._limit:
-            self.overflowed.set()
-        else:
-            self._held.append((seq, payload, is_reset))

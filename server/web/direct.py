@@ -1,4 +1,4 @@
-"""One pre-built frame, written straight onto many sockets.
+"""One pre-built frame, written straight onto many sockets; idle sockets that need no task.
 
 Server-to-client websocket frames are not masked, so the bytes of a frame are the same for every
 reader of a thread: they are built once per event (with the `websockets` library's own framing)
@@ -8,23 +8,133 @@ uvicorn's websocket protocol does not expose its transport to the app, so `Direc
 (chosen in `uvicorn_options`) adds an ASGI scope extension, `livethread.direct`, holding a
 `DirectWriter` for the connection. Apps on other servers simply do not get it and fall back to
 `send_text`.
+
+A reader never speaks after the handshake (v1 clients send nothing), so once its backlog is sent
+the app *detaches* the socket: the protocol keeps the connection open after the app's task
+returns, answers pings itself, drops anything the client sends, and calls the app back when the
+connection is lost. An idle reader then costs no task, no coroutine frames of the ASGI stack and
+no receive queue: that is most of a socket's memory (see bench/RESULTS.md, idle memory).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, cast
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
 EXTENSION = "livethread.direct"
 
+log = logging.getLogger(__name__)
+
+
+class _Discard:
+    """Stands in for a detached socket's ASGI receive queue: nobody will read it again."""
+
+    def put_nowait(self, message: object) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+class DirectProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol, plus the `livethread.direct` scope extension and
+    detaching."""
+
+    # Set while the socket is detached: called once, when the connection is lost.
+    on_lost: Callable[[], None] | None = None
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        # Only for plain connections: a negotiated extension (compression) would change the
+        # bytes of every frame. The app task has not started yet, so it sees the extension.
+        if scope is not None and not self.conn.extensions:
+            scope["extensions"][EXTENSION] = {"writer": DirectWriter(self)}
+
+    def detach(self, on_lost: Callable[[], None]) -> bool:
+        """Keep the connection open without the app's task; False if it is already closing."""
+        if self.disconnected or self.close_sent or self.transport.is_closing():
+            return False
+        self.on_lost = on_lost
+        # What only the app's task or the handshake used: a detached socket keeps none of it.
+        self.queue = cast("asyncio.Queue[Any]", _DISCARD)
+        # The request also stays referenced by the websockets parser's suspended frame.
+        self.request.headers.clear()
+        self.request = None  # type: ignore[assignment]
+        self.response = None  # type: ignore[assignment]
+        self.scope = cast(Any, {"type": "websocket"})
+        return True
+
+    async def run_asgi(self) -> None:
+        # uvicorn's own, except that a detached connection stays open when the app returns.
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.on_lost is None and self.close_timer is None:
+            self.transport.close()
+
+    def send_receive_event_to_app(self) -> None:
+        if self.on_lost is not None and not self._invalid_text():
+            self.frames = []  # nobody listens: drop it (and never pause reading for it)
+            return
+        # uvicorn's own: queue it for the app, or close 1007 for invalid UTF-8 (detached too).
+        super().send_receive_event_to_app()
+
+    def _invalid_text(self) -> bool:
+        if self.curr_msg_data_type != "text":
+            return False
+        try:
+            b"".join(self.frames).decode()
+        except UnicodeDecodeError:
+            return True
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        on_lost, self.on_lost = self.on_lost, None
+        if on_lost is not None:
+            try:
+                on_lost()
+            except Exception:
+                log.exception("cleaning up a detached websocket failed")
+
+    def close_detached(self, code: int, reason: str, within: float) -> None:
+        """Start the closing handshake of a detached socket; drop it after `within` seconds."""
+        if self.close_sent or self.transport.is_closing():
+            return
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.close_timer = self.loop.call_later(within, self.transport.close)
+
 
 class DirectWriter:
     """Writes whole frames onto one accepted connection's transport."""
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: DirectProtocol) -> None:
         self._protocol = protocol
+
+    @property
+    def detached(self) -> bool:
+        return self._protocol.on_lost is not None
 
     def write(self, frame: bytes) -> int | None:
         """Queue the frame; returns the bytes now buffered for this peer, or None if the
@@ -36,17 +146,14 @@ class DirectWriter:
         transport.write(frame)
         return int(transport.get_write_buffer_size())
 
+    def detach(self, on_lost: Callable[[], None]) -> bool:
+        """Hand the connection to the protocol so the app's task can end (see the module's
+        docstring); `on_lost` runs when it closes. False (and nothing done) if it is closing."""
+        return self._protocol.detach(on_lost)
 
-class DirectProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websocket protocol, plus the `livethread.direct` scope extension."""
-
-    def handle_connect(self, event: Any) -> None:
-        super().handle_connect(event)
-        scope = getattr(self, "scope", None)
-        # Only for plain connections: a negotiated extension (compression) would change the
-        # bytes of every frame. The app task has not started yet, so it sees the extension.
-        if scope is not None and not self.conn.extensions:
-            scope["extensions"][EXTENSION] = {"writer": DirectWriter(self)}
+    def close(self, code: int, reason: str, within: float) -> None:
+        """Close a detached connection (the app's task is gone, so nothing can await)."""
+        self._protocol.close_detached(code, reason, within)
 
 
 def writer_of(scope: Any) -> DirectWriter | None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
-from server.errors import CommentError
-from server.limits import Addresses, Concurrency, Limiter, Rate, retry_after
+from server.errors import CommentError, Throttled
+from server.limits import Addresses, Concurrency, Limiter, Rate
 from server.model import Site
 from server.settings import Settings
 
@@ -35,12 +36,8 @@ class OriginRefused(CommentError):
     status, code = 403, "origin_refused"
 
 
-class RateLimited(CommentError):
-    status, code = 429, "rate_limited"
-
-    def __init__(self, message: str, wait: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after(wait)
+class RateLimited(Throttled):
+    """A flood limit of the web edge (per address, thread, site, or socket)."""
 
 
 def normal_origin(origin: str) -> str | None:
@@ -53,6 +50,10 @@ def normal_origin(origin: str) -> str | None:
     if not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _nothing() -> None:
+    pass
 
 
 class Guard:
@@ -112,22 +113,22 @@ class Guard:
             if wait:
                 raise RateLimited(f"Too many comments {what}; try again shortly", wait)
 
-    @contextlib.contextmanager
-    def socket(self, conn: HTTPConnection) -> Iterator[None]:
-        """Hold one of this address's socket places while a websocket is open."""
+    def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
+        """Hold one of this address's socket places while a websocket is open; returns the
+        call that gives it back (once, when the socket closes)."""
         if not self._enabled:
-            yield
-            return
+            return _nothing
         key = self._key(conn)
         wait = self._connects.take(key)
         if wait:
             raise RateLimited("Too many new connections from your address", wait)
         if not self._open.enter(key):
             raise RateLimited("Too many open connections from your address", 60.0)
-        try:
-            yield
-        finally:
-            self._open.leave(key)
+        return functools.partial(self._open.leave, key)
+
+    def address(self, conn: HTTPConnection) -> str:
+        """The caller's address as this process's keyed hash (never the address itself)."""
+        return self._key(conn)
 
     def _key(self, conn: HTTPConnection) -> str:
         return self._addresses.key(conn.client.host if conn.client else "unknown")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -19,7 +20,14 @@ from server.comments import Comments
 from server.errors import CommentError
 from server.hub import Hub
 from server.requests import RequestError, validate_ids
-from server.web.connection import Connection
+from server.web.connection import (
+    SLOW_CLOSE_TIMEOUT,
+    TOO_SLOW,
+    TOO_SLOW_REASON,
+    DirectMember,
+    Member,
+    QueuedMember,
+)
 from server.web.direct import Framer, writer_of
 from server.web.guard import Guard, OriginRefused, RateLimited
 
@@ -28,12 +36,8 @@ log = logging.getLogger(__name__)
 # Close codes (documented in the README).
 POLICY = 1008
 INTERNAL = 1011
-TOO_SLOW = 4008
 RATE_LIMITED = 4029
 CLOSE_TIMEOUT = 2.0
-# A too-slow socket cannot take its close frame until it drains what is already buffered
-# (bounded by the transport's high-water mark); give it this long, then drop it.
-SLOW_CLOSE_TIMEOUT = 30.0
 
 
 class ThreadSocket:
@@ -67,40 +71,51 @@ class ThreadSocket:
             return
         await ws.accept()
         try:
-            with self._guard.socket(ws):
-                await self._serve(ws, site, thread, since)
+            give_back = self._guard.take_socket(ws)
         except RateLimited as exc:
             await _refuse(ws, exc, RATE_LIMITED)
-
-    async def _serve(self, ws: WebSocket, site: str, thread: str, since: int | None) -> None:
-        connection = Connection(
-            ws,
-            inbox=self._inbox,
-            max_buffer=self._max_buffer,
-            framer=self._framer,
-            direct=writer_of(ws.scope),
+            return
+        writer = writer_of(ws.scope)
+        member: DirectMember | QueuedMember = (
+            QueuedMember(ws, self._framer, inbox=self._inbox)
+            if writer is None
+            else DirectMember(writer, self._framer, inbox=self._inbox, max_buffer=self._max_buffer)
         )
+        detached = False
         try:
-            await self._hub.join(site, thread, connection)
+            await self._hub.join(site, thread, member)
             try:
-                await self._stream(ws, connection, site, thread, since)
+                await self._backlog(ws, member, site, thread, since)
+                if writer is not None and not member.overflowed:
+                    # From here the protocol holds the socket and this task ends; the hub
+                    # and the guard let go of it when the connection is lost.
+                    detached = writer.detach(lambda: self._lost(site, thread, member, give_back))
+                elif isinstance(member, QueuedMember):
+                    await _stream(ws, member)
             finally:
-                await self._hub.leave(site, thread, connection)
+                if not detached:
+                    await self._hub.leave(site, thread, member)
         except (WebSocketDisconnect, OSError):
             return
         except Exception:
             log.exception("websocket for %s/%s failed", site, thread)
             await _close(ws, INTERNAL, "internal error")
             return
-        if connection.overflowed.is_set():
-            connection.drop()
-            await _close(
-                ws, TOO_SLOW, "too slow: reconnect and resume with since", SLOW_CLOSE_TIMEOUT
-            )
+        finally:
+            if not detached:
+                give_back()
+        if member.overflowed:
+            member.drop()
+            await _close(ws, TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT)
 
-    async def _stream(
-        self, ws: WebSocket, connection: Connection, site: str, thread: str, since: int | None
+    def _lost(self, site: str, thread: str, member: Member, give_back: Callable[[], None]) -> None:
+        self._hub.discard(site, thread, member)
+        give_back()
+
+    async def _backlog(
+        self, ws: WebSocket, member: Member, site: str, thread: str, since: int | None
     ) -> None:
+        """Send `hello` and what the client missed, then let live events through."""
         caught = await self._comments.catch_up(site, thread, since)
         state = caught.state
         hello = events.Hello(site=site, thread=thread, seq=state.seq, locked=state.locked)
@@ -111,21 +126,7 @@ class ThreadSocket:
         for event in caught.missed:
             await ws.send_text(event.payload.decode())
             position = event.seq
-        connection.release(position)
-        # The connection owns these tasks; whichever ends first ends the others. With the
-        # direct path there is no writer: pushes write to the transport themselves.
-        tasks = {
-            asyncio.create_task(_read_until_closed(ws)),
-            asyncio.create_task(connection.overflowed.wait()),
-        }
-        if not connection.direct:
-            tasks.add(asyncio.create_task(connection.write()))
-        try:
-            await asyncio.wait(tasks, return_when="FIRST_COMPLETED")
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        member.release(position)
 
     def _params(self, ws: WebSocket) -> tuple[str, str, int | None]:
         site = ws.query_params.get("site", "")
@@ -138,6 +139,21 @@ class ThreadSocket:
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise RequestError(422, "since must be a seq (a whole number)", {"since": raw[:20]})
         return site, thread, int(raw)
+
+
+async def _stream(ws: WebSocket, member: QueuedMember) -> None:
+    """The queued path: a writer task and a reader task, until either ends or overflow."""
+    tasks = {
+        asyncio.create_task(_read_until_closed(ws)),
+        asyncio.create_task(member.overflow.wait()),
+        asyncio.create_task(member.write()),
+    }
+    try:
+        await asyncio.wait(tasks, return_when="FIRST_COMPLETED")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _frame(frame: events.ServerFrame) -> str:

@@ -3,15 +3,12 @@ page's strict policy that allows nothing but the livethread server's script and 
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 from playwright.async_api import Browser, Page, expect
 from starlette.types import Receive, Scope, Send
 
@@ -34,10 +31,9 @@ from tests.browser.demo_page import (
     reply_under,
     snapshot,
 )
+from tests.support.local_http import served
 from tests.support.server import Running
 
-# Starting and stopping the host page's server.
-HOST_TIMEOUT = 10.0
 # The widget's stylesheet, as computed inside its shadow root: `h2{font-size:1.3rem}` and
 # `.lt-btn{background:var(--lt-accent)}` with the light theme's #0b57d0.
 HEADING_SIZE = "20.8px"
@@ -111,21 +107,9 @@ class HostPage:
 async def host_page(livethread: str) -> AsyncIterator[HostPage]:
     """The host page served by uvicorn on a free loopback port (another origin), stopped on exit."""
     page = HostPage(livethread)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    # Listening before uvicorn starts: the first request waits in the backlog, not refused.
-    sock.listen()
-    page.port = sock.getsockname()[1]
-    config = uvicorn.Config(page, lifespan="off", log_level="warning", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
+    async with served(page) as url:
+        page.port = int(url.rsplit(":", 1)[1])
         yield page
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(HOST_TIMEOUT):
-            await asyncio.gather(task, return_exceptions=True)
-        sock.close()
 
 
 async def list_origin(settings: Settings, origin: str) -> None:

@@ -17,7 +17,8 @@ from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
 from server.model import CommentRecord, Moderator, Site, Status, public
-from server.ports import Delivery, IdempotentAnswer, Store, StoreError, Webhook
+from server.ports import ERASED, Delivery, IdempotentAnswer, Store, StoreError, Webhook
+from server.rules import Rules
 
 AnyStore = MemoryStore | SqliteStore
 SITE = "example"
@@ -149,7 +150,7 @@ async def test_raising_transaction_leaves_nothing(store: AnyStore) -> None:
     """A transaction that raises changes no comment, seq, event, lock flag or idempotency key."""
     first = record("c1")
     await post(store, first)
-    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}")
+    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}", created_at=1.0)
 
     async def doomed() -> None:
         async with store.transaction(SITE, "t1") as tx:
@@ -400,7 +401,9 @@ async def test_put_moderator_refuses_unknown_site_and_shared_token(store: AnySto
 
 async def test_idempotency_is_scoped_per_site(store: AnyStore) -> None:
     """A remembered answer is recalled from any thread of its site and from no other site."""
-    answer = IdempotentAnswer(key="k1", fingerprint="fp", status=201, body=b'{"id":"c1"}')
+    answer = IdempotentAnswer(
+        key="k1", fingerprint="fp", status=201, body=b'{"id":"c1"}', created_at=1.0
+    )
     async with store.transaction(SITE, "t1") as tx:
         assert await tx.recall("k1") is None
         await tx.remember(answer)
@@ -411,6 +414,103 @@ async def test_idempotency_is_scoped_per_site(store: AnyStore) -> None:
             await tx.remember(answer)
     async with store.transaction("other-site", "t1") as tx:
         assert await tx.recall("k1") is None
+
+
+def _answer(key: str, comment_id: str, created_at: float) -> IdempotentAnswer:
+    return IdempotentAnswer(
+        key=key,
+        fingerprint=f"fp-{key}",
+        status=201,
+        body=b'{"comment":{"id":"%s","body":"secret"}}' % comment_id.encode(),
+        created_at=created_at,
+        comment_id=comment_id,
+    )
+
+
+async def test_answers_older_than_the_cutoff_are_forgotten(store: AnyStore) -> None:
+    """`forget_answers` drops every site's answers remembered before the cutoff, at once in
+    its own transaction and for good after the commit; newer ones stay."""
+    old, new, elsewhere = (
+        _answer("old", "c1", 100.0),
+        _answer("new", "c2", 300.0),
+        _answer("far", "c3", 100.0),
+    )
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.remember(old)
+        await tx.remember(new)
+    async with store.transaction("other-site", "t1") as tx:
+        await tx.remember(elsewhere)
+    async with store.transaction(SITE, "t2") as tx:
+        await tx.forget_answers(200.0)
+        assert await tx.recall("old") is None
+        assert await tx.recall("new") == new
+        await tx.remember(_answer("old", "c4", 250.0))
+    async with store.transaction(SITE, "t1") as tx:
+        assert await tx.recall("old") == _answer("old", "c4", 250.0)
+        assert await tx.recall("new") == new
+    async with store.transaction("other-site", "t1") as tx:
+        assert await tx.recall("far") is None
+
+
+async def test_erasing_a_comments_answers_keeps_no_text_or_fingerprint(store: AnyStore) -> None:
+    """`erase_answers` rewrites the body of the answers holding that comment and blanks their
+    fingerprint; other comments' answers are untouched; a rollback keeps the old ones."""
+    first, other = _answer("k1", "c1", 100.0), _answer("k2", "c2", 100.0)
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.remember(first)
+        await tx.remember(other)
+
+    async def doomed() -> None:
+        async with store.transaction(SITE, "t1") as tx:
+            await tx.erase_answers("c1", b"{}")
+            raise Boom
+
+    with pytest.raises(Boom):
+        await doomed()
+    async with store.transaction(SITE, "t1") as tx:
+        assert await tx.recall("k1") == first
+        await tx.erase_answers("c1", b'{"comment":{"id":"c1"}}')
+        erased = await tx.recall("k1")
+        assert erased is not None and (erased.body, erased.fingerprint) == (
+            b'{"comment":{"id":"c1"}}',
+            ERASED,
+        )
+    async with store.transaction(SITE, "t2") as tx:
+        assert await tx.recall("k1") == erased
+        assert await tx.recall("k2") == other
+
+
+async def test_sqlite_migration_forgets_answers_of_erased_comments(tmp_path: Path) -> None:
+    """Migration 8 links each kept answer to its comment and drops the answers of comments
+    erased before it, which still held their text."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn:
+        for migration in MIGRATIONS[:7]:
+            for statement in migration:
+                conn.execute(statement)
+        for comment_id, status in (("c1", "visible"), ("c2", "deleted")):
+            conn.execute(
+                "INSERT INTO comments (id, site, thread, parent, author_name, body_source, "
+                "body_html, status, created_at, edit_token_hash) "
+                "VALUES (?, 's', 't', NULL, 'A', 'b', 'b', ?, 1.0, 'h')",
+                (comment_id, status),
+            )
+            conn.execute(
+                "INSERT INTO idempotency (site, key, fingerprint, status, body, created_at) "
+                "VALUES ('s', ?, 'f', 201, ?, 1.0)",
+                (f"k-{comment_id}", b'{"comment":{"id":"%s"}}' % comment_id.encode()),
+            )
+        conn.execute("PRAGMA user_version = 7")
+        conn.commit()
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        async with store.transaction("s", "t") as tx:
+            kept = await tx.recall("k-c1")
+            assert kept is not None and kept.comment_id == "c1"
+            assert await tx.recall("k-c2") is None
+    finally:
+        await store.close()
 
 
 async def test_sqlite_two_processes_append_consecutively(tmp_path: Path) -> None:
@@ -444,7 +544,7 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
     """Everything committed is still there after the store is closed and opened again."""
     path = str(tmp_path / "lasting.db")
     rec = record("c1")
-    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}")
+    answer = IdempotentAnswer(key="k", fingerprint="f", status=201, body=b"{}", created_at=1.0)
     before = SqliteStore(path)
     await before.open()
     try:
@@ -736,3 +836,56 @@ async def test_a_secret_is_made_once_and_kept(store: AnyStore) -> None:
     assert len(first) >= 32
     assert await store.secret("unsubscribe") == first
     assert await store.secret("other") != first
+
+
+async def test_rules_round_trip_per_site(store: AnyStore) -> None:
+    """A site's rules are None until set, then read back as set (replaced whole), per site."""
+    await store.put_site(Site(name=SITE))
+    await store.put_site(Site(name="elsewhere"))
+    assert await store.rules(SITE) is None
+    first = Rules(links_max=1, banned=("spam", "cheap pills"), velocity_author=None)
+    await store.put_rules(SITE, first)
+    assert await store.rules(SITE) == first
+    second = Rules(suspect=("crypto",), classifier_url="https://c.example/check")
+    await store.put_rules(SITE, second)
+    assert await store.rules(SITE) == second
+    assert await store.rules("elsewhere") is None
+
+
+async def test_rules_need_their_site(store: AnyStore) -> None:
+    """Rules for a site that does not exist are refused."""
+    with pytest.raises(StoreError):
+        await store.put_rules("nowhere", Rules())
+
+
+async def test_the_queue_holds_pending_and_flagged_comments_of_a_site(store: AnyStore) -> None:
+    """The queue: a site's pending comments and visible flagged ones, any thread, oldest
+    first, with their flag and who decided; not plain visible, removed or other sites'."""
+    rows = [
+        msgspec.structs.replace(
+            record("held", status="pending", created_at=3.0),
+            reason="3 links",
+            decided_by="automod:links",
+        ),
+        msgspec.structs.replace(
+            record("flagged", thread="t2", created_at=2.0),
+            flag="suspect words: crypto",
+            decided_by="automod:suspect",
+        ),
+        record("plain", created_at=1.0),
+        msgspec.structs.replace(record("gone", status="removed"), flag="was flagged"),
+        record("foreign", site="elsewhere", status="pending"),
+    ]
+    for row in rows:
+        async with store.transaction(row.site, row.thread) as tx:
+            await tx.insert_comment(row)
+    queued = await store.queue(SITE, 10)
+    assert [r.id for r in queued] == ["flagged", "held"]
+    assert queued[0].flag == "suspect words: crypto" and queued[0].decided_by == "automod:suspect"
+    assert queued[1].reason == "3 links" and queued[1].decided_by == "automod:links"
+    assert [r.id for r in await store.queue(SITE, 1)] == ["flagged"]
+    async with store.transaction(SITE, "t2") as tx:
+        flagged = await tx.comment("flagged")
+        assert flagged is not None
+        await tx.update_comment(msgspec.structs.replace(flagged, flag=None))
+    assert [r.id for r in await store.queue(SITE, 10)] == ["held"]

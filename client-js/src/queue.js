@@ -1,0 +1,101 @@
+// The moderators' queue: held and flagged comments of the whole site, each with why it is
+// there, kept live over WS /ws/v1/moderation (the token goes in the first message: a browser
+// cannot set headers on a websocket, and URLs end up in logs).
+
+import { delay } from "./backoff.js";
+import { h, safeHtml } from "./dom.js";
+
+/** @typedef {import("./types.js").QueueItem} QueueItem */
+/** @typedef {import("./strings.js").Strings} Strings */
+
+export class Queue {
+  /**
+   * @param {Strings} t
+   * @param {string} url the moderation socket's URL
+   * @param {string} token
+   * @param {(id: string, action: string) => Promise<void>} act
+   */
+  constructor(t, url, token, act) {
+    this.t = t;
+    this.url = url;
+    this.token = token;
+    this.act = act;
+    this.attempt = 0;
+    /** @type {Map<string, HTMLLIElement>} */
+    this.items = new Map();
+    this.list = h("ol", { class: "lt-queue" });
+    this.heading = h("h3", {}, t.queue(0));
+    this.el = h("section", { class: "lt-review", "aria-label": t.queue(0) }, this.heading, this.list);
+  }
+
+  open() {
+    const ws = new WebSocket(this.url);
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: this.token }));
+    ws.onmessage = (event) => {
+      /** @type {{type: string, items?: QueueItem[], item?: QueueItem, id?: string}} */
+      let frame;
+      try {
+        frame = JSON.parse(String(event.data));
+      } catch {
+        return;
+      }
+      if (frame.type === "queue") {
+        this.attempt = 0;
+        this.items.clear();
+        this.list.replaceChildren();
+        for (const item of frame.items || []) this.put(item);
+      } else if (frame.type === "queue.added" && frame.item) this.put(frame.item);
+      else if (frame.type === "queue.removed" && frame.id) this.drop(frame.id);
+      this.count();
+    };
+    // 1008: the token was refused; reconnecting would be refused again.
+    ws.onclose = (event) => {
+      if (event.code !== 1008) setTimeout(() => this.open(), delay(this.attempt++));
+    };
+  }
+
+  /** Insert or replace an entry (the same comment may arrive twice). @param {QueueItem} item */
+  put(item) {
+    const c = item.comment;
+    const state = item.state === "flagged" ? this.t.flagged : this.t.held;
+    const actions = item.state === "flagged" ? ["approve", "remove"] : ["approve", "reject"];
+    const li = h(
+      "li",
+      { "data-id": c.id, "data-state": item.state },
+      h(
+        "p",
+        { class: "lt-meta" },
+        h("strong", {}, state),
+        c.author ? c.author.name : "",
+        h("span", { class: "lt-why" }, item.reason || ""),
+        h("small", {}, `${item.thread}${item.by ? ` · ${item.by}` : ""}`),
+      ),
+      h("div", { class: "lt-body" }, safeHtml(c.html || "")),
+      h(
+        "p",
+        {},
+        ...actions.map((action) =>
+          h(
+            "button",
+            { type: "button", class: "lt-link", "data-action": action, onclick: () => this.act(c.id, action) },
+            this.t[/** @type {"approve" | "reject" | "remove"} */ (action)],
+          ),
+        ),
+      ),
+    );
+    const old = this.items.get(c.id);
+    if (old) old.replaceWith(li);
+    else this.list.append(li);
+    this.items.set(c.id, li);
+  }
+
+  /** @param {string} id */
+  drop(id) {
+    this.items.get(id)?.remove();
+    this.items.delete(id);
+  }
+
+  count() {
+    this.heading.textContent = this.t.queue(this.items.size);
+  }
+}

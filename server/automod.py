@@ -1,0 +1,191 @@
+"""Auto-moderation at post time: the cheap rules, run before a comment is stored.
+
+Rules that refuse (banned words: 422; velocity: 429) raise, so nothing is stored. Rules that
+hold (too many links, the same body in another thread) or flag (suspect words) shape the
+comment that is stored: held comments wait for a moderator, hidden from readers; flagged ones
+are published and wait for a moderator's look. The optional external classifier is asked
+later, by the automod worker (workers/automod.py), so it never holds up a reader's request.
+
+Velocity and repeats are remembered per server process, as the web edge's rate limits are (N
+processes allow up to N times a rate): they exist to stop spam runs, not to meter. They are
+kept in memory only, keyed by hashes: an address enters as the edge's keyed hash, and a body
+as a digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from server import rules as rule
+from server.errors import Invalid, Throttled
+from server.limits import Limiter, Rate
+from server.model import Moderator
+from server.names import skeleton
+from server.ports import Store
+from server.requests import CleanComment
+from server.rules import Rules
+
+# Most bodies remembered for the repeat rule (least recently posted forgotten first).
+REPEATS_MAX = 50_000
+# Remembered threads per body and poster: enough to see "another thread".
+THREADS_PER_BODY = 4
+# Sites' rules are read from the store at most this often per process.
+RULES_TTL = 2.0
+
+
+class Poster(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is posting, as the web edge knows them: the client address as a keyed hash."""
+
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules decided about a comment they let through."""
+
+    hold: list[tuple[str, str]] = field(default_factory=list)
+    flag: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        return bool(self.hold)
+
+    @property
+    def reason(self) -> str | None:
+        """Why it is held (for the moderator), or None."""
+        return _text(self.hold)
+
+    @property
+    def flagged(self) -> str | None:
+        """Why it is flagged (for the moderator), or None."""
+        return _text(self.flag)
+
+    @property
+    def by(self) -> str | None:
+        """Who decided: "automod:" and the rules that fired."""
+        fired = [name for name, _ in (*self.hold, *self.flag)]
+        return "automod:" + ",".join(dict.fromkeys(fired)) if fired else None
+
+
+def _text(found: list[tuple[str, str]]) -> str | None:
+    return "; ".join(text for _, text in found) or None
+
+
+class Automod:
+    """The post-time rules of every site, with their per-process memory."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        velocity: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        # False with LIVETHREAD_RATE_LIMIT=0: benchmarks and load tests post from one address.
+        self._velocity = velocity
+        self._clock = clock
+        self._limiters: dict[tuple[str, str, str], Limiter] = {}
+        # (site, body digest, poster key) -> {thread: when}, most recent last.
+        self._seen: OrderedDict[tuple[str, str, str], dict[str, float]] = OrderedDict()
+        self._rules: dict[str, tuple[float, Rules]] = {}
+
+    async def rules(self, site: str) -> Rules:
+        """A site's rules (the defaults if it never set any), cached for a moment."""
+        now = self._clock()
+        cached = self._rules.get(site)
+        if cached is not None and now - cached[0] < RULES_TTL:
+            return cached[1]
+        found = await self._store.rules(site) or Rules()
+        self._rules[site] = (now, found)
+        return found
+
+    async def screen(
+        self, new: CleanComment, poster: Poster, moderator: Moderator | None = None
+    ) -> Verdict:
+        """Refuse (Invalid, Throttled) or judge a new comment; remembers it for later ones.
+        The site's own moderators are trusted: their posts skip the rules."""
+        if moderator is not None and moderator.site == new.site:
+            return Verdict()
+        rules = await self.rules(new.site)
+        banned = rule.found(new.body, rules.banned)
+        if banned:
+            raise Invalid(
+                "Your comment contains words this site does not allow",
+                {"body": f"Please remove: {', '.join(banned)}"},
+            )
+        if rule.found(new.name, rules.banned):
+            raise Invalid(
+                "Your name contains words this site does not allow",
+                {"author.name": "Please choose another name"},
+            )
+        author = _author_key(new)
+        self._check_velocity(new.site, rules, author, poster.address)
+        verdict = Verdict()
+        count = rule.links(new.body)
+        if count > rules.links_max:
+            verdict.hold.append(
+                ("links", f"{count} links; at most {rules.links_max} are published at once")
+            )
+        if self._repeated(new, rules, [author, *filter(None, [poster.address])]):
+            verdict.hold.append(("repeat", "the same text was just posted in another thread"))
+        suspect = rule.found(new.body, rules.suspect)
+        if suspect:
+            verdict.flag.append(("suspect", f"suspect words: {', '.join(suspect)}"))
+        return verdict
+
+    def _check_velocity(self, site: str, rules: Rules, author: str, address: str | None) -> None:
+        if not self._velocity:
+            return
+        for what, rate, key in (
+            ("author", rules.velocity_author, author),
+            ("address", rules.velocity_address, address),
+        ):
+            if rate is None or key is None:
+                continue
+            limiter = self._limiters.get((site, what, rate))
+            if limiter is None:
+                limiter = Limiter(Rate.parse(rate), clock=self._clock)
+                self._limiters[(site, what, rate)] = limiter
+            wait = limiter.take(key)
+            if wait:
+                who = "under this name" if what == "author" else "from your address"
+                raise Throttled(
+                    f"You are posting too fast {who} on this site; "
+                    f"please wait {max(1, round(wait))} seconds",
+                    wait,
+                )
+
+    def _repeated(self, new: CleanComment, rules: Rules, posters: list[str]) -> bool:
+        body = rule.repeat_key(new.body)
+        if body is None or rules.repeat_window <= 0:
+            return False
+        digest = hashlib.sha256(body.encode()).hexdigest()[:32]
+        now = self._clock()
+        repeated = False
+        for poster in posters:
+            key = (new.site, digest, poster)
+            threads = self._seen.pop(key, {})
+            fresh = {t: at for t, at in threads.items() if now - at <= rules.repeat_window}
+            if any(thread != new.thread for thread in fresh):
+                repeated = True
+            fresh.pop(new.thread, None)
+            fresh[new.thread] = now
+            # Keep the newest few threads: enough to tell "another thread" next time.
+            self._seen[key] = dict(list(fresh.items())[-THREADS_PER_BODY:])
+        while len(self._seen) > REPEATS_MAX:
+            self._seen.popitem(last=False)
+        return repeated
+
+
+def _author_key(new: CleanComment) -> str:
+    # The email when given (a person's stable handle), else the name as a skeleton, so
+    # "Ann", "ANN" and "Ann" spelt with a Cyrillic A are one author. Hashed: kept only in memory.
+    handle = f"email:{new.email.casefold()}" if new.email else f"name:{skeleton(new.name)}"
+    return hashlib.sha256(f"{new.site}\n{handle}".encode()).hexdigest()[:32]

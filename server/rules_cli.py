@@ -1,0 +1,137 @@
+"""`livethread rules show|set SITE`: a site's auto-moderation rules from the command line.
+
+`set` changes only the options given; the rest keep their stored (or default) values. A word
+list option replaces the whole list (`--banned` with no words empties it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from server import destinations
+from server.ports import Store
+from server.rules import CLASSIFIER_KINDS, Rules, RulesError, check
+from server.settings import Settings
+
+WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
+OFF = "off"
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    database: Callable[[argparse.ArgumentParser], None],
+    with_store: WithStore,
+) -> None:
+    """Add `rules show` and `rules set` to the command line."""
+    rules = commands.add_parser("rules", help="a site's auto-moderation rules")
+    sub = rules.add_subparsers(required=True)
+    show = sub.add_parser("show", help="print a site's rules (defaults if never set)")
+    show.add_argument("site")
+    database(show)
+    show.set_defaults(handler=functools.partial(_show, with_store=with_store))
+
+    put = sub.add_parser("set", help="change some of a site's rules")
+    put.add_argument("site")
+    put.add_argument(
+        "--links-max", type=int, metavar="N", help="hold comments with more links than N"
+    )
+    put.add_argument(
+        "--banned", nargs="*", metavar="WORD", help="refuse comments with these (replaces)"
+    )
+    put.add_argument(
+        "--suspect", nargs="*", metavar="WORD", help="publish but flag these (replaces)"
+    )
+    put.add_argument(
+        "--velocity-author", metavar="RATE", help="COUNT/SECONDS per author, or off (429 above)"
+    )
+    put.add_argument(
+        "--velocity-address", metavar="RATE", help="COUNT/SECONDS per address, or off (429 above)"
+    )
+    put.add_argument(
+        "--repeat-window",
+        type=float,
+        metavar="SECONDS",
+        help="hold the same text in another thread within this long (0: off)",
+    )
+    put.add_argument("--classifier-url", metavar="URL", help="external spam classifier, or off")
+    put.add_argument("--classifier-kind", choices=CLASSIFIER_KINDS, help="its protocol")
+    put.add_argument("--classifier-key", metavar="KEY", help="API key (akismet), or off")
+    database(put)
+    put.set_defaults(handler=functools.partial(_set, with_store=with_store))
+
+
+def _print(site: str, rules: Rules) -> None:
+    shown = msgspec.structs.replace(rules, classifier_key="(set)" if rules.classifier_key else None)
+    sys.stdout.write(f"rules of {site}:\n")
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(shown)).decode() + "\n")
+
+
+async def _site_rules(store: Store, site: str) -> Rules | None:
+    if await store.site(site) is None:
+        print(f"livethread: error: no site {site!r}; add it first", file=sys.stderr)
+        return None
+    return await store.rules(site) or Rules()
+
+
+def _show(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        rules = await _site_rules(store, args.site)
+        if rules is None:
+            return 2
+        _print(args.site, rules)
+        return 0
+
+    return with_store(settings, work)
+
+
+def _off(value: str | None) -> str | None:
+    return None if value is None or value.strip().lower() == OFF else value.strip()
+
+
+def _changes(args: argparse.Namespace) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for name in ("links_max", "repeat_window", "classifier_kind"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    for name in ("banned", "suspect"):
+        if getattr(args, name) is not None:
+            changes[name] = tuple(getattr(args, name))
+    for name in ("velocity_author", "velocity_address", "classifier_url", "classifier_key"):
+        if getattr(args, name) is not None:
+            changes[name] = _off(getattr(args, name))
+    return changes
+
+
+def _set(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    changes = _changes(args)
+    url = changes.get("classifier_url")
+    if isinstance(url, str):
+        try:
+            warning = destinations.check_now(
+                url, allow_private=settings.allow_private_hooks, what="--classifier-url"
+            )
+        except destinations.Refused as exc:
+            print(f"livethread: error: {exc}", file=sys.stderr)
+            return 2
+        if warning is not None:
+            print(f"livethread: warning: {warning}", file=sys.stderr)
+
+    async def work(store: Store) -> int:
+        current = await _site_rules(store, args.site)
+        if current is None:
+            return 2
+        try:
+            updated = check(msgspec.structs.replace(current, **changes))
+        except RulesError as exc:
+            print(f"livethread: error: {exc}", file=sys.stderr)
+            return 2
+        await store.put_rules(args.site, updated)
+        _print(args.site, updated)
+        return 0
+
+    return with_store(settings, work)

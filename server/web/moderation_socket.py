@@ -1,0 +1,209 @@
+"""`WS /ws/v1/moderation?site=S`: a moderator's live view of the site's queue.
+
+The queue (held and flagged comments of every thread of the site, with why) is state, not a
+log: the socket sends all of it first (`queue`), then each change (`queue.added`,
+`queue.removed`) as the use-cases announce them on the site's moderation channel after their
+commit, from any server process. Both frames are idempotent, so the order of a connection is
+simply: subscribe, read the queue, send it, stream; a change that lands in both is applied twice
+to the same effect. When the bus lost its transport (changes may have been missed), the whole
+queue is sent again.
+
+Authentication: a browser cannot set headers on a websocket, and a token in the query string
+would end up in access logs, so the first client message is `{"type": "auth", "token": "..."}`
+(the moderator token of `Authorization: Bearer`), within `AUTH_SECONDS`. A missing, unknown or
+other site's token is answered with an `error` frame and close 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+import msgspec
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server import events, queue
+from server.errors import CommentError, NotFound
+from server.ports import Bus, Store
+from server.requests import RequestError, validate_ids
+from server.tokens import token_hash
+from server.web.guard import Guard, OriginRefused, RateLimited
+
+log = logging.getLogger(__name__)
+
+POLICY = 1008
+INTERNAL = 1011
+TOO_SLOW = 4008
+RATE_LIMITED = 4029
+AUTH_SECONDS = 10.0
+# Most items in the first `queue` frame: a queue longer than this is a backlog to work
+# through from the oldest, not a page to render at once.
+QUEUE_LIMIT = 500
+CLOSE_TIMEOUT = 2.0
+# A socket that takes longer than this to accept the frames due is too slow (4008).
+SEND_SECONDS = 10.0
+
+
+class _Feed:
+    """The site channel's frames for one socket: a bounded inbox, never waited on by the bus.
+
+    Overflowing it (a moderator's socket that stopped reading) marks the feed too slow; the
+    socket is then closed with 4008 and the page reconnects and gets the queue afresh."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._frames: deque[bytes] = deque()
+        self.wake = asyncio.Event()
+        self.overflowed = False
+        # Set when the bus may have dropped frames: send the whole queue again.
+        self.stale = False
+
+    def deliver(self, payload: bytes) -> None:
+        if len(self._frames) >= self._limit:
+            self.overflowed = True
+        else:
+            self._frames.append(payload)
+        self.wake.set()
+
+    def resumed(self) -> None:
+        self.stale = True
+        self.wake.set()
+
+    def take(self) -> list[bytes]:
+        taken = list(self._frames)
+        self._frames.clear()
+        self.wake.clear()
+        return taken
+
+
+class ModerationSocket:
+    def __init__(self, store: Store, bus: Bus, guard: Guard, *, inbox: int) -> None:
+        self._store = store
+        self._bus = bus
+        self._guard = guard
+        self._inbox = inbox
+
+    def routes(self) -> list[WebSocketRoute]:
+        return [WebSocketRoute("/ws/v1/moderation", self.serve)]
+
+    async def serve(self, ws: WebSocket) -> None:
+        site = ws.query_params.get("site", "")
+        try:
+            validate_ids(site, "-")
+            found = await self._store.site(site)
+            if found is None:
+                raise NotFound(f"Unknown site {site!r}")
+        except (RequestError, CommentError) as exc:
+            await ws.accept()
+            await _refuse(ws, _code(exc), exc.message, POLICY)
+            return
+        try:
+            self._guard.check_origin(ws, found)
+        except OriginRefused:
+            await ws.close(POLICY)  # in the handshake: HTTP 403
+            return
+        await ws.accept()
+        try:
+            release = self._guard.take_socket(ws)
+        except RateLimited as exc:
+            await _refuse(ws, exc.code, exc.message, RATE_LIMITED)
+            return
+        try:
+            if await self._authenticated(ws, site):
+                await self._serve(ws, site)
+        except (WebSocketDisconnect, OSError):
+            return
+        except Exception:
+            log.exception("moderation socket for %s failed", site)
+            await _close(ws, INTERNAL, "internal error")
+        finally:
+            release()
+
+    async def _authenticated(self, ws: WebSocket, site: str) -> bool:
+        try:
+            async with asyncio.timeout(AUTH_SECONDS):
+                message = await ws.receive_text()
+            token = events.decode_auth(message).token
+        except TimeoutError:
+            await _refuse(ws, "unauthorized", "No {type: auth, token} in time", POLICY)
+            return False
+        except (msgspec.DecodeError, KeyError, RuntimeError):
+            await _refuse(
+                ws, "unauthorized", "The first message must be {type: auth, token}", POLICY
+            )
+            return False
+        moderator = await self._store.moderator(token_hash(token))
+        if moderator is None:
+            await _refuse(ws, "unauthorized", "Unknown or revoked moderator token", POLICY)
+            return False
+        if moderator.site != site:
+            await _refuse(ws, "forbidden", "Your moderator token is for another site", POLICY)
+            return False
+        return True
+
+    async def _serve(self, ws: WebSocket, site: str) -> None:
+        feed = _Feed(self._inbox)
+        channel = queue.moderation_channel(site)
+        # Subscribed before the queue is read: a change committed in between is in both.
+        await self._bus.subscribe(channel, feed)
+        reader = asyncio.create_task(_read_until_closed(ws))
+        try:
+            await self._send_queue(ws, site)
+            while not reader.done():
+                waiter = asyncio.create_task(feed.wake.wait())
+                await asyncio.wait({reader, waiter}, return_when="FIRST_COMPLETED")
+                waiter.cancel()
+                if feed.overflowed:
+                    await _close(ws, TOO_SLOW, "too slow: reconnect for the queue")
+                    return
+                if feed.stale:
+                    feed.stale = False
+                    feed.take()
+                    await self._send_queue(ws, site)
+                try:
+                    async with asyncio.timeout(SEND_SECONDS):
+                        for payload in feed.take():
+                            await ws.send_text(payload.decode())
+                except TimeoutError:
+                    await _close(ws, TOO_SLOW, "too slow: reconnect for the queue")
+                    return
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            await self._bus.unsubscribe(channel, feed)
+
+    async def _send_queue(self, ws: WebSocket, site: str) -> None:
+        records = await self._store.queue(site, QUEUE_LIMIT)
+        items = [i for i in (queue.item(r) for r in records) if i is not None]
+        frame = events.Queue(site=site, items=items)
+        await ws.send_text(events.encode_moderation(frame).decode())
+
+
+def _code(exc: RequestError | CommentError) -> str:
+    return exc.code if isinstance(exc, CommentError) else "invalid"
+
+
+async def _read_until_closed(ws: WebSocket) -> None:
+    # After `auth` a moderator has nothing more to say; this notices the close.
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
+    frame = events.encode_moderation(events.Error(code=code, message=message)).decode()
+    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+        await ws.send_text(frame)
+    await _close(ws, close_code, message[:120])
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.close(code, reason)

@@ -1,0 +1,345 @@
+"""Group commit (server/adapters/sqlite_writer.py): transactions of one process share COMMITs,
+yet each is durable before it is acknowledged, and one member's failure never harms the others.
+
+Members are lined up behind a transaction held open on an event: a task is queued for the
+writer as soon as it has signalled that it is about to enter (entering queues it before its
+first await), so no test sleeps to synchronise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server import events
+from server.adapters.sqlite_store import SqliteStore
+from server.events import CommentCreated
+from server.model import CommentRecord, public
+from server.ports import StoreError
+from tests.support.clients import WAIT, comment_json, decode_json
+from tests.support.cluster import cluster, exited, log_text, snapshot
+
+SITE, THREAD = "example", "t1"
+TIMEOUT = 30.0
+
+
+class Boom(Exception):
+    """Raised inside a transaction to make it fail."""
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(str(tmp_path / "group.db"), group_commit=64)
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def record(comment_id: str) -> CommentRecord:
+    return CommentRecord(
+        id=comment_id,
+        site=SITE,
+        thread=THREAD,
+        parent=None,
+        author_name=f"Author of {comment_id}",
+        body_source=f"body of {comment_id}",
+        body_html=f"<p>body of {comment_id}</p>",
+        created_at=1_700_000_000.0,
+    )
+
+
+async def post(store: SqliteStore, comment_id: str) -> int:
+    """Insert a comment and its event; the seq it got."""
+    rec = record(comment_id)
+    async with store.transaction(SITE, THREAD) as tx:
+        await tx.insert_comment(rec)
+        payload = await tx.append(CommentCreated(seq=0, comment=public(rec)), rec.id)
+    return events.seq_of(payload)
+
+
+def on_disk(path: str) -> set[str]:
+    """The comment ids another connection (another process, or one after a crash) sees."""
+    with closing(sqlite3.connect(path)) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM comments")}
+
+
+def commits(store: SqliteStore) -> int:
+    return store._writes.commits
+
+
+class Holder:
+    """A transaction that has written and stays open until released: the writer's turn is
+    held, so everything started meanwhile queues up to join its group."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.inside = asyncio.Event()
+        self.release = asyncio.Event()
+        self.task = asyncio.create_task(self._hold(store))
+
+    async def _hold(self, store: SqliteStore) -> int:
+        rec = record("holder")
+        async with store.transaction(SITE, THREAD) as tx:
+            await tx.insert_comment(rec)
+            payload = await tx.append(CommentCreated(seq=0, comment=public(rec)), rec.id)
+            self.inside.set()
+            await self.release.wait()
+        return events.seq_of(payload)
+
+
+async def queued(work: Callable[[], Awaitable[object]]) -> asyncio.Task[object]:
+    """Start `work` (which enters a transaction first thing) and return once it is queued."""
+    about_to_enter = asyncio.Event()
+
+    async def run() -> object:
+        about_to_enter.set()
+        return await work()
+
+    task = asyncio.create_task(run())
+    # The task went on from set() into the writer's queue in the same step, so it is queued
+    # by the time this wakes.
+    await about_to_enter.wait()
+    return task
+
+
+async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it_returns(
+    store: SqliteStore,
+) -> None:
+    """40 concurrent posts commit in a handful of COMMITs, each visible to another connection
+    the moment its transaction returns, each with its own seq."""
+    seen_at_return: list[bool] = []
+
+    async def post_and_check(n: int) -> int:
+        seq = await post(store, f"c{n}")
+        seen_at_return.append(f"c{n}" in on_disk(store.path))
+        return seq
+
+    before = commits(store)
+    async with asyncio.timeout(TIMEOUT):
+        seqs = await asyncio.gather(*(post_and_check(n) for n in range(40)))
+    assert sorted(seqs) == list(range(1, 41))
+    assert seen_at_return == [True] * 40
+    assert commits(store) - before <= 4, commits(store) - before
+    assert store._writes.committed >= 40
+
+
+async def test_failing_members_do_not_harm_their_group(store: SqliteStore) -> None:
+    """In one group, a member that raises and one that hits a constraint error roll back
+    alone; the others commit, with consecutive seqs and log positions in commit order."""
+    holder = Holder(store)
+
+    async def doomed() -> None:
+        async with store.transaction(SITE, THREAD) as tx:
+            await tx.insert_comment(record("doomed"))
+            await tx.append(CommentCreated(seq=0, comment=public(record("doomed"))), "doomed")
+            raise Boom
+
+    async def duplicate() -> None:
+        async with store.transaction(SITE, THREAD) as tx:
+            await tx.append(CommentCreated(seq=0, comment=public(record("dup"))), None)
+            await tx.insert_comment(record("holder"))  # the holder's id: a constraint error
+
+    async with asyncio.timeout(TIMEOUT):
+        await holder.inside.wait()
+        before = commits(store)
+        first = await queued(lambda: post(store, "a"))
+        boom = await queued(doomed)
+        second = await queued(lambda: post(store, "b"))
+        dup = await queued(duplicate)
+        third = await queued(lambda: post(store, "c"))
+        holder.release.set()
+        assert await holder.task == 1
+        assert [await first, await second, await third] == [2, 3, 4]
+        with pytest.raises(Boom):
+            await boom
+        with pytest.raises(StoreError, match="already exists"):
+            await dup
+    assert commits(store) - before == 1
+    assert on_disk(store.path) == {"holder", "a", "b", "c"}
+    log = await store.log_after(0, 100)
+    assert [(e.position, e.seq) for e in log] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert [e.seq for e in await store.events_after(SITE, THREAD, 0, 100)] == [1, 2, 3, 4]
+
+
+async def test_cancelled_member_leaves_its_group_clean(store: SqliteStore) -> None:
+    """A member cancelled halfway (after writing) loses its work only; the group commits
+    the others, and the connection is clean for the next transaction."""
+    holder = Holder(store)
+    stuck_inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with store.transaction(SITE, THREAD) as tx:
+            await tx.insert_comment(record("stuck"))
+            await tx.append(CommentCreated(seq=0, comment=public(record("stuck"))), "stuck")
+            stuck_inside.set()
+            await asyncio.Event().wait()
+
+    async with asyncio.timeout(TIMEOUT):
+        await holder.inside.wait()
+        victim = await queued(stuck)
+        after = await queued(lambda: post(store, "after"))
+        holder.release.set()
+        await stuck_inside.wait()
+        victim.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+        assert await holder.task == 1
+        assert await after == 2
+        assert await post(store, "next") == 3
+    assert on_disk(store.path) == {"holder", "after", "next"}
+    assert [e.seq for e in await store.log_after(0, 100)] == [1, 2, 3]
+
+
+async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(
+    store: SqliteStore,
+) -> None:
+    """A caller cancelled while it waits for its turn never runs; one cancelled while its group
+    commits is committed all the same (as before group commit: it was done), and the others
+    are acknowledged."""
+    holder = Holder(store)
+    async with asyncio.timeout(TIMEOUT):
+        await holder.inside.wait()
+        never = await queued(lambda: post(store, "never"))
+        kept = await queued(lambda: post(store, "kept"))
+        never.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await never
+        holder.release.set()
+        assert await holder.task == 1
+        assert await kept == 2
+    assert on_disk(store.path) == {"holder", "kept"}
+
+
+async def test_a_lost_transaction_acknowledges_no_member(store: SqliteStore) -> None:
+    """If SQLite ends the group's transaction under a member (as it does on an I/O error),
+    no member of that group is acknowledged, nothing of it is kept, and the next group works."""
+    holder = Holder(store)
+
+    def lose(conn: sqlite3.Connection) -> None:
+        conn.execute("ROLLBACK")  # what SQLite does by itself after e.g. SQLITE_FULL
+
+    async with asyncio.timeout(TIMEOUT):
+        await holder.inside.wait()
+        loser = await queued(lambda: store._write(lose))
+        follower = await queued(lambda: post(store, "follower"))
+        holder.release.set()
+        results = await asyncio.gather(holder.task, loser, follower, return_exceptions=True)
+        assert all(isinstance(r, StoreError) for r in results), results
+        assert await post(store, "later") == 1
+    assert on_disk(store.path) == {"later"}
+
+
+async def test_exclusive_writer_runs_after_the_open_group_commits(store: SqliteStore) -> None:
+    """A migration (an exclusive turn) queued behind an open group waits for its COMMIT and
+    runs outside any transaction; the group's members are all committed."""
+    holder = Holder(store)
+    async with asyncio.timeout(TIMEOUT):
+        await holder.inside.wait()
+        joined = await queued(lambda: post(store, "joined"))
+        migration = await queued(store.migrate)
+        later = await queued(lambda: post(store, "later"))
+        holder.release.set()
+        assert [await holder.task, await joined] == [1, 2]
+        assert await migration
+        assert await later == 3
+    assert on_disk(store.path) == {"holder", "joined", "later"}
+
+
+async def test_group_commit_of_one_commits_every_transaction_alone(tmp_path: Path) -> None:
+    """With group_commit=1 (the old behaviour), queued transactions each get their own COMMIT."""
+    alone = SqliteStore(str(tmp_path / "alone.db"), group_commit=1)
+    await alone.open()
+    try:
+        before = commits(alone)
+        async with asyncio.timeout(TIMEOUT):
+            seqs = await asyncio.gather(*(post(alone, f"c{n}") for n in range(10)))
+        assert sorted(seqs) == list(range(1, 11))
+        assert commits(alone) - before == 10
+    finally:
+        await alone.close()
+
+
+async def test_waiting_for_another_process_retries_begin_then_commits(
+    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another process holds the write lock, BEGIN fails fast and is retried from the
+    event loop; once the lock is free the post commits, and the busy timeout is intact."""
+    other = SqliteStore(store.path)
+    await other.open()
+    busy = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    begin = store._writes._begin
+
+    def watched(conn: sqlite3.Connection) -> None:
+        try:
+            begin(conn)
+        except Exception:
+            loop.call_soon_threadsafe(busy.set)
+            raise
+
+    monkeypatch.setattr(store._writes, "_begin", watched)
+    try:
+        holder = Holder(other)
+        async with asyncio.timeout(TIMEOUT):
+            await holder.inside.wait()
+            waiting = asyncio.create_task(post(store, "waited"))
+            await busy.wait()
+            holder.release.set()
+            assert await holder.task == 1
+            assert await waiting == 2
+        assert (await store.durability()).busy_timeout >= 1000
+    finally:
+        await other.close()
+    assert on_disk(store.path) == {"holder", "waited"}
+
+
+@pytest.mark.timeout(90)
+async def test_sigkill_after_concurrent_acknowledged_posts_loses_none(tmp_path: Path) -> None:
+    """Posts made concurrently (so committed in groups) by a real server process, SIGKILLed
+    while a further wave is in flight: every acknowledged post is there after a restart."""
+    async with cluster(tmp_path) as c:
+        a = await c.start(env={"LIVETHREAD_GROUP_COMMIT": "64"})
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(timeout=WAIT, limits=limits) as http:
+
+            async def one(n: int) -> str | None:
+                try:
+                    answer = await http.post(
+                        f"{a.http}/api/v1/comments",
+                        json=comment_json(body=f"durable {n}"),
+                    )
+                except httpx.HTTPError:
+                    return None  # the process died before answering: not acknowledged
+                if answer.status_code != 201:
+                    return None
+                comment = decode_json(answer.content)["comment"]
+                assert isinstance(comment, dict)
+                return str(comment["id"])
+
+            async with asyncio.timeout(WAIT):
+                first_wave = await asyncio.gather(*(one(n) for n in range(40)))
+            assert None not in first_wave, log_text(a)
+            second_wave = [asyncio.create_task(one(n)) for n in range(40, 80)]
+            async with asyncio.timeout(WAIT):
+                await asyncio.wait(second_wave, return_when=asyncio.FIRST_COMPLETED)
+            a.process.send_signal(signal.SIGKILL)
+            assert await exited(a) == -signal.SIGKILL
+            async with asyncio.timeout(WAIT):
+                later = await asyncio.gather(*second_wave)
+            acknowledged = {i for i in [*first_wave, *later] if i is not None}
+            assert len(acknowledged) >= 40
+            b = await c.start()
+            thread = await snapshot(http, b.http)
+    comments = thread["comments"]
+    assert isinstance(comments, list)
+    stored = {str(comment["id"]) for comment in comments}
+    assert acknowledged <= stored
+    assert thread["count"] == thread["seq"] == len(stored)

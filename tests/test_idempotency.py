@@ -1,0 +1,139 @@
+"""Idempotency answers expire, and erasing a person's comments erases the answers kept for them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.adapters.memory_bus import MemoryBus
+from server.adapters.sqlite_store import SqliteStore
+from server.comments import Comments
+from server.model import Site
+from server.ports import ERASED
+from server.requests import CleanComment
+from server.settings import Settings
+from server.web.app import store_for
+from tests.security.test_privacy import livethread
+from tests.support.clients import WAIT, Tokens
+from tests.support.server import serve
+
+TTL = 60.0
+TEXT = "Something I would rather take back"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """A SQLite store with site "news"."""
+    opened = SqliteStore(str(tmp_path / "db"))
+    await opened.open()
+    await opened.put_site(Site(name="news"))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def comment(body: str) -> CleanComment:
+    return CleanComment(
+        site="news",
+        thread="t",
+        parent=None,
+        name="Ann",
+        email=None,
+        url=None,
+        body=body,
+        notify=False,
+    )
+
+
+async def recall(store: SqliteStore, key: str) -> bytes | None:
+    async with store.transaction("news", "t") as tx:
+        answer = await tx.recall(key)
+    return None if answer is None else answer.body
+
+
+async def test_an_expired_answer_is_forgotten_and_its_key_then_posts_anew(
+    store: SqliteStore,
+) -> None:
+    """Within the expiry a retry gets the first answer; past it the next keyed post prunes the
+    answer, and a retry with the old key posts a new comment (as after Stripe's 24 hours)."""
+    bus = MemoryBus()
+    await bus.start()
+    clock = [1_700_000_000.0]
+    comments = Comments(store, bus, clock=lambda: clock[0], idempotency_ttl=TTL)
+    try:
+        first = await comments.post(comment(TEXT), "k1")
+        clock[0] += TTL - 1
+        assert (await comments.post(comment(TEXT), "k1")).comment.id == first.comment.id
+        clock[0] += 2  # now TTL + 1 after the first post
+        await comments.post(comment("Another post, with its own key"), "k2")
+        assert await recall(store, "k1") is None
+        assert await recall(store, "k2") is not None
+        late = await comments.post(comment(TEXT), "k1")
+        assert late.comment.id != first.comment.id
+        _, records = await store.comments("news", "t")
+        assert [r.body_source for r in records].count(TEXT) == 2
+    finally:
+        await bus.close()
+
+
+async def test_the_expiry_setting_reaches_the_server(settings: Settings, tokens: Tokens) -> None:
+    """LIVETHREAD_IDEMPOTENCY_TTL_SECONDS is the server's expiry: with a microsecond, a retry
+    one round trip later is a new post."""
+    short = settings.replace(idempotency_ttl_seconds=1e-6)
+    body = {"site": "news", "thread": "article-1", "author": {"name": "Ann"}, "body": TEXT}
+    keyed = {"Idempotency-Key": "quick"}
+    async with (
+        serve(short) as running,
+        httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,
+    ):
+        first = await http.post("/api/v1/comments", json=body, headers=keyed)
+        again = await http.post("/api/v1/comments", json=body, headers=keyed)
+        assert first.status_code == again.status_code == 201
+        assert first.json()["comment"]["id"] != again.json()["comment"]["id"]
+
+
+async def test_after_user_delete_a_retry_gets_no_text_and_posts_nothing(
+    settings: Settings, tokens: Tokens
+) -> None:
+    """`livethread user delete` erases the answer kept for a keyed post: the stored answer
+    holds no text, name or fingerprint, and a retry with the old key (same body or not) gets
+    the erased comment, with no text, and stores no new comment."""
+    ann = {"name": "Ann Example", "email": "ann@example.com", "url": "https://ann.example"}
+    body = {"site": "news", "thread": "article-1", "author": ann, "body": TEXT}
+    keyed = {"Idempotency-Key": "ann-1"}
+    async with (
+        serve(settings) as running,
+        httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,
+    ):
+        first = await http.post("/api/v1/comments", json=body, headers=keyed)
+        assert first.status_code == 201
+        comment_id = first.json()["comment"]["id"]
+        code, out, err = await livethread(
+            "user", "delete", "ann@example.com", "--database", settings.database
+        )
+        assert code == 0, err
+        assert "erased 1 comment(s)" in out
+        for retried in (body, {**body, "body": "A different text"}):
+            retry = await http.post("/api/v1/comments", json=retried, headers=keyed)
+            assert retry.status_code == 201
+            assert retry.json()["comment"]["id"] == comment_id
+            for needle in (TEXT, "Ann Example", "ann.example"):
+                assert needle not in retry.text
+        view = await http.get("/api/v1/threads", params={"site": "news", "thread": "article-1"})
+        assert TEXT not in view.text
+    store = store_for(settings)
+    await store.open()
+    try:
+        async with store.transaction("news", "article-1") as tx:
+            kept = await tx.recall("ann-1")
+        assert kept is not None and kept.fingerprint == ERASED
+        for text in (TEXT, "Ann Example", "ann.example"):
+            assert text.encode() not in kept.body
+        _, records = await store.comments("news", "article-1")
+        assert [r.id for r in records] == [comment_id]
+    finally:
+        await store.close()
