@@ -1,7 +1,7 @@
 """The loop every worker runs in: the event log, in order, from the worker's committed cursor.
 
-At least once: an event's position is committed only after its handler returned, so a worker
-that dies mid-batch handles that event again when it comes back; handlers are idempotent.
+At least once: a batch's position is committed only after its handlers returned, so a worker
+that dies mid-batch handles those events again when it comes back; handlers are idempotent.
 One copy at a time: the worker's lease in the database (renewed as it goes) keeps a second copy
 of the same worker waiting, so no event is handled twice at the same time.
 Woken by the bus: every commit is announced on the `log` channel; when the bus is down the
@@ -82,6 +82,10 @@ class Consumer:
         self._wake = asyncio.Event()
         self._failures = 0
         self._caught_up_at = clock()
+        # While this copy holds the lease: when to renew it, and the cursor it last committed
+        # (None: read it from the store).
+        self._renew_at = 0.0
+        self._cursor: int | None = None
         self.handled = 0
         # The position this copy last committed, and a condition to watch it move by.
         self.position = 0
@@ -117,37 +121,58 @@ class Consumer:
 
     async def _round(self) -> None:
         now = self._clock()
-        if not await self._store.lease(self.name, self._owner, now + self._lease, now):
-            # Another copy holds the lease: wait for it to lapse (or for this copy's turn).
-            await self._sleep(self._lease / 3)
-            return
-        cursor = await self._store.cursor(self.name)
-        entries = await self._store.log_after(cursor, self._batch)
+        # The lease is renewed a third of its term at a time, not every round: a round per
+        # post must not cost a write per post.
+        if now >= self._renew_at:
+            if not await self._store.lease(self.name, self._owner, now + self._lease, now):
+                # Another copy holds the lease: wait for it to lapse (or for this copy's turn).
+                self._cursor = None
+                await self._sleep(self._lease / 3)
+                return
+            self._renew_at = now + self._lease / 3
+        if self._cursor is None:
+            self._cursor = await self._store.cursor(self.name)
+        entries = await self._store.log_after(self._cursor, self._batch)
         if not entries:
             self._caught_up_at = self._clock()
             await self._wait()
             return
-        renew_at = now + self._lease / 3
+        done: LogEntry | None = None
+        failed = False
         for entry in entries:
             try:
                 await self._handler.handle(entry)
             except Exception:
+                failed = True
                 self._failures += 1
                 log.exception("worker %s failed on event %s; retrying", self.name, entry.position)
-                low, high = self._retry
-                # A real pause, not cut short by new events: a failing handler must not be
-                # retried at the pace of the traffic.
-                await asyncio.sleep(min(high, low * 2 ** min(self._failures - 1, 16)))
-                return
+                break
             self._failures = 0
-            if not await self._store.advance(self.name, self._owner, entry.position):
-                return  # the lease lapsed and another copy took over
+            done = entry
             self.handled += 1
-            async with self._moved:
-                self.position = entry.position
-                self._moved.notify_all()
-            if self._clock() >= renew_at:
-                return  # renew the lease before going on
+            if self._clock() >= self._renew_at:
+                break  # renew the lease before going on
+        # One cursor write for the handled part of the batch: a copy that dies before it
+        # handles those events again (at least once; handlers are idempotent).
+        if done is not None and not await self._commit(done.position):
+            return
+        if failed:
+            low, high = self._retry
+            # A real pause, not cut short by new events: a failing handler must not be
+            # retried at the pace of the traffic.
+            await asyncio.sleep(min(high, low * 2 ** min(self._failures - 1, 16)))
+
+    async def _commit(self, position: int) -> bool:
+        if not await self._store.advance(self.name, self._owner, position):
+            # The lease lapsed and another copy took over: start again from the store.
+            self._cursor = None
+            self._renew_at = 0.0
+            return False
+        self._cursor = position
+        async with self._moved:
+            self.position = position
+            self._moved.notify_all()
+        return True
 
     async def _wait(self) -> None:
         with contextlib.suppress(TimeoutError):
