@@ -10,21 +10,18 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-import msgspec
 import uvicorn
 
-from server import demo, destinations, rules_cli
-from server.comments import Comments
+from server import demo, rules_cli, user_cli, webhooks_cli
 from server.composition import worker_names, workers_for
 from server.model import Moderator, Site
-from server.ports import Store, StoreError, Webhook
+from server.ports import Store, StoreError
 from server.requests import RequestError, validate_ids
 from server.settings import Settings, SettingsError, export
 from server.tokens import new_token, token_hash
 from server.web.app import bus_for, store_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
-from workers.webhooks import WebhookError, new_webhook
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,19 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     _database(site_add)
     site_add.set_defaults(handler=_site_add)
 
-    user = commands.add_parser("user", help="a person's data, found by email")
-    user_commands = user.add_subparsers(required=True)
-    export = user_commands.add_parser("export", help="print every comment left with EMAIL (JSON)")
-    export.add_argument("email")
-    _database(export)
-    export.set_defaults(handler=_user_export)
-    erase = user_commands.add_parser(
-        "delete", help="erase every comment left with EMAIL (live on open pages)"
-    )
-    erase.add_argument("email")
-    _database(erase)
-    erase.add_argument("--redis", help="Redis URL, to announce the removals at once")
-    erase.set_defaults(handler=_user_delete)
+    user_cli.register(commands, _database, _with_store)
 
     moderator = commands.add_parser("moderator", help="manage moderators")
     moderator_add = moderator.add_subparsers(required=True).add_parser(
@@ -109,43 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     _database(moderator_add)
     moderator_add.set_defaults(handler=_moderator_add)
 
-    webhooks = commands.add_parser("webhooks", help="manage webhooks and their deliveries")
-    webhook_commands = webhooks.add_subparsers(required=True)
-    webhook_add = webhook_commands.add_parser(
-        "add", help="send SITE's events to URL (prints the signing secret once)"
-    )
-    webhook_add.add_argument("site")
-    webhook_add.add_argument("url")
-    webhook_add.add_argument(
-        "--event",
-        action="append",
-        default=[],
-        metavar="TYPE",
-        help="an event type to send, e.g. comment.created (repeatable; default: every type)",
-    )
-    _database(webhook_add)
-    webhook_add.set_defaults(handler=_webhooks_add)
-    webhook_list = webhook_commands.add_parser("list", help="list a site's webhooks")
-    webhook_list.add_argument("site")
-    _database(webhook_list)
-    webhook_list.set_defaults(handler=_webhooks_list)
-    webhook_remove = webhook_commands.add_parser(
-        "remove", help="remove a webhook and its queued deliveries"
-    )
-    webhook_remove.add_argument("id")
-    _database(webhook_remove)
-    webhook_remove.set_defaults(handler=_webhooks_remove)
-    webhook_failed = webhook_commands.add_parser(
-        "failed", help="list parked deliveries (those that failed every attempt)"
-    )
-    _database(webhook_failed)
-    webhook_failed.set_defaults(handler=_webhooks_failed)
-    webhook_replay = webhook_commands.add_parser(
-        "replay", help="send parked deliveries again (all of them when no ID is given)"
-    )
-    webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
-    _database(webhook_replay)
-    webhook_replay.set_defaults(handler=_webhooks_replay)
+    webhooks_cli.register(commands, _database, _with_store)
     rules_cli.register(commands, _database, _with_store)
     return parser
 
@@ -262,65 +211,6 @@ def _site_add(args: argparse.Namespace, settings: Settings) -> int:
     return _with_store(settings, work)
 
 
-class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
-    """What `user export` gives a person: their comments as stored (no secrets of ours)."""
-
-    id: str
-    site: str
-    thread: str
-    parent: str | None
-    name: str
-    email: str | None
-    website: str | None
-    body: str
-    status: str
-    created: float
-    edited: float | None
-
-
-def _user_export(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        found = await store.comments_by_email(args.email.strip().lower())
-        exported = [
-            ExportedComment(
-                id=r.id,
-                site=r.site,
-                thread=r.thread,
-                parent=r.parent,
-                name=r.author_name,
-                email=r.author_email,
-                website=r.author_url,
-                body=r.body_source,
-                status=r.status,
-                created=r.created_at,
-                edited=r.edited_at,
-            )
-            for r in found
-        ]
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(exported)).decode() + "\n")
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _user_delete(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        bus = bus_for(settings)
-        await bus.start()
-        try:
-            comments = Comments(store, bus)
-            found = await store.comments_by_email(args.email.strip().lower())
-            for record in found:
-                await comments.erase(record)
-        finally:
-            await bus.close()
-        # Without Redis, every server process finds the removals in the event log's tail.
-        print(f"erased {len(found)} comment(s) left with {args.email.strip().lower()}")
-        return 0
-
-    return _with_store(settings, work)
-
-
 def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         if await store.site(args.site) is None:
@@ -330,90 +220,6 @@ def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
         await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
         print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
         print(token)
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _webhooks_add(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        hook = new_webhook(args.site, args.url, tuple(args.event))
-        warning = destinations.check_now(
-            args.url, allow_private=settings.allow_private_hooks, what="the webhook URL"
-        )
-    except (WebhookError, destinations.Refused) as exc:
-        print(f"livethread: error: {exc}", file=sys.stderr)
-        return 2
-    if warning is not None:
-        print(f"livethread: warning: {warning}", file=sys.stderr)
-
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
-            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
-            return 2
-        await store.put_webhook(hook)
-        print(f"webhook {hook.id} of {hook.site}: {hook.url} ({_event_list(hook)})")
-        print("signing secret (shown once, keep it secret):")
-        print(hook.secret)
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _event_list(hook: Webhook) -> str:
-    return ", ".join(hook.events) if hook.events else "every event"
-
-
-def _webhooks_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        hooks = await store.webhooks(args.site)
-        if not hooks:
-            print(f"no webhooks for {args.site}")
-        for hook in hooks:
-            print(f"{hook.id}\t{hook.url}\t{_event_list(hook)}")
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _webhooks_remove(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if not await store.remove_webhook(args.id):
-            print(f"livethread: error: no webhook {args.id!r}", file=sys.stderr)
-            return 2
-        print(f"webhook {args.id} removed")
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _webhooks_failed(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        parked = await store.deliveries("parked")
-        if not parked:
-            print("no parked deliveries")
-            return 0
-        print("id\turl\tattempts\tlast error")
-        urls: dict[str, str] = {}
-        for delivery in parked:
-            if delivery.webhook_id not in urls:
-                hook = await store.webhook(delivery.webhook_id)
-                urls[delivery.webhook_id] = "-" if hook is None else hook.url
-            url = urls[delivery.webhook_id]
-            print(f"{delivery.id}\t{url}\t{delivery.attempts}\t{delivery.last_error or '-'}")
-        return 0
-
-    return _with_store(settings, work)
-
-
-def _webhooks_replay(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        ids: list[str] | None = list(args.ids) or None
-        count = await store.replay_deliveries(ids)
-        print(f"{count} parked deliveries queued again")
-        if ids is not None and count < len(set(ids)):
-            print(f"livethread: {len(set(ids)) - count} of the ids given are not parked")
-        # A running webhooks worker sends them within its idle interval.
         return 0
 
     return _with_store(settings, work)

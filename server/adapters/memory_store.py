@@ -11,20 +11,15 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import msgspec
 
-from server import events
-from server.adapters.redaction import redacted, tombstone
-from server.events import DurableEvent
+from server.adapters.memory_tables import Tables
+from server.adapters.memory_transaction import MemoryTransaction
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
-    ERASED,
     Delivery,
     DeliveryStatus,
-    IdempotentAnswer,
     LogEntry,
     StoredEvent,
     StoreError,
@@ -33,202 +28,12 @@ from server.ports import (
 )
 from server.rules import Rules
 
-_Key = tuple[str, str]
-
-
-class _Event(NamedTuple):
-    seq: int
-    comment_id: str | None
-    payload: bytes
-
-
-@dataclass
-class _Tables:
-    sites: dict[str, Site] = field(default_factory=dict)
-    # Token hash -> moderator, for authentication; `tokens` ((site, name) -> token hash) lets
-    # a new token retire the old one, as the SQLite table's (site, name) key does.
-    moderators: dict[str, Moderator] = field(default_factory=dict)
-    tokens: dict[_Key, str] = field(default_factory=dict)
-    threads: dict[_Key, ThreadState] = field(default_factory=dict)
-    comments: dict[_Key, dict[str, CommentRecord]] = field(default_factory=dict)
-    comment_thread: dict[str, _Key] = field(default_factory=dict)
-    events: dict[_Key, list[_Event]] = field(default_factory=dict)
-    answers: dict[_Key, IdempotentAnswer] = field(default_factory=dict)
-    # The store-wide log: (thread, seq) in commit order; position n sits at index n - 1.
-    # Payloads are read from `events` so a redaction shows through here too.
-    log: list[tuple[_Key, int]] = field(default_factory=list)
-    # Log readers: name -> [position, owner, lease until].
-    cursors: dict[str, tuple[int, str | None, float]] = field(default_factory=dict)
-    # (thread, seq) -> position, so a redaction can find the webhook deliveries of its events.
-    positions: dict[tuple[_Key, int], int] = field(default_factory=dict)
-    webhooks: dict[str, Webhook] = field(default_factory=dict)
-    deliveries: dict[str, Delivery] = field(default_factory=dict)
-    notified: set[tuple[str, str]] = field(default_factory=set)
-    secrets: dict[str, str] = field(default_factory=dict)
-    rules: dict[str, Rules] = field(default_factory=dict)
-
-
-class MemoryTransaction:
-    """Stages every change in its own overlays; `apply()` publishes them all at once."""
-
-    def __init__(self, tables: _Tables, site: str, thread: str) -> None:
-        self._tables = tables
-        self._site = site
-        self._thread = thread
-        self._key = (site, thread)
-        self._state = tables.threads.get(self._key, ThreadState(site=site, thread=thread))
-        self._comments: dict[str, CommentRecord] = {}
-        # Copied on first write, so a transaction that only reads costs nothing.
-        self._events: list[_Event] | None = None
-        self._answers: dict[str, IdempotentAnswer] = {}
-        # Answers (of every site) remembered before this are forgotten on apply.
-        self._forget_before: float | None = None
-        # Seqs of committed events this transaction redacted.
-        self._redacted: set[int] = set()
-        self._open = True
-
-    def end(self) -> None:
-        self._open = False
-
-    def _check(self) -> None:
-        # A write after the end would vanish silently; say so instead, as SQLite's twin does.
-        if not self._open:
-            raise StoreError("the transaction has ended")
-
-    async def state(self) -> ThreadState:
-        self._check()
-        return self._state
-
-    async def comment(self, comment_id: str) -> CommentRecord | None:
-        self._check()
-        return self._comment(comment_id)
-
-    def _comment(self, comment_id: str) -> CommentRecord | None:
-        staged = self._comments.get(comment_id)
-        if staged is not None:
-            return staged
-        return self._tables.comments.get(self._key, {}).get(comment_id)
-
-    async def has_replies(self, comment_id: str) -> bool:
-        self._check()
-        committed = self._tables.comments.get(self._key, {})
-        merged = {**committed, **self._comments}
-        return any(r.parent == comment_id for r in merged.values())
-
-    async def insert_comment(self, record: CommentRecord) -> None:
-        self._check()
-        if (record.site, record.thread) != self._key:
-            raise StoreError(f"comment {record.id} is not in thread {self._site}/{self._thread}")
-        if record.id in self._comments or record.id in self._tables.comment_thread:
-            raise StoreError(f"comment {record.id} already exists")
-        self._comments[record.id] = record
-
-    async def update_comment(self, record: CommentRecord) -> None:
-        self._check()
-        if (record.site, record.thread) != self._key or self._comment(record.id) is None:
-            raise StoreError(f"no comment {record.id} in thread {self._site}/{self._thread}")
-        self._comments[record.id] = record
-
-    async def set_locked(self, locked: bool) -> None:
-        self._check()
-        self._state = msgspec.structs.replace(self._state, locked=locked)
-
-    async def append(self, event: DurableEvent, comment_id: str | None) -> bytes:
-        self._check()
-        seq = self._state.seq + 1
-        payload = events.encode(events.with_seq(event, seq))
-        self._staged_events().append(_Event(seq, comment_id, payload))
-        self._state = msgspec.structs.replace(self._state, seq=seq)
-        return payload
-
-    async def redact(self, comment_id: str) -> None:
-        self._check()
-        record = self._comment(comment_id)
-        if record is None:
-            raise StoreError(f"no comment {comment_id} in thread {self._site}/{self._thread}")
-        grave = tombstone(record)
-        staged = self._staged_events()
-        for index, stored in enumerate(staged):
-            if stored.comment_id == comment_id:
-                staged[index] = stored._replace(payload=redacted(stored.payload, grave))
-                self._redacted.add(stored.seq)
-
-    async def recall(self, key: str) -> IdempotentAnswer | None:
-        self._check()
-        staged = self._answers.get(key)
-        found = staged if staged is not None else self._tables.answers.get((self._site, key))
-        if found is None or self._forgotten(found):
-            return None
-        return found
-
-    async def remember(self, answer: IdempotentAnswer) -> None:
-        self._check()
-        if await self.recall(answer.key) is not None:
-            raise StoreError(f"idempotency key {answer.key!r} is already remembered")
-        self._answers[answer.key] = answer
-
-    async def forget_answers(self, before: float) -> None:
-        self._check()
-        self._forget_before = max(before, self._forget_before or before)
-
-    async def erase_answers(self, comment_id: str, body: bytes) -> None:
-        self._check()
-        committed = {k: a for (s, k), a in self._tables.answers.items() if s == self._site}
-        for key, answer in {**committed, **self._answers}.items():
-            if answer.comment_id == comment_id:
-                self._answers[key] = msgspec.structs.replace(answer, body=body, fingerprint=ERASED)
-
-    def _forgotten(self, answer: IdempotentAnswer) -> bool:
-        return self._forget_before is not None and answer.created_at < self._forget_before
-
-    def _redact_deliveries(self) -> None:
-        """Webhook deliveries carry a copy of their event: give them the redacted one."""
-        tables = self._tables
-        rewritten = {
-            tables.positions[(self._key, seq)]: tables.events[self._key][seq - 1].payload
-            for seq in self._redacted
-            if (self._key, seq) in tables.positions
-        }
-        if not rewritten:
-            return
-        for delivery_id, delivery in tables.deliveries.items():
-            payload = rewritten.get(delivery.position)
-            if payload is not None:
-                tables.deliveries[delivery_id] = msgspec.structs.replace(delivery, payload=payload)
-
-    def _staged_events(self) -> list[_Event]:
-        if self._events is None:
-            self._events = list(self._tables.events.get(self._key, ()))
-        return self._events
-
-    def apply(self) -> None:
-        """Publish the staged changes. No awaits here, so readers see all of them or none."""
-        tables = self._tables
-        tables.threads[self._key] = self._state
-        if self._comments:
-            tables.comments.setdefault(self._key, {}).update(self._comments)
-            for comment_id in self._comments:
-                tables.comment_thread[comment_id] = self._key
-        if self._events is not None:
-            committed = len(tables.events.get(self._key, ()))
-            tables.events[self._key] = self._events
-            for event in self._events[committed:]:
-                tables.log.append((self._key, event.seq))
-                tables.positions[(self._key, event.seq)] = len(tables.log)
-            self._redact_deliveries()
-        if self._forget_before is not None:
-            for old in [k for k, a in tables.answers.items() if self._forgotten(a)]:
-                del tables.answers[old]
-        for key, answer in self._answers.items():
-            if not self._forgotten(answer):
-                tables.answers[(self._site, key)] = answer
-
 
 class MemoryStore:
     """Store kept in dicts. One transaction at a time, as SQLite allows one writer at a time."""
 
     def __init__(self) -> None:
-        self._tables = _Tables()
+        self._tables = Tables()
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:

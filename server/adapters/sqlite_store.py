@@ -14,6 +14,10 @@ there with `run_in_executor`-style futures. Two connections:
 Each executor runs one job at a time in submission order, and a submitted job always runs even if
 its caller is cancelled (see `_DbThread.call`); so a ROLLBACK submitted after a cancelled BEGIN
 still runs after it, and the next transaction finds the connection clean.
+
+The SQL lives in one module per concept (sqlite_comments, sqlite_events, sqlite_sites, ...), a
+use-case's transaction in sqlite_transaction.py; this module decides which connection and thread
+each runs on.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import msgspec
 
-from server.adapters import sqlite_queries as q
+from server.adapters import (
+    sqlite_comments,
+    sqlite_events,
+    sqlite_notifications,
+    sqlite_sites,
+    sqlite_webhooks,
+)
 from server.adapters.sqlite_migrations import migrate
-from server.adapters.sqlite_writer import GroupWriter, Member
-from server.events import DurableEvent
+from server.adapters.sqlite_transaction import SqliteTransaction
+from server.adapters.sqlite_writer import GroupWriter
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
     Delivery,
     DeliveryStatus,
-    IdempotentAnswer,
     LogEntry,
     StoredEvent,
     StoreError,
@@ -160,65 +169,6 @@ class _DbThread:
             self._executor.shutdown(wait=True)
 
 
-class SqliteTransaction:
-    """A Transaction whose every method is one job on the writer thread, in its group's
-    transaction (the group's BEGIN and the member's SAVEPOINT ride along with the first)."""
-
-    def __init__(self, member: Member, site: str, thread: str) -> None:
-        self._member = member
-        self._site = site
-        self._thread = thread
-        self._open = True
-
-    def _writer(self) -> Member:
-        if not self._open:
-            raise StoreError("the transaction has ended")
-        return self._member
-
-    def end(self) -> None:
-        self._open = False
-
-    async def state(self) -> ThreadState:
-        return await self._writer().call(q.thread_state, self._site, self._thread)
-
-    async def comment(self, comment_id: str) -> CommentRecord | None:
-        return await self._writer().call(q.thread_comment, self._site, self._thread, comment_id)
-
-    async def has_replies(self, comment_id: str) -> bool:
-        return await self._writer().call(q.has_replies, self._site, self._thread, comment_id)
-
-    async def insert_comment(self, record: CommentRecord) -> None:
-        if (record.site, record.thread) != (self._site, self._thread):
-            raise StoreError(f"comment {record.id} is not in thread {self._site}/{self._thread}")
-        await self._writer().call(q.insert_comment, record)
-
-    async def update_comment(self, record: CommentRecord) -> None:
-        if (record.site, record.thread) != (self._site, self._thread):
-            raise StoreError(f"no comment {record.id} in thread {self._site}/{self._thread}")
-        await self._writer().call(q.update_comment, record)
-
-    async def set_locked(self, locked: bool) -> None:
-        await self._writer().call(q.set_locked, self._site, self._thread, locked)
-
-    async def append(self, event: DurableEvent, comment_id: str | None) -> bytes:
-        return await self._writer().call(q.append, self._site, self._thread, event, comment_id)
-
-    async def redact(self, comment_id: str) -> None:
-        await self._writer().call(q.redact, self._site, self._thread, comment_id)
-
-    async def recall(self, key: str) -> IdempotentAnswer | None:
-        return await self._writer().call(q.recall, self._site, key)
-
-    async def remember(self, answer: IdempotentAnswer) -> None:
-        await self._writer().call(q.remember, self._site, answer)
-
-    async def forget_answers(self, before: float) -> None:
-        await self._writer().call(q.forget_answers, before)
-
-    async def erase_answers(self, comment_id: str, body: bytes) -> None:
-        await self._writer().call(q.erase_answers, self._site, comment_id, body)
-
-
 class SqliteStore:
     """Store on one SQLite file in WAL mode; safe to share between processes on one host."""
 
@@ -291,72 +241,74 @@ class SqliteStore:
             return await member.call(fn, *args, **kwargs)
 
     async def thread_state(self, site: str, thread: str) -> ThreadState:
-        return await self._require(self._reader).call(q.thread_state, site, thread)
+        return await self._require(self._reader).call(sqlite_comments.thread_state, site, thread)
 
     async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
-        return await self._require(self._reader).call(q.thread_comments, site, thread)
+        return await self._require(self._reader).call(sqlite_comments.thread_comments, site, thread)
 
     async def comment(self, comment_id: str) -> CommentRecord | None:
-        return await self._require(self._reader).call(q.comment, comment_id)
+        return await self._require(self._reader).call(sqlite_comments.comment, comment_id)
 
     async def events_after(
         self, site: str, thread: str, after: int, limit: int
     ) -> list[StoredEvent]:
-        return await self._require(self._reader).call(q.events_after, site, thread, after, limit)
+        return await self._require(self._reader).call(
+            sqlite_events.events_after, site, thread, after, limit
+        )
 
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
-        return await self._require(self._reader).call(q.counts, site, list(threads))
+        return await self._require(self._reader).call(sqlite_comments.counts, site, list(threads))
 
     async def log_end(self) -> int:
-        return await self._require(self._reader).call(q.log_end)
+        return await self._require(self._reader).call(sqlite_events.log_end)
 
     async def log_after(self, after: int, limit: int) -> list[LogEntry]:
-        return await self._require(self._reader).call(q.log_after, after, limit)
+        return await self._require(self._reader).call(sqlite_events.log_after, after, limit)
 
     async def put_site(self, site: Site) -> None:
-        await self._write(q.put_site, site)
+        await self._write(sqlite_sites.put_site, site)
 
     async def site(self, name: str) -> Site | None:
-        return await self._require(self._reader).call(q.site, name)
+        return await self._require(self._reader).call(sqlite_sites.site, name)
 
     async def put_moderator(self, moderator: Moderator, token_hash: str) -> None:
-        await self._write(q.put_moderator, moderator, token_hash)
+        await self._write(sqlite_sites.put_moderator, moderator, token_hash)
 
     async def moderator(self, token_hash: str) -> Moderator | None:
-        return await self._require(self._reader).call(q.moderator, token_hash)
+        return await self._require(self._reader).call(sqlite_sites.moderator, token_hash)
 
     async def cursor(self, name: str) -> int:
-        return await self._require(self._reader).call(q.cursor, name)
+        return await self._require(self._reader).call(sqlite_events.cursor, name)
 
     async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
-        return await self._write(q.lease, name, owner, until, now)
+        return await self._write(sqlite_events.lease, name, owner, until, now)
 
     async def advance(self, name: str, owner: str, position: int) -> bool:
-        return await self._write(q.advance, name, owner, position)
+        return await self._write(sqlite_events.advance, name, owner, position)
 
     async def moderators(self, site: str) -> list[Moderator]:
-        return await self._require(self._reader).call(q.moderators, site)
+        return await self._require(self._reader).call(sqlite_sites.moderators, site)
 
     async def comments_by_email(self, email: str) -> list[CommentRecord]:
-        return await self._require(self._reader).call(q.comments_by_email, email)
+        return await self._require(self._reader).call(sqlite_comments.comments_by_email, email)
 
     async def put_webhook(self, webhook: Webhook) -> None:
-        await self._write(q.put_webhook, webhook)
+        await self._write(sqlite_webhooks.put_webhook, webhook)
 
     async def webhook(self, webhook_id: str) -> Webhook | None:
-        return await self._require(self._reader).call(q.webhook, webhook_id)
+        return await self._require(self._reader).call(sqlite_webhooks.webhook, webhook_id)
 
     async def webhooks(self, site: str) -> list[Webhook]:
-        return await self._require(self._reader).call(q.webhooks, site)
+        return await self._require(self._reader).call(sqlite_webhooks.webhooks, site)
 
     async def remove_webhook(self, webhook_id: str) -> bool:
-        return await self._write(q.remove_webhook, webhook_id)
+        return await self._write(sqlite_webhooks.remove_webhook, webhook_id)
 
     async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        await self._write(q.enqueue_deliveries, list(deliveries))
+        await self._write(sqlite_webhooks.enqueue_deliveries, list(deliveries))
 
     async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
-        return await self._require(self._reader).call(q.due_deliveries, now, limit)
+        return await self._require(self._reader).call(sqlite_webhooks.due_deliveries, now, limit)
 
     async def settle_delivery(
         self,
@@ -366,32 +318,36 @@ class SqliteStore:
         next_at: float,
         last_error: str | None,
     ) -> None:
-        await self._write(q.settle_delivery, delivery_id, status, attempts, next_at, last_error)
+        await self._write(
+            sqlite_webhooks.settle_delivery, delivery_id, status, attempts, next_at, last_error
+        )
 
     async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
-        return await self._require(self._reader).call(q.deliveries, status)
+        return await self._require(self._reader).call(sqlite_webhooks.deliveries, status)
 
     async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
         chosen = None if ids is None else list(ids)
-        return await self._write(q.replay_deliveries, chosen)
+        return await self._write(sqlite_webhooks.replay_deliveries, chosen)
 
     async def mark_notified(self, reply_id: str, recipient: str) -> bool:
-        return await self._write(q.mark_notified, reply_id, recipient)
+        return await self._write(sqlite_notifications.mark_notified, reply_id, recipient)
 
     async def was_notified(self, reply_id: str, recipient: str) -> bool:
-        return await self._require(self._reader).call(q.was_notified, reply_id, recipient)
+        return await self._require(self._reader).call(
+            sqlite_notifications.was_notified, reply_id, recipient
+        )
 
     async def unsubscribe(self, comment_id: str) -> bool:
-        return await self._write(q.unsubscribe, comment_id)
+        return await self._write(sqlite_notifications.unsubscribe, comment_id)
 
     async def secret(self, name: str) -> str:
-        return await self._write(q.secret, name, secrets.token_urlsafe(32))
+        return await self._write(sqlite_notifications.secret, name, secrets.token_urlsafe(32))
 
     async def put_rules(self, site: str, rules: Rules) -> None:
-        await self._write(q.put_rules, site, rules)
+        await self._write(sqlite_sites.put_rules, site, rules)
 
     async def rules(self, site: str) -> Rules | None:
-        return await self._require(self._reader).call(q.rules, site)
+        return await self._require(self._reader).call(sqlite_sites.rules, site)
 
     async def queue(self, site: str, limit: int) -> list[CommentRecord]:
-        return await self._require(self._reader).call(q.queue, site, limit)
+        return await self._require(self._reader).call(sqlite_comments.queue, site, limit)

@@ -1,0 +1,81 @@
+"""The SQL of what an operator sets up per site: the site, its moderators and its rules.
+
+Moderators and rules belong to a site: for a site that does not exist they are refused with a
+StoreError that names it, not the foreign key's bare "constraint failed". Sites are upserted,
+never replaced: INSERT OR REPLACE deletes the row first, and the delete would cascade to
+everything that hangs below the site.
+
+Functions take the connection first, block, and write inside the caller's transaction, as in
+sqlite_comments.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import msgspec
+
+from server.model import Moderator, Site
+from server.ports import StoreError
+from server.rules import Rules
+
+
+def put_site(conn: sqlite3.Connection, site: Site) -> None:
+    # An upsert, not INSERT OR REPLACE: replacing would delete the row and cascade to the
+    # site's moderators.
+    conn.execute(
+        "INSERT INTO sites (name, origins, premoderate) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET "
+        "origins = excluded.origins, premoderate = excluded.premoderate",
+        (site.name, msgspec.json.encode(list(site.origins)).decode(), int(site.premoderate)),
+    )
+
+
+def site(conn: sqlite3.Connection, name: str) -> Site | None:
+    row = conn.execute("SELECT origins, premoderate FROM sites WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    origins = msgspec.json.decode(row[0], type=tuple[str, ...])
+    return Site(name=name, origins=origins, premoderate=bool(row[1]))
+
+
+def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: str) -> None:
+    if site(conn, moderator.site) is None:
+        raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
+    try:
+        conn.execute(
+            "INSERT INTO moderators (site, name, token_hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash",
+            (moderator.site, moderator.name, token_hash),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError("that token hash already belongs to another moderator") from exc
+
+
+def moderators(conn: sqlite3.Connection, site: str) -> list[Moderator]:
+    rows = conn.execute(
+        "SELECT site, name FROM moderators WHERE site = ? ORDER BY name", (site,)
+    ).fetchall()
+    return [Moderator(name=row[1], site=row[0]) for row in rows]
+
+
+def moderator(conn: sqlite3.Connection, token_hash: str) -> Moderator | None:
+    row = conn.execute(
+        "SELECT site, name FROM moderators WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+    return None if row is None else Moderator(name=row[1], site=row[0])
+
+
+def put_rules(conn: sqlite3.Connection, site_name: str, rules: Rules) -> None:
+    if site(conn, site_name) is None:
+        raise StoreError(f"no site {site_name!r} for rules")
+    conn.execute(
+        "INSERT INTO rules (site, config) VALUES (?, ?) "
+        "ON CONFLICT (site) DO UPDATE SET config = excluded.config",
+        (site_name, msgspec.json.encode(rules).decode()),
+    )
+
+
+def rules(conn: sqlite3.Connection, site_name: str) -> Rules | None:
+    row = conn.execute("SELECT config FROM rules WHERE site = ?", (site_name,)).fetchone()
+    return None if row is None else msgspec.json.decode(row[0], type=Rules)

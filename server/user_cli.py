@@ -1,0 +1,103 @@
+"""`livethread user export|delete EMAIL`: a person's data, found by the email they left.
+
+An operator answers a person's access or erasure request here without touching the database by
+hand: `export` prints every comment left with the address as stored (none of our secrets), and
+`delete` erases them through the same use-case as an author's own delete, so every open page
+drops them live and no replay or retried post shows their text again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from server.comments import Comments
+from server.ports import Store
+from server.settings import Settings
+from server.web.app import bus_for
+
+WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    database: Callable[[argparse.ArgumentParser], None],
+    with_store: WithStore,
+) -> None:
+    """Add `user export` and `user delete` to the command line."""
+    user = commands.add_parser("user", help="a person's data, found by email")
+    user_commands = user.add_subparsers(required=True)
+    export = user_commands.add_parser("export", help="print every comment left with EMAIL (JSON)")
+    export.add_argument("email")
+    database(export)
+    export.set_defaults(handler=functools.partial(_export, with_store=with_store))
+    erase = user_commands.add_parser(
+        "delete", help="erase every comment left with EMAIL (live on open pages)"
+    )
+    erase.add_argument("email")
+    database(erase)
+    erase.add_argument("--redis", help="Redis URL, to announce the removals at once")
+    erase.set_defaults(handler=functools.partial(_delete, with_store=with_store))
+
+
+class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
+    """What `user export` gives a person: their comments as stored (no secrets of ours)."""
+
+    id: str
+    site: str
+    thread: str
+    parent: str | None
+    name: str
+    email: str | None
+    website: str | None
+    body: str
+    status: str
+    created: float
+    edited: float | None
+
+
+def _export(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        found = await store.comments_by_email(args.email.strip().lower())
+        exported = [
+            ExportedComment(
+                id=r.id,
+                site=r.site,
+                thread=r.thread,
+                parent=r.parent,
+                name=r.author_name,
+                email=r.author_email,
+                website=r.author_url,
+                body=r.body_source,
+                status=r.status,
+                created=r.created_at,
+                edited=r.edited_at,
+            )
+            for r in found
+        ]
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(exported)).decode() + "\n")
+        return 0
+
+    return with_store(settings, work)
+
+
+def _delete(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        bus = bus_for(settings)
+        await bus.start()
+        try:
+            comments = Comments(store, bus)
+            found = await store.comments_by_email(args.email.strip().lower())
+            for record in found:
+                await comments.erase(record)
+        finally:
+            await bus.close()
+        # Without Redis, every server process finds the removals in the event log's tail.
+        print(f"erased {len(found)} comment(s) left with {args.email.strip().lower()}")
+        return 0
+
+    return with_store(settings, work)

@@ -1,0 +1,150 @@
+"""`livethread webhooks add|list|remove|failed|replay`: a site's webhooks and their deliveries.
+
+`add` checks the URL before anything is stored (a refused destination is an error; a host that
+does not resolve yet, a warning) and shows the signing secret once. Deliveries that failed every
+attempt stay parked until an operator has looked (`failed`) and sends them again (`replay`); a
+running webhooks worker picks them up within its idle interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+
+from server import destinations
+from server.ports import Store, Webhook
+from server.settings import Settings
+from workers.webhooks import WebhookError, new_webhook
+
+WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    database: Callable[[argparse.ArgumentParser], None],
+    with_store: WithStore,
+) -> None:
+    """Add the `webhooks` commands to the command line."""
+    webhooks = commands.add_parser("webhooks", help="manage webhooks and their deliveries")
+    webhook_commands = webhooks.add_subparsers(required=True)
+    webhook_add = webhook_commands.add_parser(
+        "add", help="send SITE's events to URL (prints the signing secret once)"
+    )
+    webhook_add.add_argument("site")
+    webhook_add.add_argument("url")
+    webhook_add.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="an event type to send, e.g. comment.created (repeatable; default: every type)",
+    )
+    database(webhook_add)
+    webhook_add.set_defaults(handler=functools.partial(_add, with_store=with_store))
+    webhook_list = webhook_commands.add_parser("list", help="list a site's webhooks")
+    webhook_list.add_argument("site")
+    database(webhook_list)
+    webhook_list.set_defaults(handler=functools.partial(_list, with_store=with_store))
+    webhook_remove = webhook_commands.add_parser(
+        "remove", help="remove a webhook and its queued deliveries"
+    )
+    webhook_remove.add_argument("id")
+    database(webhook_remove)
+    webhook_remove.set_defaults(handler=functools.partial(_remove, with_store=with_store))
+    webhook_failed = webhook_commands.add_parser(
+        "failed", help="list parked deliveries (those that failed every attempt)"
+    )
+    database(webhook_failed)
+    webhook_failed.set_defaults(handler=functools.partial(_failed, with_store=with_store))
+    webhook_replay = webhook_commands.add_parser(
+        "replay", help="send parked deliveries again (all of them when no ID is given)"
+    )
+    webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
+    database(webhook_replay)
+    webhook_replay.set_defaults(handler=functools.partial(_replay, with_store=with_store))
+
+
+def _add(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    try:
+        hook = new_webhook(args.site, args.url, tuple(args.event))
+        warning = destinations.check_now(
+            args.url, allow_private=settings.allow_private_hooks, what="the webhook URL"
+        )
+    except (WebhookError, destinations.Refused) as exc:
+        print(f"livethread: error: {exc}", file=sys.stderr)
+        return 2
+    if warning is not None:
+        print(f"livethread: warning: {warning}", file=sys.stderr)
+
+    async def work(store: Store) -> int:
+        if await store.site(args.site) is None:
+            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
+            return 2
+        await store.put_webhook(hook)
+        print(f"webhook {hook.id} of {hook.site}: {hook.url} ({_event_list(hook)})")
+        print("signing secret (shown once, keep it secret):")
+        print(hook.secret)
+        return 0
+
+    return with_store(settings, work)
+
+
+def _event_list(hook: Webhook) -> str:
+    return ", ".join(hook.events) if hook.events else "every event"
+
+
+def _list(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        hooks = await store.webhooks(args.site)
+        if not hooks:
+            print(f"no webhooks for {args.site}")
+        for hook in hooks:
+            print(f"{hook.id}\t{hook.url}\t{_event_list(hook)}")
+        return 0
+
+    return with_store(settings, work)
+
+
+def _remove(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        if not await store.remove_webhook(args.id):
+            print(f"livethread: error: no webhook {args.id!r}", file=sys.stderr)
+            return 2
+        print(f"webhook {args.id} removed")
+        return 0
+
+    return with_store(settings, work)
+
+
+def _failed(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        parked = await store.deliveries("parked")
+        if not parked:
+            print("no parked deliveries")
+            return 0
+        print("id\turl\tattempts\tlast error")
+        urls: dict[str, str] = {}
+        for delivery in parked:
+            if delivery.webhook_id not in urls:
+                hook = await store.webhook(delivery.webhook_id)
+                urls[delivery.webhook_id] = "-" if hook is None else hook.url
+            url = urls[delivery.webhook_id]
+            print(f"{delivery.id}\t{url}\t{delivery.attempts}\t{delivery.last_error or '-'}")
+        return 0
+
+    return with_store(settings, work)
+
+
+def _replay(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+    async def work(store: Store) -> int:
+        ids: list[str] | None = list(args.ids) or None
+        count = await store.replay_deliveries(ids)
+        print(f"{count} parked deliveries queued again")
+        if ids is not None and count < len(set(ids)):
+            print(f"livethread: {len(set(ids)) - count} of the ids given are not parked")
+        # A running webhooks worker sends them within its idle interval.
+        return 0
+
+    return with_store(settings, work)
