@@ -28,6 +28,7 @@ from server.limits import Limiter, Rate
 from server.model import Moderator
 from server.names import skeleton
 from server.ports import Store
+from server.recent import Recent
 from server.requests import CleanComment
 from server.rules import Rules
 
@@ -94,17 +95,11 @@ class Automod:
         self._limiters: dict[tuple[str, str, str], Limiter] = {}
         # (site, body digest, poster key) -> {thread: when}, most recent last.
         self._seen: OrderedDict[tuple[str, str, str], dict[str, float]] = OrderedDict()
-        self._rules: dict[str, tuple[float, Rules]] = {}
+        self._rules: Recent[str, Rules] = Recent(store.rules, ttl=RULES_TTL, clock=clock)
 
     async def rules(self, site: str) -> Rules:
         """A site's rules (the defaults if it never set any), cached for a moment."""
-        now = self._clock()
-        cached = self._rules.get(site)
-        if cached is not None and now - cached[0] < RULES_TTL:
-            return cached[1]
-        found = await self._store.rules(site) or Rules()
-        self._rules[site] = (now, found)
-        return found
+        return await self._rules.get(site) or Rules()
 
     async def screen(
         self, new: CleanComment, poster: Poster, moderator: Moderator | None = None

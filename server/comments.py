@@ -30,6 +30,7 @@ from server.model import (
 )
 from server.names import impersonates
 from server.ports import Bus, Store, StoredEvent, Transaction
+from server.recent import Recent
 from server.render import render
 from server.requests import CleanComment
 from server.tokens import new_comment_id, new_token, token_hash, token_matches
@@ -85,13 +86,14 @@ class Comments:
         self._clock = clock
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
+        self._sites: Recent[str, Site] = Recent(store.site)
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
         return self._keys.claim(idempotency_key)
 
     async def site(self, name: str) -> Site:
-        site = await self._store.site(name)
+        site = await self._sites.get(name)
         if site is None:
             raise NotFound(f"Unknown site {name!r}")
         return site

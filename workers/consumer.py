@@ -68,6 +68,7 @@ class Consumer:
         poll: float = 5.0,
         lease: float = 30.0,
         retry: tuple[float, float] = (1.0, 60.0),
+        gather: float = 0.2,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -77,6 +78,7 @@ class Consumer:
         self._poll = poll
         self._lease = lease
         self._retry = retry
+        self._gather = gather
         self._clock = clock
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
@@ -175,9 +177,16 @@ class Consumer:
         return True
 
     async def _wait(self) -> None:
+        woken = False
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._poll):
                 await self._wake.wait()
+                woken = True
+        if woken and self._gather > 0:
+            # Let the posts of a busy moment arrive, to handle them as one batch: a round (a
+            # log read, a cursor write) per batch instead of per post. Nothing here waits on a
+            # worker: a reader's post was answered, and published, before it woke us.
+            await asyncio.sleep(self._gather)
         self._wake.clear()
 
     async def _sleep(self, seconds: float) -> None:
