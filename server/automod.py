@@ -126,7 +126,10 @@ class Automod:
         count = rule.links(new.body)
         if count > rules.links_max:
             verdict.hold.append(
-                ("links", f"{count} links; at most {rules.links_max} are published at once")
+                (
+                    "links",
+                    f"{count} links: comments with more than {rules.links_max} wait for review",
+                )
             )
         if self._repeated(new, rules, [author, *filter(None, [poster.address])]):
             verdict.hold.append(("repeat", "the same text was just posted in another thread"))

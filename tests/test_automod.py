@@ -78,7 +78,7 @@ async def test_a_spam_burst_is_held_and_reaches_moderators_live(
         assert decode_json(linked.content)["comment"]["status"] == "pending"  # type: ignore[index]
         added = await moderator.expect(events.QueueAdded)
         assert added.item.by == "automod:links"
-        assert added.item.reason == "3 links; at most 2 are published at once"
+        assert added.item.reason == "3 links: comments with more than 2 wait for review"
 
         # The first event this reader gets is the next visible comment: nothing came before.
         marker = await http.post("/api/v1/comments", json=comment_json("ok", thread="article-2"))

@@ -73,7 +73,7 @@ export class Queue {
       h("div", { class: "lt-body" }, safeHtml(c.html || "")),
       h(
         "p",
-        {},
+        { class: "lt-actions" },
         ...actions.map((action) =>
           h(
             "button",

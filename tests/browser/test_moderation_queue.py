@@ -3,6 +3,8 @@ reason, and a moderator's decision there takes them out of the queue."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from playwright.async_api import Browser, expect
 
@@ -34,7 +36,7 @@ async def post(base: str, body: str) -> str:
 
 
 async def test_the_review_queue_shows_held_and_flagged_comments_live(
-    server: Running, browser: Browser, settings: Settings, page: Tab
+    server: Running, browser: Browser, settings: Settings, page: Tab, artifacts: Path
 ) -> None:
     """A flagged and a held comment appear in the moderator's queue with their reasons; the
     held one, approved from there, leaves the queue and is published on a reader's page."""
@@ -50,11 +52,12 @@ async def test_the_review_queue_shows_held_and_flagged_comments_live(
         flagged = await post(server.http, "Buy crypto now")
         held = await post(server.http, "https://a.example and https://b.example")
         entry = queue.locator(f'li[data-id="{held}"]')
-        await expect(entry).to_contain_text("2 links; at most 1 are published at once")
+        await expect(entry).to_contain_text("2 links: comments with more than 1 wait for review")
         await expect(entry).to_contain_text("Held")
         flag = queue.locator(f'li[data-id="{flagged}"]')
         await expect(flag).to_contain_text("suspect words: crypto", timeout=LIVE_MS)
         await expect(queue.locator("h3")).to_have_text("2 comments to review")
+        await queue.screenshot(path=artifacts / "moderation-queue.png")
 
         await page.page.goto(f"{server.http}/")
         await expect(item(page.page, held)).to_have_count(0)
