@@ -224,9 +224,10 @@ class Hub:
         self.backlog_limit = backlog_limit
         self.held_limit = held_limit
         self.tail_interval = tail_interval
-        # 64 members a turn: measured against 256 and 32 (bench/fanout.py, 5,000 readers):
-        # 256 held other threads' events and the loop's own reads longer (p99 133 ms, 143k
-        # deliveries/s sustained), 32 cost more CPU per delivery; 64 gave 93 ms and 166k.
+        # 64 members a turn (~0.6 ms): in 2-run comparisons against the websockets floor
+        # (bench/fanout.py, 5,000 readers) 64 gave p99 93 ms and 166k deliveries/s where 32
+        # cost more CPU per delivery (145k); 256 gave 133 ms and 143k in another run. The box
+        # is noisy: the order held, the sizes of the gaps did not always.
         self._chunk = chunk
         self._outbox_limit = outbox_limit
         # Rooms with events still being handed out, in turn (see `send`).
