@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import httpx
@@ -15,6 +14,7 @@ from server.web.connection import DirectMember
 from server.web.direct import Framer
 from tests.support.clients import WAIT, comment_json, reader
 from tests.support.server import Running
+from tests.support.waiting import eventually
 
 SITE, THREAD = "news", "article-1"
 
@@ -34,12 +34,12 @@ def _socket_tasks() -> list[asyncio.Task[object]]:
     ]
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    # Polled: a socket detaches, or its loss is noticed, inside the server with no signal
-    # a client can await.
-    async with asyncio.timeout(WAIT):
-        while not condition():  # noqa: ASYNC110 -- nothing to await on
-            await asyncio.sleep(0.01)
+async def _detached() -> None:
+    """Wait for every socket's app task to end: each ends when its socket detaches."""
+    tasks = _socket_tasks()
+    if tasks:
+        async with asyncio.timeout(WAIT):
+            await asyncio.wait(tasks)
 
 
 async def test_readers_on_uvicorn_use_the_direct_path(server: Running) -> None:
@@ -66,7 +66,7 @@ async def test_idle_readers_hold_no_task_and_leave_the_hub_when_they_close(
         readers = [
             await stack.enter_async_context(reader(server.ws(SITE, THREAD))) for _ in range(20)
         ]
-        await _until(lambda: not _socket_tasks())
+        await _detached()
         assert hub.readers(SITE, THREAD) == 20
         async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http:
             answer = await http.post("/api/v1/comments", json=comment_json(body="detached"))
@@ -76,14 +76,14 @@ async def test_idle_readers_hold_no_task_and_leave_the_hub_when_they_close(
             assert isinstance(event, events.CommentCreated)
         for r in readers[:10]:
             await r.ws.close()
-        await _until(lambda: hub.readers(SITE, THREAD) == 10)
-    await _until(lambda: hub.rooms() == 0)
+        await eventually(lambda: hub.readers(SITE, THREAD) == 10)
+    await eventually(lambda: hub.rooms() == 0)
 
 
 async def test_a_detached_reader_that_talks_is_ignored_not_disconnected(server: Running) -> None:
     """Text and binary messages from a streaming reader are dropped; its events keep coming."""
     async with reader(server.ws(SITE, THREAD)) as chatty, reader(server.ws(SITE, THREAD)) as quiet:
-        await _until(lambda: not _socket_tasks())
+        await _detached()
         for _ in range(200):
             await chatty.ws.send("hello?")
             await chatty.ws.send(b"\x00" * 1000)

@@ -37,6 +37,7 @@ from tests.support.follower import Follower
 from tests.support.raw_websocket import handshake_request
 from tests.support.redis_server import RedisServer
 from tests.support.server import Running, ServerProcess, serve
+from tests.support.waiting import eventually
 
 SITE, THREAD = "news", "article-1"
 
@@ -225,12 +226,12 @@ async def _bus_becomes(
     Polling: the bus state is only observable from outside through /healthz.
     """
     started = time.monotonic()
-    async with asyncio.timeout(within):
-        while True:
-            states = [await _health(http, p) for p in processes]
-            if all(s == wanted for s in states):
-                return time.monotonic() - started
-            await asyncio.sleep(0.05)
+
+    async def reached() -> bool:
+        return all([await _health(http, p) == wanted for p in processes])
+
+    await eventually(reached, within, every=0.05)
+    return time.monotonic() - started
 
 
 @pytest.mark.timeout(90)
@@ -450,11 +451,7 @@ async def test_peer_that_never_answers_pings_is_dropped(settings: Settings) -> N
             assert close_code == 1011
             # Polling: leaving the hub happens in the server after the drop, with no signal
             # a client can see.
-            async with asyncio.timeout(WAIT):
-                while True:
-                    if hub.readers(SITE, THREAD) == 0:
-                        break
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: hub.readers(SITE, THREAD) == 0)
         finally:
             writer.close()
         print(

@@ -10,6 +10,7 @@ import asyncio
 import redis.asyncio as aioredis
 
 from tests.support.redis_server import HOST
+from tests.support.waiting import eventually
 
 WAIT = 10.0  # the bound on every wait of the suite, in seconds
 
@@ -100,11 +101,10 @@ async def numsub(client: aioredis.Redis, name: str) -> int:
 
 async def numsub_becomes(client: aioredis.Redis, name: str, expected: int) -> None:
     # Polling: unsubscribe() does not wait for Redis, and Redis signals nothing to a third party.
-    async with asyncio.timeout(WAIT):
-        while True:
-            if await numsub(client, name) == expected:
-                return
-            await asyncio.sleep(0.01)
+    async def reached() -> bool:
+        return await numsub(client, name) == expected
+
+    await eventually(reached)
 
 
 async def subscribe_calls(client: aioredis.Redis) -> int:

@@ -26,6 +26,7 @@ from server.hub import Hub
 from server.settings import Settings
 from tests.support.clients import WAIT, Reader, comment_json, decode_json, provision
 from tests.support.server import Running, serve, serve_process
+from tests.support.waiting import eventually
 
 SITE, THREAD = "news", "article-1"
 HOME, ELSEWHERE, BYSTANDER = "127.0.0.1", "127.0.0.2", "127.0.0.3"
@@ -210,9 +211,7 @@ async def test_open_sockets_beyond_the_cap_close_with_4029(settings: Settings) -
             await held[0].ws.close()
             # The server frees the place when its handler sees the close: poll the hub (which
             # drops the member just before the place is given back, with no await in between).
-            async with asyncio.timeout(WAIT):
-                while hub.readers(SITE, THREAD) != 2:  # noqa: ASYNC110 -- nothing to await on
-                    await asyncio.sleep(0.01)
+            await eventually(lambda: hub.readers(SITE, THREAD) == 2)
             async with reader_from(url, HOME) as again:
                 assert hub.readers(SITE, THREAD) == 3
                 await expect_refused_socket(url)  # full again

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from server.web.guard import Guard
 from tests.support.clients import WAIT, Tokens, provision, reader
 from tests.support.follower import Follower
 from tests.support.server import Running, serve
+from tests.support.waiting import eventually
 
 # What uvicorn takes as the client's address: it trusts X-Forwarded-For from 127.0.0.1 (its
 # default FORWARDED_ALLOW_IPS), so the server sees this documentation address (RFC 5737).
@@ -251,16 +252,6 @@ def held_keys(guard: Guard) -> set[str]:
     return keys
 
 
-async def until(check: Callable[[], bool], what: str, within: float = 5.0) -> None:
-    """Poll a condition that depends on time passing (buckets refilling), bounded."""
-    step = 0.05
-    for _ in range(round(within / step)):
-        if check():
-            return
-        await asyncio.sleep(step)
-    raise AssertionError(f"not within {within} s: {what}")
-
-
 async def test_rate_limit_keys_are_keyed_hashes_and_refilled_ones_are_forgotten(
     tmp_path: Path,
 ) -> None:
@@ -316,7 +307,8 @@ async def test_rate_limit_keys_are_keyed_hashes_and_refilled_ones_are_forgotten(
                 limiter.forget_idle()
             return not held_keys(guard)
 
-        await until(forgotten, "refilled buckets and closed sockets are forgotten")
+        # Polled: buckets refill as time passes, which nothing signals.
+        await eventually(forgotten, within=5.0, every=0.05)
         assert all(len(limiter) == 0 for limiter in limiters(guard))
 
 
