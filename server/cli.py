@@ -8,18 +8,19 @@ import contextlib
 import resource
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import uvicorn
 
 from server import demo, rules_cli, user_cli, webhooks_cli
+from server.command import database, with_store
 from server.composition import worker_names, workers_for
 from server.model import Moderator, Site
 from server.ports import Store, StoreError
 from server.requests import RequestError, validate_ids
 from server.settings import Settings, SettingsError, export
 from server.tokens import new_token, token_hash
-from server.web.app import bus_for, store_for
+from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
 
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, help="server processes (more than 1 needs --redis)")
-    _database(serve)
+    database(serve)
     serve.add_argument("--redis", help="Redis URL for the bus between processes (default: none)")
     serve.add_argument("--demo", action="store_true", help="load and serve the demo article")
     serve.add_argument(
@@ -65,12 +66,12 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run background workers as this process")
     worker.add_argument("names", nargs="+", metavar="NAME", help="worker names, or all")
-    _database(worker)
+    database(worker)
     worker.add_argument("--redis", help="Redis URL, to be woken by new events at once")
     worker.set_defaults(handler=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
-    _database(migrate)
+    database(migrate)
     migrate.set_defaults(handler=_migrate)
 
     site = commands.add_parser("site", help="manage sites").add_subparsers(required=True)
@@ -80,10 +81,10 @@ def _parser() -> argparse.ArgumentParser:
         "--origin", action="append", default=[], help="an origin allowed to embed (repeatable)"
     )
     site_add.add_argument("--premoderate", action="store_true", help="hold comments for approval")
-    _database(site_add)
+    database(site_add)
     site_add.set_defaults(handler=_site_add)
 
-    user_cli.register(commands, _database, _with_store)
+    user_cli.register(commands)
 
     moderator = commands.add_parser("moderator", help="manage moderators")
     moderator_add = moderator.add_subparsers(required=True).add_parser(
@@ -91,28 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     moderator_add.add_argument("name")
     moderator_add.add_argument("--site", required=True)
-    _database(moderator_add)
+    database(moderator_add)
     moderator_add.set_defaults(handler=_moderator_add)
 
-    webhooks_cli.register(commands, _database, _with_store)
-    rules_cli.register(commands, _database, _with_store)
+    webhooks_cli.register(commands)
+    rules_cli.register(commands)
     return parser
-
-
-def _database(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", help="sqlite:///PATH (default sqlite:///./livethread.db)")
-
-
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
-    async def run() -> int:
-        store = store_for(settings)
-        await store.open()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def _raise_file_limit() -> None:
@@ -141,7 +126,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # Opening the store checks that it can keep acknowledged comments (WAL, synchronous=FULL)
         # and migrates it: a database that cannot is refused here in one line (a StoreError,
         # reported by main), not by a traceback from every server process's startup.
-        _with_store(settings, prepare)
+        with_store(settings, prepare)
     export(settings)
     # uvicorn shuts down gracefully on SIGTERM (stop accepting, finish in-flight requests, close
     # sockets with 1012), then raises the signal again for the handler it found installed. With
@@ -187,7 +172,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             await bus.close()
         return 0
 
-    return _with_store(settings, work)
+    return with_store(settings, work)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -195,7 +180,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database {settings.database} is at schema version {await store.migrate()}")
         return 0
 
-    return _with_store(settings, work)
+    return with_store(settings, work)
 
 
 def _site_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -208,7 +193,7 @@ def _site_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"site {args.name} saved (origins: {', '.join(args.origin) or 'none'})")
         return 0
 
-    return _with_store(settings, work)
+    return with_store(settings, work)
 
 
 def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -222,7 +207,7 @@ def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
         print(token)
         return 0
 
-    return _with_store(settings, work)
+    return with_store(settings, work)
 
 
 if __name__ == "__main__":

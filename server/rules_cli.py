@@ -7,33 +7,27 @@ list option replaces the whole list (`--banned` with no words empties it).
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Awaitable, Callable
 
 import msgspec
 
 from server import destinations
+from server.command import Commands, database, with_store
 from server.ports import Store
 from server.rules import CLASSIFIER_KINDS, Rules, RulesError, check
 from server.settings import Settings
 
-WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
 OFF = "off"
 
 
-def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    database: Callable[[argparse.ArgumentParser], None],
-    with_store: WithStore,
-) -> None:
+def register(commands: Commands) -> None:
     """Add `rules show` and `rules set` to the command line."""
     rules = commands.add_parser("rules", help="a site's auto-moderation rules")
     sub = rules.add_subparsers(required=True)
     show = sub.add_parser("show", help="print a site's rules (defaults if never set)")
     show.add_argument("site")
     database(show)
-    show.set_defaults(handler=functools.partial(_show, with_store=with_store))
+    show.set_defaults(handler=_show)
 
     put = sub.add_parser("set", help="change some of a site's rules")
     put.add_argument("site")
@@ -62,7 +56,7 @@ def register(
     put.add_argument("--classifier-kind", choices=CLASSIFIER_KINDS, help="its protocol")
     put.add_argument("--classifier-key", metavar="KEY", help="API key (akismet), or off")
     database(put)
-    put.set_defaults(handler=functools.partial(_set, with_store=with_store))
+    put.set_defaults(handler=_set)
 
 
 def _print(site: str, rules: Rules) -> None:
@@ -78,7 +72,7 @@ async def _site_rules(store: Store, site: str) -> Rules | None:
     return await store.rules(site) or Rules()
 
 
-def _show(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _show(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         rules = await _site_rules(store, args.site)
         if rules is None:
@@ -107,7 +101,7 @@ def _changes(args: argparse.Namespace) -> dict[str, object]:
     return changes
 
 
-def _set(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _set(args: argparse.Namespace, settings: Settings) -> int:
     changes = _changes(args)
     url = changes.get("classifier_url")
     if isinstance(url, str):

@@ -9,39 +9,32 @@ drops them live and no replay or retried post shows their text again.
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Awaitable, Callable
 
 import msgspec
 
+from server.command import Commands, database, with_store
 from server.comments import Comments
 from server.ports import Store
 from server.settings import Settings
 from server.web.app import bus_for
 
-WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
 
-
-def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    database: Callable[[argparse.ArgumentParser], None],
-    with_store: WithStore,
-) -> None:
+def register(commands: Commands) -> None:
     """Add `user export` and `user delete` to the command line."""
     user = commands.add_parser("user", help="a person's data, found by email")
     user_commands = user.add_subparsers(required=True)
     export = user_commands.add_parser("export", help="print every comment left with EMAIL (JSON)")
     export.add_argument("email")
     database(export)
-    export.set_defaults(handler=functools.partial(_export, with_store=with_store))
+    export.set_defaults(handler=_export)
     erase = user_commands.add_parser(
         "delete", help="erase every comment left with EMAIL (live on open pages)"
     )
     erase.add_argument("email")
     database(erase)
     erase.add_argument("--redis", help="Redis URL, to announce the removals at once")
-    erase.set_defaults(handler=functools.partial(_delete, with_store=with_store))
+    erase.set_defaults(handler=_delete)
 
 
 class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,7 +53,7 @@ class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
     edited: float | None
 
 
-def _export(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _export(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         found = await store.comments_by_email(args.email.strip().lower())
         exported = [
@@ -85,7 +78,7 @@ def _export(args: argparse.Namespace, settings: Settings, *, with_store: WithSto
     return with_store(settings, work)
 
 
-def _delete(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         bus = bus_for(settings)
         await bus.start()

@@ -9,23 +9,16 @@ running webhooks worker picks them up within its idle interval.
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Awaitable, Callable
 
 from server import destinations
+from server.command import Commands, database, with_store
 from server.ports import Store, Webhook
 from server.settings import Settings
 from workers.webhooks import WebhookError, new_webhook
 
-WithStore = Callable[[Settings, Callable[[Store], Awaitable[int]]], int]
 
-
-def register(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    database: Callable[[argparse.ArgumentParser], None],
-    with_store: WithStore,
-) -> None:
+def register(commands: Commands) -> None:
     """Add the `webhooks` commands to the command line."""
     webhooks = commands.add_parser("webhooks", help="manage webhooks and their deliveries")
     webhook_commands = webhooks.add_subparsers(required=True)
@@ -42,31 +35,31 @@ def register(
         help="an event type to send, e.g. comment.created (repeatable; default: every type)",
     )
     database(webhook_add)
-    webhook_add.set_defaults(handler=functools.partial(_add, with_store=with_store))
+    webhook_add.set_defaults(handler=_add)
     webhook_list = webhook_commands.add_parser("list", help="list a site's webhooks")
     webhook_list.add_argument("site")
     database(webhook_list)
-    webhook_list.set_defaults(handler=functools.partial(_list, with_store=with_store))
+    webhook_list.set_defaults(handler=_list)
     webhook_remove = webhook_commands.add_parser(
         "remove", help="remove a webhook and its queued deliveries"
     )
     webhook_remove.add_argument("id")
     database(webhook_remove)
-    webhook_remove.set_defaults(handler=functools.partial(_remove, with_store=with_store))
+    webhook_remove.set_defaults(handler=_remove)
     webhook_failed = webhook_commands.add_parser(
         "failed", help="list parked deliveries (those that failed every attempt)"
     )
     database(webhook_failed)
-    webhook_failed.set_defaults(handler=functools.partial(_failed, with_store=with_store))
+    webhook_failed.set_defaults(handler=_failed)
     webhook_replay = webhook_commands.add_parser(
         "replay", help="send parked deliveries again (all of them when no ID is given)"
     )
     webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
     database(webhook_replay)
-    webhook_replay.set_defaults(handler=functools.partial(_replay, with_store=with_store))
+    webhook_replay.set_defaults(handler=_replay)
 
 
-def _add(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         hook = new_webhook(args.site, args.url, tuple(args.event))
         warning = destinations.check_now(
@@ -95,7 +88,7 @@ def _event_list(hook: Webhook) -> str:
     return ", ".join(hook.events) if hook.events else "every event"
 
 
-def _list(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _list(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         hooks = await store.webhooks(args.site)
         if not hooks:
@@ -107,7 +100,7 @@ def _list(args: argparse.Namespace, settings: Settings, *, with_store: WithStore
     return with_store(settings, work)
 
 
-def _remove(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         if not await store.remove_webhook(args.id):
             print(f"livethread: error: no webhook {args.id!r}", file=sys.stderr)
@@ -118,7 +111,7 @@ def _remove(args: argparse.Namespace, settings: Settings, *, with_store: WithSto
     return with_store(settings, work)
 
 
-def _failed(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _failed(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         parked = await store.deliveries("parked")
         if not parked:
@@ -137,7 +130,7 @@ def _failed(args: argparse.Namespace, settings: Settings, *, with_store: WithSto
     return with_store(settings, work)
 
 
-def _replay(args: argparse.Namespace, settings: Settings, *, with_store: WithStore) -> int:
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Store) -> int:
         ids: list[str] | None = list(args.ids) or None
         count = await store.replay_deliveries(ids)
