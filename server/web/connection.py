@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
@@ -88,6 +89,10 @@ class DirectMember(Member):
         self._writer = writer
         self._framer = framer
         self._max_buffer = max_buffer
+
+    def detach(self, on_lost: Callable[[], None]) -> bool:
+        """Leave the socket to the protocol (see direct.DirectWriter.detach)."""
+        return self._writer.detach(on_lost)
 
     def _send(self, payload: bytes) -> None:
         if self.overflowed:

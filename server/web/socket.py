@@ -86,12 +86,12 @@ class ThreadSocket:
             await self._hub.join(site, thread, member)
             try:
                 await self._backlog(ws, member, site, thread, since)
-                if writer is not None and not member.overflowed:
+                if isinstance(member, QueuedMember):
+                    await _stream(ws, member)
+                elif not member.overflowed:
                     # From here the protocol holds the socket and this task ends; the hub
                     # and the guard let go of it when the connection is lost.
-                    detached = writer.detach(lambda: self._lost(site, thread, member, give_back))
-                elif isinstance(member, QueuedMember):
-                    await _stream(ws, member)
+                    detached = member.detach(lambda: self._lost(site, thread, member, give_back))
             finally:
                 if not detached:
                     await self._hub.leave(site, thread, member)
