@@ -95,11 +95,16 @@ class Automod:
         self._limiters: dict[tuple[str, str, str], Limiter] = {}
         # (site, body digest, poster key) -> {thread: when}, most recent last.
         self._seen: OrderedDict[tuple[str, str, str], dict[str, float]] = OrderedDict()
-        self._rules: Recent[str, Rules] = Recent(store.rules, ttl=RULES_TTL, clock=clock)
+        self._rules: Recent[str, Rules] = Recent(self._stored_rules, ttl=RULES_TTL, clock=clock)
 
     async def rules(self, site: str) -> Rules:
         """A site's rules (the defaults if it never set any), cached for a moment."""
         return await self._rules.get(site) or Rules()
+
+    async def _stored_rules(self, site: str) -> Rules:
+        # The defaults are remembered too: most sites never set rules, and a memo that only
+        # kept what it found would read the store on every one of their posts.
+        return await self._store.rules(site) or Rules()
 
     async def screen(
         self, new: CleanComment, poster: Poster, moderator: Moderator | None = None

@@ -87,6 +87,9 @@ class Comments:
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
         self._sites: Recent[str, Site] = Recent(store.site)
+        # Read by every post (names that impersonate one are refused); `moderator add` applies
+        # within the memo's moment.
+        self._moderators: Recent[str, list[Moderator]] = Recent(store.moderators)
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
@@ -170,7 +173,7 @@ class Comments:
         return answer
 
     async def _check_name(self, name: str, site: str, poster: Moderator | None) -> None:
-        protected = [m.name for m in await self._store.moderators(site)]
+        protected = [m.name for m in await self._moderators.get(site) or ()]
         if poster is not None and poster.site == site:
             protected = [n for n in protected if n != poster.name]
         if impersonates(name, [*protected, *RESERVED_NAMES]):
@@ -371,11 +374,10 @@ class Comments:
         if payload is None:
             return
         self._after_commit()
-        if not await self._bus.publish(thread_channel(site, thread), payload):
+        # Readers first; then wake the log's readers (workers), who also poll slowly.
+        messages = ((thread_channel(site, thread), payload), (LOG_CHANNEL, b""))
+        if not await self._bus.publish_all(messages):
             # Committed but not announced: every process's hub finds it in the log's tail.
             log.warning(
                 "bus unavailable; event for %s/%s committed but not published", site, thread
             )
-            return
-        # Readers first; then wake the log's readers (workers), who also poll slowly.
-        await self._bus.publish(LOG_CHANNEL, b"")

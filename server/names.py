@@ -8,6 +8,7 @@ letters that look Latin all collide.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 
@@ -21,6 +22,9 @@ _LATIN_LOOKALIKES = str.maketrans(
 _SEQUENCES = (("rn", "m"), ("vv", "w"))
 
 
+# Remembered: every post compares its name with each of the site's moderators' (and the reserved
+# names), and the confusables lookup costs far more than the comparison. Names are short.
+@functools.lru_cache(maxsize=4096)
 def skeleton(name: str) -> str:
     """The form two names are compared in."""
     text = unicodedata.normalize("NFKC", name)

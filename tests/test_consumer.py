@@ -180,3 +180,53 @@ async def test_two_copies_never_handle_the_same_events(
     handled = one.positions + two.positions
     assert sorted(handled) == list(range(1, 21))
     assert not (one.positions and two.positions)  # the lease holder did all of it
+
+
+async def test_a_standby_copy_takes_over_when_the_holder_stops(
+    parts: tuple[SqliteStore, MemoryBus, Comments],
+) -> None:
+    """When the lease holder stops (giving the lease back), the other copy goes on from there."""
+    store, bus, comments = parts
+    changed = asyncio.Condition()
+    one, two = Recorder(changed=changed), Recorder(changed=changed)
+    copies = {
+        recorder: Consumer(store, bus, recorder, poll=0.1, lease=30.0) for recorder in (one, two)
+    }
+    stacks = {recorder: contextlib.AsyncExitStack() for recorder in (one, two)}
+    async with stacks[one], stacks[two]:
+        for recorder, stack in stacks.items():
+            await stack.enter_async_context(running(copies[recorder]))
+        await _post(comments, "#1")
+        async with asyncio.timeout(WAIT), changed:
+            await changed.wait_for(lambda: len(one.positions) + len(two.positions) >= 1)
+        holder, standby = (one, two) if one.positions else (two, one)
+        async with asyncio.timeout(WAIT):
+            await copies[holder].committed(1)
+        await stacks[holder].aclose()  # the holder stops
+        await _post(comments, "#2")
+        await standby.reach(1)
+        assert standby.positions == [2] and holder.positions == [1]
+
+
+async def test_a_standby_copy_does_not_write_its_lease_per_event(
+    parts: tuple[SqliteStore, MemoryBus, Comments],
+) -> None:
+    """A copy waiting for the lease tries it at most once a pause, not once per event it hears."""
+    store, bus, comments = parts
+    changed = asyncio.Condition()
+    one, two = Recorder(changed=changed), Recorder(changed=changed)
+    first = Consumer(store, bus, one, poll=0.1, lease=30.0, gather=0.0)
+    second = Consumer(store, bus, two, poll=0.1, lease=30.0, gather=0.0)
+
+    async def handled(count: int) -> None:
+        async with asyncio.timeout(WAIT), changed:
+            await changed.wait_for(lambda: len(one.positions) + len(two.positions) >= count)
+
+    async with running(first), running(second):
+        for n in range(1, 51):
+            await _post(comments, f"#{n}")
+            await handled(n)  # before the next post: 50 separate wakes on the bus
+    standby = second if one.positions else first
+    assert standby.handled == 0
+    # The first try, then one per second-long pause while the 50 events went by.
+    assert 1 <= standby.lease_tries <= 5, standby.lease_tries

@@ -69,6 +69,7 @@ class Consumer:
         lease: float = 30.0,
         retry: tuple[float, float] = (1.0, 60.0),
         gather: float = 0.2,
+        standby: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -79,6 +80,7 @@ class Consumer:
         self._lease = lease
         self._retry = retry
         self._gather = gather
+        self._standby_pause = min(standby, lease / 3)
         self._clock = clock
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
@@ -89,6 +91,7 @@ class Consumer:
         self._renew_at = 0.0
         self._cursor: int | None = None
         self.handled = 0
+        self.lease_tries = 0  # lease writes made (a standby copy's are paced, not per event)
         # The position this copy last committed, and a condition to watch it move by.
         self.position = 0
         self._moved = asyncio.Condition()
@@ -126,10 +129,10 @@ class Consumer:
         # The lease is renewed a third of its term at a time, not every round: a round per
         # post must not cost a write per post.
         if now >= self._renew_at:
+            self.lease_tries += 1
             if not await self._store.lease(self.name, self._owner, now + self._lease, now):
-                # Another copy holds the lease: wait for it to lapse (or for this copy's turn).
                 self._cursor = None
-                await self._sleep(self._lease / 3)
+                await self._stand_by()
                 return
             self._renew_at = now + self._lease / 3
         if self._cursor is None:
@@ -189,9 +192,12 @@ class Consumer:
             await asyncio.sleep(self._gather)
         self._wake.clear()
 
-    async def _sleep(self, seconds: float) -> None:
-        # A pause that the bus may cut short (a new event is worth trying again at once).
+    async def _stand_by(self) -> None:
+        # Another copy holds the lease. Each try is a write, so a standby copy tries at most
+        # once per pause however busy the log is (the wakes during the pause count once), and
+        # otherwise a third of the term later: the holder may have given the lease back.
+        await asyncio.sleep(self._standby_pause)
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(self._lease / 3):
                 await self._wake.wait()
         self._wake.clear()

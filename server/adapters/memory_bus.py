@@ -12,6 +12,7 @@ has unsubscribed gets nothing more, as with Redis.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from server.adapters.subscriptions import Subscriptions
 from server.ports import Listener
@@ -38,9 +39,15 @@ class MemoryBus:
 
     async def publish(self, channel: str, payload: bytes) -> bool:
         """Schedule delivery to the channel's listeners; False only once the bus is closed."""
+        return await self.publish_all(((channel, payload),))
+
+    async def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> bool:
+        """Schedule each delivery, in order; False only once the bus is closed."""
         if self._closed:
             return False
-        asyncio.get_running_loop().call_soon(self._subs.deliver, channel, payload)
+        loop = asyncio.get_running_loop()
+        for channel, payload in messages:
+            loop.call_soon(self._subs.deliver, channel, payload)
         return True
 
     async def subscribe(self, channel: str, listener: Listener) -> None:

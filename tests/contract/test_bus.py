@@ -124,6 +124,27 @@ async def test_order_is_preserved_per_channel(bus: AnyBus) -> None:
     assert [await listener.next() for _ in sent] == sent
 
 
+async def test_publish_all_delivers_each_message_in_order(bus: AnyBus) -> None:
+    """Several messages handed over at once reach their channels' listeners, in order."""
+    thread, log = Recorder(), Recorder()
+    await bus.subscribe("thread", thread)
+    await bus.subscribe("log", log)
+    assert await bus.publish_all([("thread", b"one"), ("log", b""), ("thread", b"two")])
+    assert [await thread.next(), await thread.next()] == [b"one", b"two"]
+    assert await log.next() == b""
+    assert thread.pending() == log.pending() == []
+
+
+async def test_more_publishers_than_connections_all_get_through(bus: AnyBus) -> None:
+    """Publishers beyond the bus's connections wait their turn: none fails, none is lost."""
+    listener = Recorder()
+    await bus.subscribe("busy", listener)
+    sent = {f"{i}".encode() for i in range(100)}
+    results = await asyncio.gather(*(bus.publish("busy", payload) for payload in sent))
+    assert all(results)
+    assert {await listener.next() for _ in sent} == sent
+
+
 async def test_unsubscribed_listener_receives_nothing_more(bus: AnyBus) -> None:
     """After unsubscribe() returns, the listener gets nothing; the channel's others still do."""
     leaving, staying = Recorder(), Recorder()
@@ -292,6 +313,7 @@ async def test_redis_outage_fails_publish_fast_then_the_bus_resumes(graceful: bo
             server.stop(graceful=graceful)
             async with asyncio.timeout(2.0):  # "does not hang": about two socket timeouts
                 assert await bus.publish("kept", b"lost") is False
+                assert await bus.publish_all([("kept", b"lost"), ("late", b"lost")]) is False
                 await bus.subscribe("late", late)
                 await bus.unsubscribe("left", left)
 
