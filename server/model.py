@@ -137,6 +137,29 @@ def public(record: CommentRecord) -> PublicComment:
     )
 
 
+def thread_snapshot(
+    site: str,
+    thread: str,
+    state: ThreadState,
+    records: Iterable[CommentRecord],
+    *,
+    edit_window: int,
+    moderator: bool = False,
+) -> ThreadSnapshot:
+    """The thread at `state`, as readers see it (or as its site's moderators do)."""
+    comments = moderator_view(records) if moderator else reader_view(records)
+    return ThreadSnapshot(
+        site=site,
+        thread=thread,
+        seq=state.seq,
+        count=visible_count(comments),
+        locked=state.locked,
+        comments=comments,
+        edit_window=edit_window,
+        moderator=moderator,
+    )
+
+
 def reader_view(records: Iterable[CommentRecord]) -> list[PublicComment]:
     """What readers see of a thread, oldest first.
 

@@ -12,9 +12,8 @@ import pytest
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
-from server.model import Site
 from server.ports import LogEntry
-from server.requests import CleanComment
+from tests.support.parts import new_comment, use_cases
 from workers.consumer import Consumer
 
 WAIT = 10.0
@@ -48,30 +47,12 @@ class Recorder:
 
 @pytest.fixture
 async def parts(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, MemoryBus, Comments]]:
-    store, bus = SqliteStore(str(tmp_path / "db")), MemoryBus()
-    await store.open()
-    await bus.start()
-    await store.put_site(Site(name="news"))
-    try:
-        yield store, bus, Comments(store, bus)
-    finally:
-        await bus.close()
-        await store.close()
+    async with use_cases(tmp_path / "db") as parts:
+        yield parts
 
 
 async def _post(comments: Comments, body: str) -> None:
-    await comments.post(
-        CleanComment(
-            site="news",
-            thread="t",
-            parent=None,
-            name="Ann",
-            email=None,
-            url=None,
-            body=body,
-            notify=False,
-        )
-    )
+    await comments.post(new_comment(body))
 
 
 @contextlib.asynccontextmanager

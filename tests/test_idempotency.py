@@ -13,11 +13,11 @@ from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Site
 from server.ports import ERASED
-from server.requests import CleanComment
 from server.settings import Settings
 from server.web.app import store_for
 from tests.security.test_privacy import livethread
 from tests.support.clients import WAIT, Tokens
+from tests.support.parts import new_comment
 from tests.support.server import serve
 
 TTL = 60.0
@@ -36,19 +36,6 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         await opened.close()
 
 
-def comment(body: str) -> CleanComment:
-    return CleanComment(
-        site="news",
-        thread="t",
-        parent=None,
-        name="Ann",
-        email=None,
-        url=None,
-        body=body,
-        notify=False,
-    )
-
-
 async def recall(store: SqliteStore, key: str) -> bytes | None:
     async with store.transaction("news", "t") as tx:
         answer = await tx.recall(key)
@@ -65,14 +52,14 @@ async def test_an_expired_answer_is_forgotten_and_its_key_then_posts_anew(
     clock = [1_700_000_000.0]
     comments = Comments(store, bus, clock=lambda: clock[0], idempotency_ttl=TTL)
     try:
-        first = await comments.post(comment(TEXT), "k1")
+        first = await comments.post(new_comment(TEXT), "k1")
         clock[0] += TTL - 1
-        assert (await comments.post(comment(TEXT), "k1")).comment.id == first.comment.id
+        assert (await comments.post(new_comment(TEXT), "k1")).comment.id == first.comment.id
         clock[0] += 2  # now TTL + 1 after the first post
-        await comments.post(comment("Another post, with its own key"), "k2")
+        await comments.post(new_comment("Another post, with its own key"), "k2")
         assert await recall(store, "k1") is None
         assert await recall(store, "k2") is not None
-        late = await comments.post(comment(TEXT), "k1")
+        late = await comments.post(new_comment(TEXT), "k1")
         assert late.comment.id != first.comment.id
         _, records = await store.comments("news", "t")
         assert [r.body_source for r in records].count(TEXT) == 2

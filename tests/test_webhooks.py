@@ -24,8 +24,8 @@ from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Moderator, Site
 from server.ports import Webhook
-from server.requests import CleanComment
 from tests.support.local_http import served
+from tests.support.parts import new_comment
 from workers.consumer import Consumer
 from workers.webhooks import (
     WebhookError,
@@ -149,18 +149,7 @@ async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
 
 
 async def _post(comments: Comments, body: str, site: str = "news", thread: str = "t") -> str:
-    answer = await comments.post(
-        CleanComment(
-            site=site,
-            thread=thread,
-            parent=None,
-            name="Ann",
-            email=None,
-            url=None,
-            body=body,
-            notify=False,
-        )
-    )
+    answer = await comments.post(new_comment(body, site=site, thread=thread))
     return answer.comment.id
 
 

@@ -10,13 +10,7 @@ from starlette.routing import Route
 from server.automod import Poster
 from server.comments import Comments
 from server.errors import CommentError, Forbidden, Throttled
-from server.model import (
-    PublicComment,
-    ThreadSnapshot,
-    moderator_view,
-    reader_view,
-    visible_count,
-)
+from server.model import PublicComment, thread_snapshot
 from server.ports import Store
 from server.requests import (
     EditComment,
@@ -29,9 +23,10 @@ from server.requests import (
     validate_edit,
     validate_ids,
 )
+from server.snapshots import Snapshots
 from server.web import auth
 from server.web.guard import Guard
-from server.web.responses import error_response, json_response
+from server.web.responses import accepts_gzip, error_response, json_response
 
 MAX_COUNT_THREADS = 100
 MAX_IDEMPOTENCY_KEY = 200
@@ -59,10 +54,18 @@ class TooLarge(CommentError):
 
 class Api:
     def __init__(
-        self, comments: Comments, store: Store, guard: Guard, *, max_body: int, edit_window: float
+        self,
+        comments: Comments,
+        store: Store,
+        snapshots: Snapshots,
+        guard: Guard,
+        *,
+        max_body: int,
+        edit_window: float,
     ) -> None:
         self._comments = comments
         self._store = store
+        self._snapshots = snapshots
         self._guard = guard
         self._max_body = max_body
         self._edit_window = edit_window
@@ -85,22 +88,24 @@ class Api:
         moderator = await auth.moderator(request, self._store)
         if moderator is not None and moderator.site != site:
             raise Forbidden("Your moderator token is for another site")
+        # Never from a shared cache: a moderator's view must not reach a reader, and a reader's
+        # page must not miss what was posted since.
+        headers = {"Cache-Control": "no-store"}
+        if moderator is None:
+            snapshot = await self._snapshots.get(site, thread)
+            headers["Vary"] = "Accept-Encoding"
+            if accepts_gzip(request.headers.get("accept-encoding", "")):
+                headers["Content-Encoding"] = "gzip"
+                body = await self._snapshots.gzipped(snapshot)
+            else:
+                body = snapshot.body
+            return json_response(body, headers=headers)
         state, records = await self._store.comments(site, thread)
-        view = reader_view(records)
-        return json_response(
-            ThreadSnapshot(
-                site=site,
-                thread=thread,
-                seq=state.seq,
-                count=visible_count(view),
-                locked=state.locked,
-                comments=view if moderator is None else moderator_view(records),
-                edit_window=int(self._edit_window),
-                moderator=moderator is not None,
-            ),
-            # A moderator's view must never be served from a cache to a reader.
-            headers={"Cache-Control": "no-store"},
+        edit_window = int(self._edit_window)
+        view = thread_snapshot(
+            site, thread, state, records, edit_window=edit_window, moderator=True
         )
+        return json_response(view, headers=headers)
 
     async def post(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key")

@@ -21,6 +21,7 @@ from server.errors import CommentError
 from server.hub import Hub
 from server.requests import RequestError
 from server.settings import Settings
+from server.snapshots import Snapshots
 from server.web.api import Api, on_comment_error, on_request_error
 from server.web.guard import Guard
 from server.web.moderation_socket import ModerationSocket
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
     api = Api(
         comments,
         store,
+        Snapshots(store, edit_window=int(settings.edit_window_seconds)),
         guard,
         max_body=settings.http_max_bytes,
         edit_window=settings.edit_window_seconds,

@@ -32,3 +32,27 @@ def error_response(
 ) -> Response:
     body = ErrorBody(error=code, message=message, fields=fields or {})
     return json_response(body, status, headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header admits gzip (RFC 9110 12.5.3: "q=0" refuses it; when
+    in doubt, no: the identity form is the one every client takes)."""
+    wildcard = False
+    for part in accept_encoding.split(","):
+        name, _, params = part.partition(";")
+        name = name.strip().lower()
+        if name not in ("gzip", "x-gzip", "*"):
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        if name == "*":
+            wildcard = weight > 0
+        else:
+            return weight > 0
+    return wildcard

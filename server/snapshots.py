@@ -1,0 +1,140 @@
+"""Readers' snapshots of a thread, encoded once per seq and shared by every request for it.
+
+A popular article's page loads ask for the same thread again and again, and a long thread's
+snapshot is megabytes of JSON built from every one of its rows. Every change a reader can see
+appends an event, which moves the thread's seq (invariant 3), so bytes built at a seq stay right
+for as long as that seq is the thread's: a request reads the thread's seq (one small query) and
+is served what was built at it, or builds it once for everyone asking at the same moment. A
+change committed by another process moves the same seq, so every process notices it.
+
+The gzip form is made once per seq too, the first time a client accepts it, on a worker thread
+(zlib lets go of the GIL), so the event loop keeps fanning out meanwhile. Entries are bounded in
+bytes; the least recently served thread goes first. Moderators' views are not kept here: they
+hold held and removed comments, and a moderator's request always reads the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections import OrderedDict
+
+import msgspec
+
+from server.model import thread_snapshot
+from server.ports import Store
+
+LIMIT_BYTES = 64 * 1024 * 1024  # per process, JSON and gzip forms together
+GZIP_LEVEL = 6  # zlib's default: a 10,000-comment thread's 5 MB shrink about tenfold
+
+_encoder = msgspec.json.Encoder()
+
+
+class Snapshot:
+    """One thread's reader snapshot at one seq, as JSON bytes (and gzipped, once asked for)."""
+
+    __slots__ = ("_zipping", "body", "counted", "gzipped", "key", "seq")
+
+    def __init__(self, key: tuple[str, str], seq: int, body: bytes) -> None:
+        self.key = key
+        self.seq = seq
+        self.body = body
+        self.gzipped: bytes | None = None
+        self.counted = 0  # bytes of it the cache has counted against its limit
+        self._zipping: asyncio.Future[bytes] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
+
+    async def gzip(self) -> bytes:
+        """The gzip form, made once however many ask for it at the same time."""
+        if self.gzipped is not None:
+            return self.gzipped
+        if self._zipping is None:
+            self._zipping = asyncio.ensure_future(
+                asyncio.to_thread(gzip.compress, self.body, GZIP_LEVEL, mtime=0)
+            )
+        # Shielded: a client that goes away must not cancel what others are waiting for.
+        zipped = await asyncio.shield(self._zipping)
+        self.gzipped = zipped
+        return zipped
+
+
+class Snapshots:
+    def __init__(self, store: Store, *, edit_window: int, limit: int = LIMIT_BYTES) -> None:
+        self._store = store
+        self._edit_window = edit_window
+        self._limit = limit
+        self._entries: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self._size = 0
+        # The build in progress for a thread: requests that arrive meanwhile wait for it.
+        self._building: dict[tuple[str, str], asyncio.Task[Snapshot]] = {}
+        self.builds = 0  # snapshots built from the store (the rest were served from memory)
+
+    @property
+    def size(self) -> int:
+        """Bytes held (JSON and gzip forms), never more than the limit."""
+        return self._size
+
+    async def get(self, site: str, thread: str) -> Snapshot:
+        """The thread's reader snapshot at its current seq (or later)."""
+        seq = (await self._store.thread_state(site, thread)).seq
+        key = (site, thread)
+        entry = self._entries.get(key)
+        if entry is not None and entry.seq >= seq:
+            self._entries.move_to_end(key)
+            return entry
+        task = self._building.get(key)
+        if task is None:
+            task = asyncio.create_task(self._build(key))
+            self._building[key] = task
+            task.add_done_callback(lambda done: self._built(key, done))
+        # Shielded: a client that goes away must not cancel a build others are waiting for.
+        entry = await asyncio.shield(task)
+        if entry.seq < seq:
+            # That build read the thread before the change this request already saw.
+            entry = await self._build(key)
+        return entry
+
+    async def gzipped(self, entry: Snapshot) -> bytes:
+        """The snapshot's gzip form (counted against the limit while the entry is held)."""
+        zipped = await entry.gzip()
+        if self._entries.get(entry.key) is entry and entry.counted != entry.size:
+            self._size += entry.size - entry.counted
+            entry.counted = entry.size
+            self._evict()
+        return zipped
+
+    async def _build(self, key: tuple[str, str]) -> Snapshot:
+        site, thread = key
+        state, records = await self._store.comments(site, thread)
+        snapshot = thread_snapshot(site, thread, state, records, edit_window=self._edit_window)
+        entry = Snapshot(key, state.seq, _encoder.encode(snapshot))
+        self.builds += 1
+        self._remember(entry)
+        return entry
+
+    def _built(self, key: tuple[str, str], task: asyncio.Task[Snapshot]) -> None:
+        if self._building.get(key) is task:
+            del self._building[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: whoever awaited it has it; nobody else needs a warning
+
+    def _remember(self, entry: Snapshot) -> None:
+        current = self._entries.get(entry.key)
+        if current is not None:
+            if current.seq > entry.seq:
+                return  # a later build got here first
+            self._size -= current.counted
+            del self._entries[entry.key]
+        self._entries[entry.key] = entry
+        entry.counted = entry.size
+        self._size += entry.counted
+        self._evict()
+
+    def _evict(self) -> None:
+        # Least recently served first; an entry larger than the limit goes too.
+        while self._size > self._limit:
+            _, oldest = self._entries.popitem(last=False)
+            self._size -= oldest.counted

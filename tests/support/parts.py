@@ -1,0 +1,52 @@
+"""The use-case layer on real parts, for tests below HTTP: a SQLite store, the in-process bus,
+`Comments` over both, and the comment a form would have sent."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from server.adapters.memory_bus import MemoryBus
+from server.adapters.sqlite_store import SqliteStore
+from server.comments import Comments
+from server.model import Site
+from server.requests import CleanComment
+
+
+def new_comment(
+    body: str,
+    *,
+    site: str = "news",
+    thread: str = "t",
+    parent: str | None = None,
+    name: str = "Ann",
+) -> CleanComment:
+    """A comment as validated from the form: no email, no website, no notification."""
+    return CleanComment(
+        site=site,
+        thread=thread,
+        parent=parent,
+        name=name,
+        email=None,
+        url=None,
+        body=body,
+        notify=False,
+    )
+
+
+@asynccontextmanager
+async def use_cases(
+    path: Path, *sites: Site
+) -> AsyncIterator[tuple[SqliteStore, MemoryBus, Comments]]:
+    """A store on `path` with `sites` (default: "news"), a bus, and Comments over them."""
+    store, bus = SqliteStore(str(path)), MemoryBus()
+    await store.open()
+    await bus.start()
+    for site in sites or (Site(name="news"),):
+        await store.put_site(site)
+    try:
+        yield store, bus, Comments(store, bus)
+    finally:
+        await bus.close()
+        await store.close()
