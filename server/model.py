@@ -113,6 +113,20 @@ def _time(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+def readable(record: CommentRecord) -> CommentRecord:
+    """The record with only what a reader's view is made of (`Store.readable_comments`)."""
+    return msgspec.structs.replace(
+        record,
+        author_email=None,
+        body_source="",
+        edit_token_hash=None,
+        reason=None,
+        notify=False,
+        flag=None,
+        decided_by=None,
+    )
+
+
 def public(record: CommentRecord) -> PublicComment:
     """The reader-facing shape of a record; removed and deleted comments become tombstones."""
     if record.status in ("removed", "deleted"):

@@ -161,6 +161,13 @@ class Store(Protocol):
         """Every comment of a thread (all statuses) and the state they reflect, read together."""
         ...
 
+    async def readable_comments(
+        self, site: str, thread: str
+    ) -> tuple[ThreadState, list[CommentRecord]]:
+        """`comments`, each with only what a reader's view is made of: no email, no source
+        text, no token hash, no moderation notes (those fields empty). For the snapshot."""
+        ...
+
     async def comment(self, comment_id: str) -> CommentRecord | None: ...
 
     async def events_after(

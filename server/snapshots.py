@@ -108,7 +108,7 @@ class Snapshots:
 
     async def _build(self, key: tuple[str, str]) -> Snapshot:
         site, thread = key
-        state, records = await self._store.comments(site, thread)
+        state, records = await self._store.readable_comments(site, thread)
         snapshot = thread_snapshot(site, thread, state, records, edit_window=self._edit_window)
         entry = Snapshot(key, state.seq, _encoder.encode(snapshot))
         self.builds += 1

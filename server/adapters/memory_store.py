@@ -16,7 +16,7 @@ import msgspec
 
 from server.adapters.memory_tables import Tables
 from server.adapters.memory_transaction import MemoryTransaction
-from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.model import CommentRecord, Moderator, Site, ThreadState, readable
 from server.ports import (
     Delivery,
     DeliveryStatus,
@@ -64,6 +64,12 @@ class MemoryStore:
         records = self._tables.comments.get((site, thread), {}).values()
         ordered = sorted(records, key=lambda r: (r.created_at, r.id))
         return await self.thread_state(site, thread), ordered
+
+    async def readable_comments(
+        self, site: str, thread: str
+    ) -> tuple[ThreadState, list[CommentRecord]]:
+        state, records = await self.comments(site, thread)
+        return state, [readable(record) for record in records]
 
     async def comment(self, comment_id: str) -> CommentRecord | None:
         key = self._tables.comment_thread.get(comment_id)

@@ -246,6 +246,13 @@ class SqliteStore:
     async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
         return await self._require(self._reader).call(sqlite_comments.thread_comments, site, thread)
 
+    async def readable_comments(
+        self, site: str, thread: str
+    ) -> tuple[ThreadState, list[CommentRecord]]:
+        return await self._require(self._reader).call(
+            sqlite_comments.readable_comments, site, thread
+        )
+
     async def comment(self, comment_id: str) -> CommentRecord | None:
         return await self._require(self._reader).call(sqlite_comments.comment, comment_id)
 

@@ -16,7 +16,7 @@ from server.adapters.memory_store import MemoryStore
 from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
-from server.model import CommentRecord, Moderator, Site, Status, public
+from server.model import CommentRecord, Moderator, Site, Status, public, readable
 from server.ports import ERASED, Delivery, IdempotentAnswer, Store, StoreError, Webhook
 from server.rules import Rules
 
@@ -103,6 +103,22 @@ async def test_sqlite_reopen_keeps_schema_version(tmp_path: Path) -> None:
             await reopened.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+
+
+async def test_sqlite_reads_a_thread_in_snapshot_order_without_sorting(tmp_path: Path) -> None:
+    """The thread index holds (created_at, id): a long thread's snapshot needs no sort step."""
+    path = str(tmp_path / "plan.db")
+    opened = SqliteStore(path)
+    await opened.open()
+    await opened.close()
+    with closing(sqlite3.connect(path)) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM comments WHERE site = ? AND thread = ? "
+            "ORDER BY created_at, id",
+            (SITE, "t1"),
+        ).fetchall()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "comments_by_thread" in details and "TEMP B-TREE" not in details, details
 
 
 async def test_sqlite_durability_pragmas(tmp_path: Path) -> None:
@@ -344,6 +360,28 @@ async def test_comments_returns_all_statuses_oldest_first(store: AnyStore) -> No
     state, found = await store.comments(SITE, "t1")
     assert state.seq == 3
     assert [r.id for r in found] == ["c1", "c2", "c3"]
+
+
+async def test_readable_comments_are_the_comments_without_their_private_fields(
+    store: AnyStore,
+) -> None:
+    """readable_comments(): the same records in the same order, emails, source and notes gone."""
+    recs = [
+        record("r2", created_at=2.0, parent="r1"),
+        record("r1", created_at=1.0),
+        record("r3", status="removed", created_at=2.0),  # same time as r2: then by id
+        msgspec.structs.replace(
+            record("r4", created_at=4.0), flag="suspect", reason="why", decided_by="automod"
+        ),
+    ]
+    for rec in recs:
+        await post(store, rec)
+    state, full = await store.comments(SITE, "t1")
+    readable_state, found = await store.readable_comments(SITE, "t1")
+    assert readable_state == state
+    assert found == [readable(r) for r in full]
+    assert [r.id for r in found] == ["r1", "r2", "r3", "r4"]
+    assert not any(r.author_email or r.body_source or r.edit_token_hash or r.flag for r in found)
 
 
 async def test_counts_only_visible_comments(store: AnyStore) -> None:
