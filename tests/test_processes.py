@@ -107,3 +107,21 @@ async def test_concurrent_posts_through_both_processes_arrive_in_seq_order(
         for r in (on_a, on_b):
             got = await r.events(count)
             assert [e.seq for e in got] == list(range(1, count + 1))
+
+
+@pytest.mark.timeout(60)
+async def test_reader_connections_are_not_logged_one_by_one(tmp_path: Path) -> None:
+    """At the info level, with the access log off, a reader's connection leaves no line (none
+    with the client's address, no "connection open" or "closed")."""
+    database = f"sqlite:///{tmp_path / 'quiet.db'}"
+    await provision(Settings(database=database))
+    env = {"LIVETHREAD_LOG_LEVEL": "info"}
+    async with serve_process("--database", database, env=env) as server:
+        for _ in range(3):
+            async with reader(server.ws(SITE, THREAD)):
+                pass  # its hello came: the connection was open
+    # The process has exited, so its whole log is in.
+    log = b"".join(server.log).decode(errors="replace")
+    assert "Application startup complete" in log  # info lines are written
+    assert "connection open" not in log and "connection closed" not in log, log
+    assert "WebSocket /ws/v1/threads" not in log  # uvicorn's "[accepted]" line, with the address

@@ -32,6 +32,25 @@ EXTENSION = "livethread.direct"
 log = logging.getLogger(__name__)
 
 
+class _Quiet(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger without its info lines about each socket: its "[accepted]" line (the
+    client's address and the page's thread, which livethread keeps out of logs unless the
+    access log is asked for) and the websockets library's "connection open" / "connection
+    closed". Those cost a tenth of a new reader's CPU (py-spy, 5,000 readers connecting);
+    warnings and errors still go to uvicorn's log."""
+
+    @property
+    def level(self) -> int:
+        # uvicorn compares it with its TRACE level before tracing a connection.
+        return max(int(self.logger.level), logging.WARNING)
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level >= logging.WARNING and self.logger.isEnabledFor(level)
+
+
+_QUIET = _Quiet(logging.getLogger("uvicorn.error"), {})
+
+
 class _Discard:
     """Stands in for a detached socket's ASGI receive queue: nobody will read it again."""
 
@@ -48,6 +67,12 @@ class DirectProtocol(WebSocketsSansIOProtocol):
 
     # Set while the socket is detached: called once, when the connection is lost.
     on_lost: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.config.access_log:
+            self.logger = cast(logging.Logger, _QUIET)
+            self.conn.logger = _QUIET
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
