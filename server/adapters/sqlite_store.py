@@ -1,7 +1,7 @@
 """The default Store: one SQLite file, shared by every server process on the host.
 
-sqlite3 blocks, so each connection lives on its own single-thread executor and every call hops
-there with `run_in_executor`-style futures. Two connections:
+sqlite3 blocks, so each connection lives on its own thread (sqlite_thread.py) and every call hops
+there and back. Two connections:
 
 - the writer, taken in turns by this process's writers (see sqlite_writer.py: transactions and
   single writes join a group committed together; migrations take it alone) and behind BEGIN
@@ -11,9 +11,9 @@ there with `run_in_executor`-style futures. Two connections:
   itself be waiting up to busy_timeout for another process), and never sees a half-done
   transaction, as it would if it shared the writer's connection.
 
-Each executor runs one job at a time in submission order, and a submitted job always runs even if
-its caller is cancelled (see `_DbThread.call`); so a ROLLBACK submitted after a cancelled BEGIN
-still runs after it, and the next transaction finds the connection clean.
+Each thread runs one job at a time in the order handed over, and a handed-over job always runs
+even if its caller is cancelled (see sqlite_thread.py); so a ROLLBACK handed over after a
+cancelled BEGIN still runs after it, and the next transaction finds the connection clean.
 
 The SQL lives in one module per concept (sqlite_comments, sqlite_events, sqlite_sites, ...), a
 use-case's transaction in sqlite_transaction.py; this module decides which connection and thread
@@ -22,11 +22,9 @@ each runs on.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -40,6 +38,7 @@ from server.adapters import (
     sqlite_webhooks,
 )
 from server.adapters.sqlite_migrations import migrate
+from server.adapters.sqlite_thread import SqliteThread
 from server.adapters.sqlite_transaction import SqliteTransaction
 from server.adapters.sqlite_writer import GroupWriter
 from server.model import CommentRecord, Moderator, Site, ThreadState
@@ -115,60 +114,6 @@ def _connect(path: str, *, query_only: bool) -> sqlite3.Connection:
     return conn
 
 
-class _DbThread:
-    """One connection and the one thread allowed to touch it."""
-
-    def __init__(self, name: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        # Read and written only on the executor's thread.
-        self._conn: sqlite3.Connection | None = None
-        self._closed = False
-
-    async def call(
-        self,
-        fn: Callable[Concatenate[sqlite3.Connection, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Run `fn(connection, ...)` on the thread; sqlite3 errors become StoreError."""
-        if self._closed:
-            raise StoreError("the store is closed")
-
-        def job() -> T:
-            if self._conn is None:
-                raise StoreError("the store is not open")
-            try:
-                return fn(self._conn, *args, **kwargs)
-            except sqlite3.Error as exc:
-                raise StoreError(f"SQLite: {exc}") from exc
-
-        # shield: cancelling the caller must not cancel a job still queued, or the jobs
-        # submitted after it (a ROLLBACK, say) would find the connection in an unknown state.
-        return await asyncio.shield(asyncio.wrap_future(self._executor.submit(job)))
-
-    async def connect(self, factory: Callable[[], sqlite3.Connection]) -> None:
-        def job() -> None:
-            self._conn = factory()
-
-        await asyncio.shield(asyncio.wrap_future(self._executor.submit(job)))
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-
-        def job() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        try:
-            await asyncio.shield(asyncio.wrap_future(self._executor.submit(job)))
-        finally:
-            # The close job was the last one, so this does not wait on real work.
-            self._executor.shutdown(wait=True)
-
-
 class SqliteStore:
     """Store on one SQLite file in WAL mode; safe to share between processes on one host."""
 
@@ -179,15 +124,15 @@ class SqliteStore:
         self._writes = GroupWriter(group_commit, busy_timeout_ms=BUSY_TIMEOUT_MS)
         # The writer connection alone, outside any transaction (an open group commits first).
         self._write_lock = self._writes.exclusive
-        self._writer: _DbThread | None = None
-        self._reader: _DbThread | None = None
+        self._writer: SqliteThread | None = None
+        self._reader: SqliteThread | None = None
 
     async def open(self) -> None:
         """Connect both threads, check durability settings, and migrate the schema."""
         if self._writer is not None:
             raise StoreError("the store is already open")
-        writer = _DbThread("livethread-sqlite-writer")
-        reader = _DbThread("livethread-sqlite-reader")
+        writer = SqliteThread("livethread-sqlite-writer")
+        reader = SqliteThread("livethread-sqlite-reader")
         self._writer, self._reader = writer, reader
         try:
             await writer.connect(lambda: _connect(self.path, query_only=False))
@@ -218,7 +163,7 @@ class SqliteStore:
                     await db.close()
 
     @staticmethod
-    def _require(db: _DbThread | None) -> _DbThread:
+    def _require(db: SqliteThread | None) -> SqliteThread:
         if db is None:
             raise StoreError("the store is not open")
         return db

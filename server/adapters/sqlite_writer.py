@@ -58,7 +58,7 @@ class _Busy(Exception):
 
 
 class Runner(Protocol):
-    """The writer connection's thread (sqlite_store._DbThread): runs `fn(conn, ...)` there."""
+    """The writer connection's thread (sqlite_thread.SqliteThread): runs `fn(conn, ...)` there."""
 
     def call(
         self,

@@ -1,0 +1,102 @@
+"""The SQLite connection's thread: jobs in order, each run even if its caller gives up."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.adapters.sqlite_thread import SqliteThread
+from server.ports import StoreError
+
+WAIT = 10.0
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[SqliteThread]:
+    opened = SqliteThread("test-sqlite")
+    await opened.connect(lambda: sqlite3.connect(":memory:", check_same_thread=True))
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def test_jobs_run_on_one_thread_in_the_order_handed_over(db: SqliteThread) -> None:
+    """Fifty concurrent calls run one at a time, in order, all on the connection's thread."""
+    seen: list[tuple[int, str]] = []
+
+    def job(conn: sqlite3.Connection, n: int) -> int:
+        seen.append((n, threading.current_thread().name))
+        return int(conn.execute("SELECT ?", (n,)).fetchone()[0])
+
+    async with asyncio.timeout(WAIT):
+        results = await asyncio.gather(*(db.call(job, n) for n in range(50)))
+    assert results == list(range(50))
+    assert [n for n, _ in seen] == list(range(50))
+    assert {name for _, name in seen} == {"test-sqlite"}
+
+
+async def test_a_cancelled_callers_job_still_runs_before_the_next(db: SqliteThread) -> None:
+    """Cancelling a caller whose job waits does not drop the job: the ROLLBACK after it runs
+    after it, on a clean connection."""
+    gate = threading.Event()
+    order: list[str] = []
+
+    def blocked(conn: sqlite3.Connection) -> None:
+        gate.wait(WAIT)
+        order.append("first")
+
+    def begin(conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+        order.append("begin")
+
+    def rollback(conn: sqlite3.Connection) -> bool:
+        conn.execute("ROLLBACK")
+        order.append("rollback")
+        return conn.in_transaction
+
+    first = asyncio.create_task(db.call(blocked))
+    cancelled = asyncio.create_task(db.call(begin))
+    # One turn of the loop, not a timed wait: asyncio runs new tasks' first steps in creation
+    # order within it, and that first step hands each job over.
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert order == []  # the first job still holds the thread: "begin" is queued, not run
+    gate.set()
+    async with asyncio.timeout(WAIT):
+        await first
+        assert await db.call(rollback) is False
+    assert order == ["first", "begin", "rollback"]
+
+
+async def test_errors_reach_the_caller_sqlite_ones_as_store_errors(db: SqliteThread) -> None:
+    """A SQLite error becomes StoreError; any other exception reaches the caller as it is."""
+
+    def bad_sql(conn: sqlite3.Connection) -> None:
+        conn.execute("SELEC 1")
+
+    def bad_code(conn: sqlite3.Connection) -> None:
+        raise KeyError("mine")
+
+    with pytest.raises(StoreError, match="SQLite"):
+        await db.call(bad_sql)
+    with pytest.raises(KeyError, match="mine"):
+        await db.call(bad_code)
+    assert await db.call(lambda conn: conn.execute("SELECT 1").fetchone()[0]) == 1
+
+
+async def test_after_close_calls_are_refused_and_the_thread_is_gone() -> None:
+    """close() closes the connection on its thread, ends the thread, and refuses later calls."""
+    db = SqliteThread("test-closing")
+    await db.connect(lambda: sqlite3.connect(":memory:"))
+    await db.close()
+    assert "test-closing" not in {t.name for t in threading.enumerate()}
+    with pytest.raises(StoreError, match="closed"):
+        await db.call(lambda conn: None)
+    await db.close()  # twice is harmless
