@@ -25,6 +25,9 @@ from server.model import thread_snapshot
 from server.ports import Store
 
 LIMIT_BYTES = 64 * 1024 * 1024  # per process, JSON and gzip forms together
+# Counted per entry on top of its bytes (the entry, its key, the dictionary's slot), so a
+# flood of requests for empty threads cannot hold more than the limit either.
+ENTRY_OVERHEAD = 512
 GZIP_LEVEL = 6  # zlib's default: a 10,000-comment thread's 5 MB shrink about tenfold
 
 _encoder = msgspec.json.Encoder()
@@ -45,7 +48,7 @@ class Snapshot:
 
     @property
     def size(self) -> int:
-        return len(self.body) + len(self.gzipped or b"")
+        return ENTRY_OVERHEAD + len(self.body) + len(self.gzipped or b"")
 
     async def gzip(self) -> bytes:
         """The gzip form, made once however many ask for it at the same time."""
@@ -72,9 +75,12 @@ class Snapshots:
         self._building: dict[tuple[str, str], asyncio.Task[Snapshot]] = {}
         self.builds = 0  # snapshots built from the store (the rest were served from memory)
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     @property
     def size(self) -> int:
-        """Bytes held (JSON and gzip forms), never more than the limit."""
+        """Bytes held (JSON and gzip forms, and each entry's overhead), never over the limit."""
         return self._size
 
     async def get(self, site: str, thread: str) -> Snapshot:

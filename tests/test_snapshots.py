@@ -15,7 +15,7 @@ from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Moderator, ThreadSnapshot
-from server.snapshots import Snapshots
+from server.snapshots import ENTRY_OVERHEAD, Snapshots
 from server.web.responses import accepts_gzip
 from tests.support.clients import Tokens
 from tests.support.parts import new_comment, use_cases
@@ -175,3 +175,13 @@ async def test_a_browser_gets_the_snapshot_gzipped_and_a_plain_client_as_json(
         "/api/v1/threads", params=query, headers={"Authorization": f"Bearer {tokens.news}"}
     )
     assert mod.json()["moderator"] is True and "content-encoding" not in mod.headers
+
+
+async def test_requests_for_many_empty_threads_stay_within_the_limit(parts: Parts) -> None:
+    """Each entry counts its overhead too: a flood of made-up thread names cannot outgrow it."""
+    snapshots = Snapshots(parts.store, edit_window=900, limit=64 * 1024)
+    for n in range(1000):
+        await snapshots.get("news", f"made-up-{n}")
+    assert snapshots.size <= 64 * 1024
+    assert 0 < len(snapshots) <= 64 * 1024 // ENTRY_OVERHEAD
+    assert snapshots.builds == 1000
