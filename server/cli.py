@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import uvicorn
 
 from server import demo, rules_cli, user_cli, webhooks_cli
-from server.command import database, with_store
+from server.command import database, subcommand, with_store
 from server.composition import worker_names, workers_for
 from server.model import Moderator, Site
 from server.ports import Store, StoreError
@@ -70,30 +70,26 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--redis", help="Redis URL, to be woken by new events at once")
     worker.set_defaults(handler=_worker)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations")
-    database(migrate)
-    migrate.set_defaults(handler=_migrate)
+    subcommand(commands, "migrate", "apply database migrations", _migrate)
 
     site = commands.add_parser("site", help="manage sites").add_subparsers(required=True)
-    site_add = site.add_parser("add", help="create or update a site")
-    site_add.add_argument("name")
+    site_add = subcommand(site, "add", "create or update a site", _site_add, "name")
     site_add.add_argument(
         "--origin", action="append", default=[], help="an origin allowed to embed (repeatable)"
     )
     site_add.add_argument("--premoderate", action="store_true", help="hold comments for approval")
-    database(site_add)
-    site_add.set_defaults(handler=_site_add)
 
     user_cli.register(commands)
 
     moderator = commands.add_parser("moderator", help="manage moderators")
-    moderator_add = moderator.add_subparsers(required=True).add_parser(
-        "add", help="create a moderator (or replace their token) and print the token once"
+    moderator_add = subcommand(
+        moderator.add_subparsers(required=True),
+        "add",
+        "create a moderator (or replace their token) and print the token once",
+        _moderator_add,
+        "name",
     )
-    moderator_add.add_argument("name")
     moderator_add.add_argument("--site", required=True)
-    database(moderator_add)
-    moderator_add.set_defaults(handler=_moderator_add)
 
     webhooks_cli.register(commands)
     rules_cli.register(commands)

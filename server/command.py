@@ -17,6 +17,20 @@ from server.web.app import store_for
 
 # A string: argparse._SubParsersAction is generic only to type checkers.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Handler: TypeAlias = Callable[[argparse.Namespace, Settings], int]
+
+
+def subcommand(
+    commands: Commands, name: str, help: str, handler: Handler, *positionals: str
+) -> argparse.ArgumentParser:
+    """A command that works on the database: its positional arguments, --database, and the
+    handler that runs it. Add its other options to the parser it returns."""
+    parser = commands.add_parser(name, help=help)
+    for positional in positionals:
+        parser.add_argument(positional)
+    database(parser)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def database(parser: argparse.ArgumentParser) -> None:

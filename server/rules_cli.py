@@ -12,7 +12,7 @@ import sys
 import msgspec
 
 from server import destinations
-from server.command import Commands, database, with_store
+from server.command import Commands, subcommand, with_store
 from server.ports import Store
 from server.rules import CLASSIFIER_KINDS, Rules, RulesError, check
 from server.settings import Settings
@@ -24,13 +24,8 @@ def register(commands: Commands) -> None:
     """Add `rules show` and `rules set` to the command line."""
     rules = commands.add_parser("rules", help="a site's auto-moderation rules")
     sub = rules.add_subparsers(required=True)
-    show = sub.add_parser("show", help="print a site's rules (defaults if never set)")
-    show.add_argument("site")
-    database(show)
-    show.set_defaults(handler=_show)
-
-    put = sub.add_parser("set", help="change some of a site's rules")
-    put.add_argument("site")
+    subcommand(sub, "show", "print a site's rules (defaults if never set)", _show, "site")
+    put = subcommand(sub, "set", "change some of a site's rules", _set, "site")
     put.add_argument(
         "--links-max", type=int, metavar="N", help="hold comments with more links than N"
     )
@@ -55,8 +50,6 @@ def register(commands: Commands) -> None:
     put.add_argument("--classifier-url", metavar="URL", help="external spam classifier, or off")
     put.add_argument("--classifier-kind", choices=CLASSIFIER_KINDS, help="its protocol")
     put.add_argument("--classifier-key", metavar="KEY", help="API key (akismet), or off")
-    database(put)
-    put.set_defaults(handler=_set)
 
 
 def _print(site: str, rules: Rules) -> None:

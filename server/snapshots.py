@@ -9,8 +9,8 @@ change committed by another process moves the same seq, so every process notices
 
 The gzip form is made once per seq too, the first time a client accepts it, on a worker thread
 (zlib lets go of the GIL), so the event loop keeps fanning out meanwhile. Entries are bounded in
-bytes; the least recently served thread goes first. Moderators' views are not kept here: they
-hold held and removed comments, and a moderator's request always reads the store.
+bytes; the least recently served thread goes first. Moderators' views are built here too but not
+kept: they hold held and removed comments, and a moderator's request always reads the store.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import OrderedDict
 
 import msgspec
 
-from server.model import thread_snapshot
+from server.model import ThreadSnapshot, thread_snapshot
 from server.ports import Store
 
 LIMIT_BYTES = 64 * 1024 * 1024  # per process, JSON and gzip forms together
@@ -102,6 +102,13 @@ class Snapshots:
             # That build read the thread before the change this request already saw.
             entry = await self._build(key)
         return entry
+
+    async def for_moderators(self, site: str, thread: str) -> ThreadSnapshot:
+        """The thread as its site's moderators see it (held and removed comments too), afresh."""
+        state, records = await self._store.comments(site, thread)
+        return thread_snapshot(
+            site, thread, state, records, edit_window=self._edit_window, moderator=True
+        )
 
     async def gzipped(self, entry: Snapshot) -> bytes:
         """The snapshot's gzip form (counted against the limit while the entry is held)."""

@@ -13,7 +13,7 @@ import sys
 
 import msgspec
 
-from server.command import Commands, database, with_store
+from server.command import Commands, subcommand, with_store
 from server.comments import Comments
 from server.ports import Store
 from server.settings import Settings
@@ -24,17 +24,17 @@ def register(commands: Commands) -> None:
     """Add `user export` and `user delete` to the command line."""
     user = commands.add_parser("user", help="a person's data, found by email")
     user_commands = user.add_subparsers(required=True)
-    export = user_commands.add_parser("export", help="print every comment left with EMAIL (JSON)")
-    export.add_argument("email")
-    database(export)
-    export.set_defaults(handler=_export)
-    erase = user_commands.add_parser(
-        "delete", help="erase every comment left with EMAIL (live on open pages)"
+    subcommand(
+        user_commands, "export", "print every comment left with EMAIL (JSON)", _export, "email"
     )
-    erase.add_argument("email")
-    database(erase)
+    erase = subcommand(
+        user_commands,
+        "delete",
+        "erase every comment left with EMAIL (live on open pages)",
+        _delete,
+        "email",
+    )
     erase.add_argument("--redis", help="Redis URL, to announce the removals at once")
-    erase.set_defaults(handler=_delete)
 
 
 class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):

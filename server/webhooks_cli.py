@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from server import destinations
-from server.command import Commands, database, with_store
+from server.command import Commands, subcommand, with_store
 from server.ports import Store, Webhook
 from server.settings import Settings
 from workers.webhooks import WebhookError, new_webhook
@@ -22,11 +22,14 @@ def register(commands: Commands) -> None:
     """Add the `webhooks` commands to the command line."""
     webhooks = commands.add_parser("webhooks", help="manage webhooks and their deliveries")
     webhook_commands = webhooks.add_subparsers(required=True)
-    webhook_add = webhook_commands.add_parser(
-        "add", help="send SITE's events to URL (prints the signing secret once)"
+    webhook_add = subcommand(
+        webhook_commands,
+        "add",
+        "send SITE's events to URL (prints the signing secret once)",
+        _add,
+        "site",
+        "url",
     )
-    webhook_add.add_argument("site")
-    webhook_add.add_argument("url")
     webhook_add.add_argument(
         "--event",
         action="append",
@@ -34,29 +37,23 @@ def register(commands: Commands) -> None:
         metavar="TYPE",
         help="an event type to send, e.g. comment.created (repeatable; default: every type)",
     )
-    database(webhook_add)
-    webhook_add.set_defaults(handler=_add)
-    webhook_list = webhook_commands.add_parser("list", help="list a site's webhooks")
-    webhook_list.add_argument("site")
-    database(webhook_list)
-    webhook_list.set_defaults(handler=_list)
-    webhook_remove = webhook_commands.add_parser(
-        "remove", help="remove a webhook and its queued deliveries"
+    subcommand(webhook_commands, "list", "list a site's webhooks", _list, "site")
+    subcommand(
+        webhook_commands, "remove", "remove a webhook and its queued deliveries", _remove, "id"
     )
-    webhook_remove.add_argument("id")
-    database(webhook_remove)
-    webhook_remove.set_defaults(handler=_remove)
-    webhook_failed = webhook_commands.add_parser(
-        "failed", help="list parked deliveries (those that failed every attempt)"
+    subcommand(
+        webhook_commands,
+        "failed",
+        "list parked deliveries (those that failed every attempt)",
+        _failed,
     )
-    database(webhook_failed)
-    webhook_failed.set_defaults(handler=_failed)
-    webhook_replay = webhook_commands.add_parser(
-        "replay", help="send parked deliveries again (all of them when no ID is given)"
+    webhook_replay = subcommand(
+        webhook_commands,
+        "replay",
+        "send parked deliveries again (all of them when no ID is given)",
+        _replay,
     )
     webhook_replay.add_argument("ids", nargs="*", metavar="ID", help="delivery ids")
-    database(webhook_replay)
-    webhook_replay.set_defaults(handler=_replay)
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:

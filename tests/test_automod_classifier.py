@@ -25,7 +25,7 @@ from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, reader
 from tests.support.local_http import served
 from tests.support.moderation import moderating, set_rules
-from tests.support.server import serve
+from tests.support.server import Running, serve
 from workers.runner import Runner
 
 
@@ -78,6 +78,15 @@ async def log_end(settings: Settings) -> int:
         return await store.log_end()
     finally:
         await store.close()
+
+
+async def post_judged(running: Running, http: httpx.AsyncClient, body: str) -> None:
+    """Post a comment (201), then wait until the automod worker has committed past it."""
+    consumer = runner_of(running.app).consumer("automod")
+    posted = await http.post("/api/v1/comments", json=comment_json(body))
+    assert posted.status_code == 201
+    async with asyncio.timeout(WAIT):
+        await consumer.committed(await log_end(running.settings))
 
 
 def runner_of(app: object) -> Runner:
@@ -136,16 +145,10 @@ async def test_a_classifier_that_is_down_leaves_comments_published(
             serve(settings) as running,
             httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,
         ):
-            consumer = runner_of(running.app).consumer("automod")
-            posted = await http.post("/api/v1/comments", json=comment_json("A casino ad"))
-            assert posted.status_code == 201
-            async with asyncio.timeout(WAIT):
-                await consumer.committed(await log_end(settings))
+            await post_judged(running, http, "A casino ad")
             assert classifier.asked == ["503"] * 3
             classifier.down = False
-            await http.post("/api/v1/comments", json=comment_json("Second casino ad"))
-            async with asyncio.timeout(WAIT):
-                await consumer.committed(await log_end(settings))
+            await post_judged(running, http, "Second casino ad")
             snapshot = decode_json(
                 (await http.get("/api/v1/threads?site=news&thread=article-1")).content
             )

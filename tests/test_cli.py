@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,18 +10,7 @@ import pytest
 from server.settings import Settings, SettingsError
 from server.tokens import token_hash
 from server.web.app import store_for
-
-TIMEOUT = 30
-
-
-def livethread(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+from tests.support.command import livethread
 
 
 def test_two_workers_without_redis_exit_at_once_saying_why() -> None:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.ports import LogEntry
-from tests.support.parts import new_comment, use_cases
+from tests.support.parts import Parts, new_comment, use_cases
 from workers.consumer import Consumer
 
 WAIT = 10.0
@@ -46,7 +44,7 @@ class Recorder:
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, MemoryBus, Comments]]:
+async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     async with use_cases(tmp_path / "db") as parts:
         yield parts
 
@@ -66,8 +64,34 @@ async def running(consumer: Consumer) -> AsyncIterator[None]:
             await task
 
 
+class Copies:
+    """Two copies of one worker (one recorder each) over the same store and bus."""
+
+    def __init__(self, parts: Parts, *, gather: float = 0.2) -> None:
+        store, bus, _ = parts
+        changed = asyncio.Condition()
+        self.one, self.two = Recorder(changed=changed), Recorder(changed=changed)
+        self.consumers = {
+            r: Consumer(store, bus, r, poll=0.1, lease=30.0, gather=gather)
+            for r in (self.one, self.two)
+        }
+        self._changed = changed
+
+    def handled(self) -> int:
+        return len(self.one.positions) + len(self.two.positions)
+
+    async def reach(self, count: int) -> None:
+        """Until the two copies together have handled `count` events."""
+        async with asyncio.timeout(WAIT), self._changed:
+            await self._changed.wait_for(lambda: self.handled() >= count)
+
+    def holder(self) -> tuple[Recorder, Recorder]:
+        """(the copy that handled events, the other); call once one has."""
+        return (self.one, self.two) if self.one.positions else (self.two, self.one)
+
+
 async def test_every_event_is_handled_in_order_and_the_cursor_follows(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
+    parts: Parts,
 ) -> None:
     """Events are handled in log order and each position is committed after its handler."""
     store, bus, comments = parts
@@ -81,7 +105,7 @@ async def test_every_event_is_handled_in_order_and_the_cursor_follows(
 
 
 async def test_a_new_event_wakes_the_worker_through_the_bus(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
+    parts: Parts,
 ) -> None:
     """With a one-minute poll, a post is still handled at once: the commit wakes the worker."""
     store, bus, comments = parts
@@ -97,7 +121,7 @@ async def test_a_new_event_wakes_the_worker_through_the_bus(
 
 
 async def test_with_the_bus_down_a_slow_poll_still_finds_events(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
+    parts: Parts,
 ) -> None:
     """When nothing is announced (the bus is down), the slow poll finds new events."""
     store, bus, comments = parts
@@ -109,7 +133,7 @@ async def test_with_the_bus_down_a_slow_poll_still_finds_events(
 
 
 async def test_a_failing_handler_is_retried_and_nothing_is_skipped(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
+    parts: Parts,
 ) -> None:
     """A handler that raises gets the same event again; the cursor never passes it."""
     store, bus, comments = parts
@@ -123,7 +147,7 @@ async def test_a_failing_handler_is_retried_and_nothing_is_skipped(
 
 
 async def test_a_worker_that_was_down_catches_up_from_its_cursor(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
+    parts: Parts,
 ) -> None:
     """Events committed while the worker was stopped are handled when it starts again, once."""
     store, bus, comments = parts
@@ -143,71 +167,44 @@ async def test_a_worker_that_was_down_catches_up_from_its_cursor(
     assert second.positions == [2, 3]
 
 
-async def test_two_copies_never_handle_the_same_events(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
-) -> None:
+async def test_two_copies_never_handle_the_same_events(parts: Parts) -> None:
     """Two copies of one worker share its lease: each event is handled by exactly one."""
-    store, bus, comments = parts
-    changed = asyncio.Condition()
-    one, two = Recorder(changed=changed), Recorder(changed=changed)
-    async with (
-        running(Consumer(store, bus, one, poll=0.1, lease=30.0)),
-        running(Consumer(store, bus, two, poll=0.1, lease=30.0)),
-    ):
+    copies = Copies(parts)
+    async with running(copies.consumers[copies.one]), running(copies.consumers[copies.two]):
         for n in range(20):
-            await _post(comments, f"#{n}")
-        async with asyncio.timeout(WAIT), changed:
-            await changed.wait_for(lambda: len(one.positions) + len(two.positions) >= 20)
-    handled = one.positions + two.positions
-    assert sorted(handled) == list(range(1, 21))
+            await _post(parts[2], f"#{n}")
+        await copies.reach(20)
+    one, two = copies.one, copies.two
+    assert sorted(one.positions + two.positions) == list(range(1, 21))
     assert not (one.positions and two.positions)  # the lease holder did all of it
 
 
-async def test_a_standby_copy_takes_over_when_the_holder_stops(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
-) -> None:
+async def test_a_standby_copy_takes_over_when_the_holder_stops(parts: Parts) -> None:
     """When the lease holder stops (giving the lease back), the other copy goes on from there."""
-    store, bus, comments = parts
-    changed = asyncio.Condition()
-    one, two = Recorder(changed=changed), Recorder(changed=changed)
-    copies = {
-        recorder: Consumer(store, bus, recorder, poll=0.1, lease=30.0) for recorder in (one, two)
-    }
-    stacks = {recorder: contextlib.AsyncExitStack() for recorder in (one, two)}
-    async with stacks[one], stacks[two]:
+    copies = Copies(parts)
+    stacks = {recorder: contextlib.AsyncExitStack() for recorder in copies.consumers}
+    async with stacks[copies.one], stacks[copies.two]:
         for recorder, stack in stacks.items():
-            await stack.enter_async_context(running(copies[recorder]))
-        await _post(comments, "#1")
-        async with asyncio.timeout(WAIT), changed:
-            await changed.wait_for(lambda: len(one.positions) + len(two.positions) >= 1)
-        holder, standby = (one, two) if one.positions else (two, one)
+            await stack.enter_async_context(running(copies.consumers[recorder]))
+        await _post(parts[2], "#1")
+        await copies.reach(1)
+        holder, standby = copies.holder()
         async with asyncio.timeout(WAIT):
-            await copies[holder].committed(1)
+            await copies.consumers[holder].committed(1)
         await stacks[holder].aclose()  # the holder stops
-        await _post(comments, "#2")
+        await _post(parts[2], "#2")
         await standby.reach(1)
         assert standby.positions == [2] and holder.positions == [1]
 
 
-async def test_a_standby_copy_does_not_write_its_lease_per_event(
-    parts: tuple[SqliteStore, MemoryBus, Comments],
-) -> None:
+async def test_a_standby_copy_does_not_write_its_lease_per_event(parts: Parts) -> None:
     """A copy waiting for the lease tries it at most once a pause, not once per event it hears."""
-    store, bus, comments = parts
-    changed = asyncio.Condition()
-    one, two = Recorder(changed=changed), Recorder(changed=changed)
-    first = Consumer(store, bus, one, poll=0.1, lease=30.0, gather=0.0)
-    second = Consumer(store, bus, two, poll=0.1, lease=30.0, gather=0.0)
-
-    async def handled(count: int) -> None:
-        async with asyncio.timeout(WAIT), changed:
-            await changed.wait_for(lambda: len(one.positions) + len(two.positions) >= count)
-
-    async with running(first), running(second):
+    copies = Copies(parts, gather=0.0)
+    async with running(copies.consumers[copies.one]), running(copies.consumers[copies.two]):
         for n in range(1, 51):
-            await _post(comments, f"#{n}")
-            await handled(n)  # before the next post: 50 separate wakes on the bus
-    standby = second if one.positions else first
+            await _post(parts[2], f"#{n}")
+            await copies.reach(n)  # before the next post: 50 separate wakes on the bus
+    standby = copies.consumers[copies.holder()[1]]
     assert standby.handled == 0
     # The first try, then one per second-long pause while the 50 events went by.
     assert 1 <= standby.lease_tries <= 5, standby.lease_tries

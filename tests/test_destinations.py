@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,12 +17,14 @@ from server import destinations
 from server.rules import Rules
 from server.settings import Settings
 from tests import test_webhooks
-from tests.support.clients import WAIT, Tokens, comment_json, decode_json
+from tests.support.clients import WAIT, Tokens, decode_json
+from tests.support.command import livethread
 from tests.support.local_http import served
 from tests.support.moderation import set_rules
+from tests.support.parts import Parts
 from tests.support.server import serve
-from tests.test_automod_classifier import classifying, log_end, runner_of
-from tests.test_webhooks import Parts, _post, receiving
+from tests.test_automod_classifier import classifying, post_judged
+from tests.test_webhooks import _post, receiving
 from workers.webhooks import Webhooks, new_webhook
 
 OPT_IN = {"LIVETHREAD_ALLOW_PRIVATE_HOOKS": "1"}
@@ -59,22 +58,10 @@ def test_each_kind_of_non_public_address_is_named(address: str, kind: str | None
     assert destinations.not_public(ipaddress.ip_address(address)) == kind
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LIVETHREAD_")}
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=WAIT * 2,
-        check=False,
-        env={**clean, **(env or {})},
-    )
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert _cli("site", "add", "news", "--database", url).returncode == 0
+    assert livethread("site", "add", "news", "--database", url).returncode == 0
     return url
 
 
@@ -95,14 +82,14 @@ def test_webhooks_add_refuses_a_private_url_unless_allowed(
 ) -> None:
     """`webhooks add` exits 2 naming the address, its kind and the opt-in; with the opt-in the
     same URL is added."""
-    refused = _cli("webhooks", "add", "news", url, "--database", database)
+    refused = livethread("webhooks", "add", "news", url, "--database", database)
     assert refused.returncode == 2, refused.stdout
     assert f"which is {kind}" in refused.stderr
     assert "LIVETHREAD_ALLOW_PRIVATE_HOOKS=1" in refused.stderr
-    assert _cli("webhooks", "list", "news", "--database", database).stdout == (
+    assert livethread("webhooks", "list", "news", "--database", database).stdout == (
         "no webhooks for news\n"
     )
-    allowed = _cli("webhooks", "add", "news", url, "--database", database, env=OPT_IN)
+    allowed = livethread("webhooks", "add", "news", url, "--database", database, env=OPT_IN)
     assert allowed.returncode == 0, allowed.stderr
 
 
@@ -110,17 +97,17 @@ def test_rules_set_refuses_a_private_classifier_url_unless_allowed(database: str
     """`rules set --classifier-url` exits 2 for a private address and stores nothing; with the
     opt-in it is set; a public address is set without it."""
     url = "http://192.168.1.20/check"
-    refused = _cli("rules", "set", "news", "--classifier-url", url, "--database", database)
+    refused = livethread("rules", "set", "news", "--classifier-url", url, "--database", database)
     assert refused.returncode == 2
     assert "--classifier-url's host 192.168.1.20" in refused.stderr
     assert "which is private" in refused.stderr
-    shown = _cli("rules", "show", "news", "--database", database)
+    shown = livethread("rules", "show", "news", "--database", database)
     assert '"classifier_url": null' in shown.stdout
-    allowed = _cli(
+    allowed = livethread(
         "rules", "set", "news", "--classifier-url", url, "--database", database, env=OPT_IN
     )
     assert allowed.returncode == 0, allowed.stderr
-    public = _cli(
+    public = livethread(
         "rules", "set", "news", "--classifier-url", "https://93.184.216.34/check",
         "--database", database,
     )  # fmt: skip
@@ -195,11 +182,7 @@ async def test_a_classifier_on_a_private_address_is_not_asked(
             serve(strict) as running,
             httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,
         ):
-            consumer = runner_of(running.app).consumer("automod")
-            posted = await http.post("/api/v1/comments", json=comment_json("A casino ad"))
-            assert posted.status_code == 201
-            async with asyncio.timeout(WAIT):
-                await consumer.committed(await log_end(strict))
+            await post_judged(running, http, "A casino ad")
             snapshot = decode_json(
                 (await http.get("/api/v1/threads?site=news&thread=article-1")).content
             )

@@ -23,9 +23,9 @@ from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Moderator, Site
-from server.requests import CleanComment
 from server.settings import Settings, SettingsError
 from tests.support.clients import WAIT, provision
+from tests.support.parts import Parts, new_comment, use_cases
 from tests.support.server import serve
 from workers.consumer import Consumer
 from workers.notifications import Notifications, message_id
@@ -91,21 +91,11 @@ async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
         await asyncio.to_thread(controller.stop)
 
 
-Parts = tuple[SqliteStore, MemoryBus, Comments]
-
-
 @pytest.fixture
 async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
-    store, bus = SqliteStore(str(tmp_path / "db")), MemoryBus()
-    await store.open()
-    await bus.start()
-    await store.put_site(Site(name="news"))
-    await store.put_site(Site(name="held", premoderate=True))
-    try:
-        yield store, bus, Comments(store, bus)
-    finally:
-        await bus.close()
-        await store.close()
+    held = Site(name="held", premoderate=True)
+    async with use_cases(tmp_path / "db", Site(name="news"), held) as opened:
+        yield opened
 
 
 async def _post(
@@ -119,16 +109,7 @@ async def _post(
     name: str = "Ann",
 ) -> str:
     answer = await comments.post(
-        CleanComment(
-            site=site,
-            thread="t",
-            parent=parent,
-            name=name,
-            email=email,
-            url=None,
-            body=body,
-            notify=notify,
-        )
+        new_comment(body, site=site, parent=parent, name=name, email=email, notify=notify)
     )
     return answer.comment.id
 

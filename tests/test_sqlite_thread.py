@@ -11,6 +11,7 @@ import pytest
 
 from server.adapters.sqlite_thread import SqliteThread
 from server.ports import StoreError
+from tests.support.waiting import eventually
 
 WAIT = 10.0
 
@@ -59,11 +60,10 @@ async def test_a_cancelled_callers_job_still_runs_before_the_next(db: SqliteThre
         order.append("rollback")
         return conn.in_transaction
 
+    before = db.handed_over
     first = asyncio.create_task(db.call(blocked))
     cancelled = asyncio.create_task(db.call(begin))
-    # One turn of the loop, not a timed wait: asyncio runs new tasks' first steps in creation
-    # order within it, and that first step hands each job over.
-    await asyncio.sleep(0)
+    await eventually(lambda: db.handed_over == before + 2)  # both jobs are with the thread
     cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cancelled

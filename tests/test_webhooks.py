@@ -24,8 +24,9 @@ from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Moderator, Site
 from server.ports import Webhook
+from tests.support import command
 from tests.support.local_http import served
-from tests.support.parts import new_comment
+from tests.support.parts import Parts, new_comment, use_cases
 from workers.consumer import Consumer
 from workers.webhooks import (
     WebhookError,
@@ -131,21 +132,10 @@ async def receiving() -> AsyncIterator[Receiver]:
             receiver.gate.set()
 
 
-Parts = tuple[SqliteStore, MemoryBus, Comments]
-
-
 @pytest.fixture
 async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
-    store, bus = SqliteStore(str(tmp_path / "db")), MemoryBus()
-    await store.open()
-    await bus.start()
-    await store.put_site(Site(name="news"))
-    await store.put_site(Site(name="other"))
-    try:
-        yield store, bus, Comments(store, bus)
-    finally:
-        await bus.close()
-        await store.close()
+    async with use_cases(tmp_path / "db", Site(name="news"), Site(name="other")) as opened:
+        yield opened
 
 
 async def _post(comments: Comments, body: str, site: str = "news", thread: str = "t") -> str:
@@ -406,26 +396,16 @@ def test_only_http_urls_and_known_event_types_can_be_subscribed() -> None:
         new_webhook("news", "https://hooks.example/in", ("comment.posted",))
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=WAIT * 2,
-        check=False,
-    )
-
-
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert _cli("site", "add", "news", "--database", url).returncode == 0
+    assert command.livethread("site", "add", "news", "--database", url).returncode == 0
     return url
 
 
 def test_webhooks_add_list_and_remove_from_the_command_line(database: str) -> None:
     """`add` prints the secret once, `list` never shows it, `remove` takes the webhook away."""
-    added = _cli(
+    added = command.livethread(
         "webhooks", "add", "news", "https://hooks.example/in", "--event", "comment.created",
         "--database", database,
     )  # fmt: skip
@@ -433,18 +413,24 @@ def test_webhooks_add_list_and_remove_from_the_command_line(database: str) -> No
     webhook_id = added.stdout.split()[1]
     secret = added.stdout.strip().splitlines()[-1]
     assert secret.startswith("whsec_")
-    listed = _cli("webhooks", "list", "news", "--database", database)
+    listed = command.livethread("webhooks", "list", "news", "--database", database)
     assert listed.stdout.splitlines() == [
         f"{webhook_id}\thttps://hooks.example/in\tcomment.created"
     ]
     assert secret not in listed.stdout
-    refused = _cli("webhooks", "add", "news", "ftp://hooks.example/in", "--database", database)
+    refused = command.livethread(
+        "webhooks", "add", "news", "ftp://hooks.example/in", "--database", database
+    )
     assert refused.returncode == 2 and "http" in refused.stderr
-    unknown = _cli("webhooks", "add", "nowhere", "https://hooks.example/in", "--database", database)
+    unknown = command.livethread(
+        "webhooks", "add", "nowhere", "https://hooks.example/in", "--database", database
+    )
     assert unknown.returncode == 2 and "no site" in unknown.stderr
-    removed = _cli("webhooks", "remove", webhook_id, "--database", database)
+    removed = command.livethread("webhooks", "remove", webhook_id, "--database", database)
     assert removed.returncode == 0, removed.stderr
-    assert _cli("webhooks", "list", "news", "--database", database).stdout == (
+    assert command.livethread("webhooks", "list", "news", "--database", database).stdout == (
         "no webhooks for news\n"
     )
-    assert _cli("webhooks", "remove", webhook_id, "--database", database).returncode == 2
+    assert (
+        command.livethread("webhooks", "remove", webhook_id, "--database", database).returncode == 2
+    )

@@ -103,7 +103,8 @@ def readable_comments(
     conn: sqlite3.Connection, site: str, thread: str
 ) -> tuple[ThreadState, list[CommentRecord]]:
     # Half the columns of thread_comments: on a long thread, reading the others (the source
-    # text, the email, the token hash...) costs the readers' snapshot a third of its time.
+    # text, the email, the token hash...) costs the readers' snapshot a third of its time. Not
+    # `_record` over placeholder columns: that read 10,000 comments in 61 ms against 45.
     state, rows = _thread_rows(conn, site, thread, _READABLE_COLUMNS)
     return state, [
         CommentRecord(

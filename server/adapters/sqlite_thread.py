@@ -37,6 +37,7 @@ class SqliteThread:
         # Read and written only on the thread.
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self.handed_over = 0  # jobs handed to the thread so far
 
     async def call(
         self,
@@ -92,6 +93,7 @@ class SqliteThread:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
         self._jobs.put((job, done, loop))
+        self.handed_over += 1
         # A caller cancelled here cancels only its wait: the job was handed over and runs.
         return await done
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from server.automod import Poster
 from server.comments import Comments
 from server.errors import CommentError, Forbidden, Throttled
-from server.model import PublicComment, thread_snapshot
+from server.model import PublicComment
 from server.ports import Store
 from server.requests import (
     EditComment,
@@ -61,14 +61,12 @@ class Api:
         guard: Guard,
         *,
         max_body: int,
-        edit_window: float,
     ) -> None:
         self._comments = comments
         self._store = store
         self._snapshots = snapshots
         self._guard = guard
         self._max_body = max_body
-        self._edit_window = edit_window
 
     def routes(self) -> list[Route]:
         return [
@@ -100,12 +98,7 @@ class Api:
             else:
                 body = snapshot.body
             return json_response(body, headers=headers)
-        state, records = await self._store.comments(site, thread)
-        edit_window = int(self._edit_window)
-        view = thread_snapshot(
-            site, thread, state, records, edit_window=edit_window, moderator=True
-        )
-        return json_response(view, headers=headers)
+        return json_response(await self._snapshots.for_moderators(site, thread), headers=headers)
 
     async def post(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key")

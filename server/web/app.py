@@ -57,7 +57,6 @@ def create_app(settings: Settings) -> Starlette:
         Snapshots(store, edit_window=int(settings.edit_window_seconds)),
         guard,
         max_body=settings.http_max_bytes,
-        edit_window=settings.edit_window_seconds,
     )
     moderation = ModerationSocket(store, bus, guard, inbox=settings.socket_inbox)
     sockets = ThreadSocket(

@@ -21,24 +21,27 @@ def new_comment(
     thread: str = "t",
     parent: str | None = None,
     name: str = "Ann",
+    email: str | None = None,
+    notify: bool = False,
 ) -> CleanComment:
-    """A comment as validated from the form: no email, no website, no notification."""
+    """A comment as validated from the form (no website; no email unless given)."""
     return CleanComment(
         site=site,
         thread=thread,
         parent=parent,
         name=name,
-        email=None,
+        email=email,
         url=None,
         body=body,
-        notify=False,
+        notify=notify,
     )
 
 
+Parts = tuple[SqliteStore, MemoryBus, Comments]
+
+
 @asynccontextmanager
-async def use_cases(
-    path: Path, *sites: Site
-) -> AsyncIterator[tuple[SqliteStore, MemoryBus, Comments]]:
+async def use_cases(path: Path, *sites: Site) -> AsyncIterator[Parts]:
     """A store on `path` with `sites` (default: "news"), a bus, and Comments over them."""
     store, bus = SqliteStore(str(path)), MemoryBus()
     await store.open()

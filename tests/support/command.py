@@ -1,0 +1,22 @@
+"""The `livethread` command line, run as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+TIMEOUT = 30
+
+
+def livethread(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`livethread ARGS…` with none of this process's LIVETHREAD_* settings, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LIVETHREAD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        env={**clean, **(env or {})},
+    )
