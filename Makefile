@@ -68,10 +68,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Tests start their own private redis-server on a free port; they need only the binary.
+# Tests start their own private redis-server and nginx (deploy/nginx.conf, tests/deploy/) on free
+# loopback ports; they need only the binaries. Debian's packages do not start a service here
+# when there is no init system; where there is one, stop it if you do not want it.
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y nginx; }
 
 # The widget: client-js/src/ bundled into server/web/static/embed.js, which is committed so that
 # `make run` needs no Node. `make js` rebuilds it; `make js-test` fails when it is stale.

@@ -1,4 +1,9 @@
-"""The `livethread` command: serve, migrate, and the admin commands for sites and moderators."""
+"""The `livethread` command: serve, migrate, and the admin commands for sites and moderators.
+
+Settings come from the environment, then `--env-file PATH` (the file the systemd units read)
+over it, then the command's flags. Admin commands refuse a database that does not exist yet;
+`serve`, `migrate` and `worker` create it.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,13 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from server import demo, rules_cli, user_cli, webhooks_cli
+from server import demo, rules_cli, site_cli, user_cli, webhooks_cli
 from server.command import database, subcommand, with_store
 from server.composition import worker_names, workers_for
-from server.model import Moderator, Site
+from server.model import Moderator
 from server.ports import Store, StoreError
-from server.requests import RequestError, validate_ids
-from server.settings import Settings, SettingsError, export
+from server.requests import RequestError
+from server.settings import Settings, SettingsError, environment, export
 from server.tokens import new_token, token_hash
 from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
@@ -29,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_environ(
+            environment(args.env_file),
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
             workers=getattr(args, "workers", None),
@@ -48,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livethread", description=__doc__)
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="read LIVETHREAD_* settings from this systemd-style environment file (e.g. "
+        "/etc/livethread.env); they override the environment, the command's flags override both",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the server")
@@ -72,13 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     subcommand(commands, "migrate", "apply database migrations", _migrate)
 
-    site = commands.add_parser("site", help="manage sites").add_subparsers(required=True)
-    site_add = subcommand(site, "add", "create or update a site", _site_add, "name")
-    site_add.add_argument(
-        "--origin", action="append", default=[], help="an origin allowed to embed (repeatable)"
-    )
-    site_add.add_argument("--premoderate", action="store_true", help="hold comments for approval")
-
+    site_cli.register(commands)
     user_cli.register(commands)
 
     moderator = commands.add_parser("moderator", help="manage moderators")
@@ -122,7 +128,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # Opening the store checks that it can keep acknowledged comments (WAL, synchronous=FULL)
         # and migrates it: a database that cannot is refused here in one line (a StoreError,
         # reported by main), not by a traceback from every server process's startup.
-        with_store(settings, prepare)
+        with_store(settings, prepare, create=True)
     export(settings)
     # uvicorn shuts down gracefully on SIGTERM (stop accepting, finish in-flight requests, close
     # sockets with 1012), then raises the signal again for the handler it found installed. With
@@ -168,7 +174,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             await bus.close()
         return 0
 
-    return with_store(settings, work)
+    return with_store(settings, work, create=True)
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,20 +182,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"database {settings.database} is at schema version {await store.migrate()}")
         return 0
 
-    return with_store(settings, work)
-
-
-def _site_add(args: argparse.Namespace, settings: Settings) -> int:
-    validate_ids(args.name, "-")
-
-    async def work(store: Store) -> int:
-        await store.put_site(
-            Site(name=args.name, origins=tuple(args.origin), premoderate=args.premoderate)
-        )
-        print(f"site {args.name} saved (origins: {', '.join(args.origin) or 'none'})")
-        return 0
-
-    return with_store(settings, work)
+    return with_store(settings, work, create=True)
 
 
 def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeAlias
 
 from server.ports import Store
-from server.settings import Settings
+from server.settings import PREFIX, Settings, SettingsError
 from server.web.app import store_for
 
 # A string: argparse._SubParsersAction is generic only to type checkers.
@@ -37,8 +38,16 @@ def database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", help="sqlite:///PATH (default sqlite:///./livethread.db)")
 
 
-def with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
-    """Open the configured store, run `work` on it, close it; the exit code `work` returns."""
+def with_store(
+    settings: Settings, work: Callable[[Store], Awaitable[int]], *, create: bool = False
+) -> int:
+    """Open the configured store, run `work` on it, close it; the exit code `work` returns.
+
+    Only `create` (serve, migrate, worker) may make a new SQLite file. An admin command run
+    before the env file that names the real database is in place would otherwise make one in
+    the current folder, and the site or moderator it adds would silently miss production."""
+    if not create:
+        _require_database(settings)
 
     async def run() -> int:
         store = store_for(settings)
@@ -49,3 +58,18 @@ def with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> i
             await store.close()
 
     return asyncio.run(run())
+
+
+def _require_database(settings: Settings) -> None:
+    if settings.database == "memory:":
+        return
+    path = settings.database.removeprefix("sqlite:///")
+    if Path(path).exists():
+        return
+    # A relative path is relative to the current folder, which is what surprises people.
+    where = path if Path(path).is_absolute() else f"{path} ({Path(path).resolve()})"
+    raise SettingsError(
+        f"no database at {where}, named by --database or {PREFIX}DATABASE (default "
+        f"{Settings().database}); create it with `livethread migrate`, or point to yours "
+        "(--database sqlite:///PATH, or --env-file /etc/livethread.env before the command)"
+    )

@@ -10,6 +10,7 @@ stored today compares equal to HTML rendered tomorrow.
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -21,13 +22,53 @@ ALLOWED_TAGS = frozenset({"p", "br", "ul", "ol", "li", "em", "strong", "a", "blo
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 
+
+class _WebAddresses:
+    """linkify-it narrowed to the addresses the automod "links" rule counts (server/rules.py):
+    `http://…`, `https://…` and `www.…`. Bare host names ("setup.py", "example.com"), e-mail
+    addresses and other schemes stay text, so what a reader sees as a link is what the rule
+    counts as one."""
+
+    # Beyond linkify-it's own list (com, org, net, … and every two-letter country code): the
+    # newer endings readers' `www.` addresses often have. `https://` addresses need none.
+    TLDS = ("app", "blog", "cloud", "dev", "media", "news", "online", "page", "site", "tech")
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        inner.tlds(list(self.TLDS), True)
+
+    @staticmethod
+    def _web(found: Any) -> bool:
+        schema = str(found.schema or "").lower()
+        return schema in ("http:", "https:") or (
+            not schema and str(found.raw)[:4].lower() == "www."
+        )
+
+    def pretest(self, text: str) -> bool:
+        return bool(self._inner.pretest(text))
+
+    def test(self, text: str) -> bool:
+        return bool(self._inner.test(text))
+
+    def match(self, text: str) -> list[Any]:
+        return [found for found in self._inner.match(text) or () if self._web(found)]
+
+    def match_at_start(self, text: str) -> Any:
+        found = self._inner.match_at_start(text)
+        return found if found is not None and self._web(found) else None
+
+
 # "zero" enables nothing but paragraphs, so every construct readers may use is opted into
 # here and anything else (headings, images, tables, code blocks, raw HTML) stays plain text.
+# Bare web addresses become links (linkify, narrowed above); nh3 then treats them like any
+# other link (allowed schemes only, rel added).
 _MARKDOWN = (
-    MarkdownIt("zero", {"breaks": True, "html": False, "linkify": False, "typographer": False})
+    MarkdownIt("zero", {"breaks": True, "html": False, "linkify": True, "typographer": False})
     .enable(["blockquote", "list"])
     .enable(["newline", "escape", "backticks", "emphasis", "link", "autolink", "entity"])
+    .enable(["linkify"])
 )
+_MARKDOWN.linkify = _WebAddresses(_MARKDOWN.linkify)
 
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),

@@ -2,15 +2,21 @@
 
 Every setting has a `LIVETHREAD_*` variable; the command line overrides the environment by
 building a Settings and passing it on (to uvicorn's worker processes through `to_environ()`).
+`environment(env_file)` is what the command line reads: this process's environment, with an
+env file's `LIVETHREAD_*` values over it (the file the systemd units read).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
+
+from dotenv import dotenv_values
 
 from server import faults
 from server.limits import Rate
@@ -59,6 +65,10 @@ class Settings:
     group_commit: int = 32
     # uvicorn's access log writes every client address: off unless asked for (privacy).
     access_log: bool = False
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks, "*" for any): the client address the limits and keyed hashes see.
+    # Only the proxy in front (nginx on this host) may say who the client is.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Rate limits (per server process and client address; see server/web/guard.py).
     # COUNT/SECONDS; LIVETHREAD_RATE_LIMIT=0 turns every limit off.
     rate_limit: bool = True
@@ -182,6 +192,29 @@ def _parse(name: str, kind: Any, raw: str) -> Any:
         return raw
     except ValueError:
         raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+
+
+def environment(env_file: str | None = None) -> dict[str, str]:
+    """The variables settings are read from: this process's environment, and over it the
+    `LIVETHREAD_*` values of `env_file` (a systemd EnvironmentFile such as /etc/livethread.env),
+    so an admin command sees the database the services use. A file that cannot be read is a
+    SettingsError naming it: falling back to the defaults would act on the wrong database."""
+    env = dict(os.environ)
+    if env_file is None:
+        return env
+    try:
+        text = Path(env_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"--env-file {env_file}: cannot read it ({reason})") from None
+    # No interpolation: systemd does not expand $VARIABLES in an EnvironmentFile, so a password
+    # with a `$` in it must reach us as the services get it.
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    for key, value in values.items():
+        # A line with no `=` has no value; systemd skips it too.
+        if key.startswith(PREFIX) and value is not None:
+            env[key] = value
+    return env
 
 
 def export(settings: Settings) -> None:

@@ -61,6 +61,7 @@ def test_each_kind_of_non_public_address_is_named(address: str, kind: str | None
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert livethread("migrate", "--database", url).returncode == 0
     assert livethread("site", "add", "news", "--database", url).returncode == 0
     return url
 

@@ -18,19 +18,22 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from markupsafe import escape
 
+from server import demo
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
-from server.model import Moderator, Site
+from server.model import CommentRecord, Moderator, Site
 from server.settings import Settings, SettingsError
+from server.web.pages import PAGE_HEADERS
 from tests.support.clients import WAIT, provision
 from tests.support.parts import Parts, new_comment, use_cases
-from tests.support.server import serve
+from tests.support.server import Running, serve
 from workers.consumer import Consumer
-from workers.notifications import Notifications, message_id
+from workers.notifications import Notifications, comment_url, message_id
 
-ANN, BOB = "ann@mail.example", "bob@mail.example"
+ANN, BOB, CY = "ann@mail.example", "bob@mail.example", "cy@mail.example"
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Mailbox:
     gate: threading.Event = field(default_factory=threading.Event)
     held: asyncio.Event = field(default_factory=asyncio.Event)
     accepted: list[EmailMessage] = field(default_factory=list)
+    # The accepted messages as they came over the wire, in the same order.
+    raw: list[bytes] = field(default_factory=list)
     seen: int = 0
     _arrival: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -53,13 +58,15 @@ class Mailbox:
             self.loop.call_soon_threadsafe(self.held.set)
             await asyncio.to_thread(self.gate.wait, WAIT)
             return "451 Requested action aborted: try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        raw = bytes(envelope.content)
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.loop.call_soon_threadsafe(self._accept, parsed)
+        self.loop.call_soon_threadsafe(self._accept, parsed, raw)
         return "250 OK"
 
-    def _accept(self, message: EmailMessage) -> None:
+    def _accept(self, message: EmailMessage, raw: bytes) -> None:
         self.accepted.append(message)
+        self.raw.append(raw)
         self._arrival.set()
 
     async def until(self, done: Callable[[], bool]) -> None:
@@ -187,7 +194,7 @@ async def test_a_reply_is_mailed_and_the_link_unsubscribes(
         assert mail["Message-ID"] == message_id(reply, ANN)
         text = _text(mail)
         assert "A *thoughtful* reply" in text
-        assert f"{server.http}/#comment-{reply}" in text
+        assert f"{server.http}/threads/news/article-1#comment-{reply}" in text
         link = _unsubscribe_link(mail)
         assert link.startswith(f"{server.http}/unsubscribe?c={first}&t=")
         assert mail["List-Unsubscribe"] == f"<{link}>"
@@ -212,6 +219,175 @@ async def test_a_reply_is_mailed_and_the_link_unsubscribes(
         await post("For Bob", parent=other, email="cy@mail.example")
         await box.until(lambda: len(box.accepted) == 2)
     assert [m["To"] for m in box.accepted] == [ANN, BOB]
+
+
+async def _http_post(
+    http: httpx.AsyncClient,
+    body: str,
+    *,
+    thread: str = "article-1",
+    parent: str | None = None,
+    email: str | None = None,
+    notify: bool = False,
+) -> str:
+    """A comment posted through the HTTP API, as the widget does; its id."""
+    author: dict[str, object] = {"name": "Reader", "notify": notify}
+    if email is not None:
+        author["email"] = email
+    data: dict[str, object] = {"site": "news", "thread": thread, "author": author, "body": body}
+    if parent is not None:
+        data["parent"] = parent
+    answer = await http.post("/api/v1/comments", json=data)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["comment"]["id"])
+
+
+@dataclass
+class Replied:
+    """A running server whose worker has mailed Ann about Cy's reply (Bob is subscribed too)."""
+
+    server: Running
+    http: httpx.AsyncClient
+    box: Mailbox
+    first: str
+    other: str
+    reply: str
+
+
+@contextlib.asynccontextmanager
+async def _replied(settings: Settings, mailbox: tuple[Mailbox, int]) -> AsyncIterator[Replied]:
+    box, port = mailbox
+    web = _free_port()
+    settings = settings.replace(smtp_port=port, public_url=f"http://127.0.0.1:{web}")
+    await provision(settings)
+    async with (
+        serve(settings, port=web) as server,
+        httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http,
+    ):
+        first = await _http_post(http, "Subscribed", email=ANN, notify=True)
+        other = await _http_post(http, "Also subscribed", email=BOB, notify=True)
+        reply = await _http_post(http, "A *thoughtful* reply", parent=first, email=CY)
+        await box.until(lambda: len(box.accepted) == 1)
+        yield Replied(server, http, box, first, other, reply)
+
+
+def _raw_header(raw: bytes, name: bytes) -> bytes:
+    """A header exactly as it came over the wire, with its folded lines (CRLF kept)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    line = rb"[^\r\n]*"
+    found = re.search(
+        rb"^" + re.escape(name) + rb":" + line + rb"(?:\r\n[ \t]" + line + rb")*", head, re.M | re.I
+    )
+    assert found is not None, head
+    return found.group(0)
+
+
+async def test_list_unsubscribe_is_a_plain_url_that_unsubscribes_in_one_click(
+    settings: Settings, mailbox: tuple[Mailbox, int]
+) -> None:
+    """List-Unsubscribe goes out as `<URL>` on one line (no RFC 2047 encoded word), with
+    List-Unsubscribe-Post; RFC 8058's one-click POST to it stops the comment's mails."""
+    async with _replied(settings, mailbox) as done:
+        (raw,) = done.box.raw
+        header = _raw_header(raw, b"List-Unsubscribe")
+        assert b"=?" not in header and b"\r\n" not in header
+        assert re.fullmatch(
+            rb"List-Unsubscribe: <http://127\.0\.0\.1:\d+/unsubscribe\?c=[\w-]+&t=[0-9a-f]{64}>",
+            header,
+        ), header
+        strict = email.message_from_bytes(raw, policy=email.policy.compat32)
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        url = str(parsed["List-Unsubscribe"]).removeprefix("<").removesuffix(">")
+        assert strict["List-Unsubscribe"] == f"<{url}>"  # readable without decoding anything
+        assert (
+            url == f"{done.server.http}/unsubscribe?c={done.first}&t={httpx.URL(url).params['t']}"
+        )
+        assert url == _unsubscribe_link(done.box.accepted[0])
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+        # What a mail client sends for one-click unsubscribe (RFC 8058, section 3.2).
+        clicked = await done.http.post(
+            url,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert clicked.status_code == 200, clicked.text
+        assert not (await _record(done.server.settings, done.first)).notify
+
+        # Events are handled in log order: once Bob's mail is in, Ann's would have been too.
+        await _http_post(done.http, "After the unsubscribe", parent=done.first, email=CY)
+        await _http_post(done.http, "For Bob", parent=done.other, email=CY)
+        await done.box.until(lambda: len(done.box.accepted) == 2)
+        assert [m["To"] for m in done.box.accepted] == [ANN, BOB]
+
+
+async def test_the_read_it_link_opens_the_reply_on_its_threads_page(
+    settings: Settings, mailbox: tuple[Mailbox, int]
+) -> None:
+    """The mail's link is PUBLIC_URL/threads/SITE/THREAD#comment-ID, and that page shows the
+    reply (for any site, not only the demo the start page shows)."""
+    async with _replied(settings, mailbox) as done:
+        found = re.search(r"Read it: (\S+)", _text(done.box.accepted[0]))
+        assert found is not None
+        link = found.group(1)
+        assert link == f"{done.server.http}/threads/news/article-1#comment-{done.reply}"
+        page = await done.http.get(link)
+        assert page.status_code == 200
+        assert f'<li id="comment-{done.reply}">' in page.text
+        assert "A <em>thoughtful</em> reply" in page.text
+
+
+def test_the_link_percent_encodes_the_site_and_thread() -> None:
+    """A thread id with characters that mean something in a URL path stays one path segment."""
+    reply = CommentRecord(
+        id="r1", site="news", thread="2024:a.b", parent="p1", author_name="Cy",
+        body_source="x", body_html="<p>x</p>", created_at=0.0,
+    )  # fmt: skip
+    assert comment_url("https://c.example", reply) == (
+        "https://c.example/threads/news/2024%3Aa.b#comment-r1"
+    )
+
+
+async def test_the_thread_page_shows_the_thread_with_the_widget(http: httpx.AsyncClient) -> None:
+    """GET /threads/SITE/THREAD: the comments as plain HTML inside the widget's container, the
+    widget script, the thread's id as title, noindex, and the pages' CSP."""
+    posted = await _http_post(http, "Hello from the *news* site", thread="2024:budget")
+    page = await http.get("/threads/news/2024%3Abudget")
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"] == PAGE_HEADERS["Content-Security-Policy"]
+    text = page.text
+    assert '<div id="livethread" data-site="news" data-thread="2024:budget">' in text
+    assert f'<li id="comment-{posted}">' in text and "Hello from the <em>news</em> site" in text
+    assert re.search(r'<script src="/embed[^"]*\.js" async></script>', text), text
+    assert "<title>2024:budget</title>" in text
+    assert '<meta name="robots" content="noindex">' in text
+
+
+async def test_the_demo_threads_page_has_the_demo_title(http: httpx.AsyncClient) -> None:
+    """The demo's thread is titled as on the demo article, like its mails."""
+    page = await http.get(f"/threads/{demo.SITE}/{demo.THREAD}")
+    assert page.status_code == 200
+    assert f"<title>{escape(demo.TITLE)}</title>" in page.text
+
+
+async def test_the_thread_page_of_an_unknown_site_is_404(http: httpx.AsyncClient) -> None:
+    """A site that does not exist: 404 with the API's error shape."""
+    page = await http.get("/threads/nowhere/article-1")
+    assert page.status_code == 404
+    assert page.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/threads/news/bad%20id", "thread"), ("/threads/n%24ws/article-1", "site")],
+)
+async def test_the_thread_page_refuses_a_malformed_id(
+    http: httpx.AsyncClient, path: str, field: str
+) -> None:
+    """A site or thread id that is not one: 422 naming the field, as the API answers."""
+    page = await http.get(path)
+    assert page.status_code == 422
+    assert field in page.json()["fields"]
 
 
 async def _record(settings: Settings, comment_id: str) -> Any:

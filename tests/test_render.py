@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import server
 from server.render import clean_name, clean_url, render, sanitize
+from server.rules import links
 
 # The seed thread as the project ships it (server/data/, a copy of shared/seed/thread.json).
 SEED = Path(server.__file__).parent / "data" / "thread.json"
@@ -58,6 +59,72 @@ def test_links_get_rel_attributes() -> None:
     )
     assert 'rel="nofollow ugc noopener"' in render("<https://example.com/a>")
     assert 'href="mailto:a@example.com"' in render("[me](mailto:a@example.com)")
+
+
+def test_bare_web_addresses_become_links() -> None:
+    """A bare http(s) or www. address in the text is a link with the comment rel; punctuation
+    that ends the sentence stays outside it."""
+    assert render("See https://example.com/x.") == (
+        '<p>See <a href="https://example.com/x" rel="nofollow ugc noopener">'
+        "https://example.com/x</a>.</p>"
+    )
+    assert render("or www.example.com, too") == (
+        '<p>or <a href="http://www.example.com" rel="nofollow ugc noopener">'
+        "www.example.com</a>, too</p>"
+    )
+    assert render("(http://a.example/p?q=1&r=2)") == (
+        '<p>(<a href="http://a.example/p?q=1&amp;r=2" rel="nofollow ugc noopener">'
+        "http://a.example/p?q=1&amp;r=2</a>)</p>"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "run setup.py on example.com",
+        "write to ann@example.com",
+        "ftp://files.example/x",
+        "//cdn.example/x.js",
+        "`https://in.code.example/`",
+        "http\\://escaped.example/",
+    ],
+)
+def test_other_address_like_text_stays_text(source: str) -> None:
+    """Bare host names, e-mail addresses, other schemes, code and escaped schemes make no link."""
+    assert "<a" not in render(source)
+
+
+def test_a_markdown_link_is_not_linked_twice() -> None:
+    """An address that is already a Markdown link's text or target yields exactly one link."""
+    assert render("[https://a.example](https://b.example)") == (
+        '<p><a href="https://b.example" rel="nofollow ugc noopener">https://a.example</a></p>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "count"),
+    [
+        ("https://a.example", 1),
+        ("www.example.com and http://b.example/x?y=1", 2),
+        ("[a](https://a.example) https://b.example <https://c.example> www.example.org", 4),
+        ("www.example.dev, www.example.de and WWW.EXAMPLE.NET/x", 3),
+        ("setup.py, ann@example.com and ftp://e.example", 0),
+        ("*https://a.example/x* and **www.example.com**", 2),
+    ],
+)
+def test_rendered_links_are_what_the_links_rule_counts(source: str, count: int) -> None:
+    """Auto-moderation's "links" rule (rules.links, on the source) counts exactly the links the
+    rendered comment shows, bare ones included."""
+    assert render(source).count("<a ") == count
+    assert links(source) == count
+
+
+def test_the_links_rule_also_counts_what_is_not_shown_as_a_link() -> None:
+    """An address in code, or a www. name with no known ending, is text, yet still counted:
+    the rule errs towards review, never away from it."""
+    for source in ("`https://a.example/`", "www.d.example"):
+        assert "<a" not in render(source)
+        assert links(source) == 1
 
 
 @pytest.mark.parametrize(
@@ -130,6 +197,9 @@ IDEMPOTENCY_CASES = [
     "[x](javascript:alert(1)) <http://a.example>",
     "***bold-italic*** _under_ __strong__",
     "> > nested\n> - list in quote\n>   continued",
+    'bare https://a.example/p?q="1"&b=<2> and www.b.example/x_y_ too.',
+    "*www.a.example* **https://b.example/** _http://c.example_",
+    "javascript:alert(1)//https://a.example \"onmouseover=x\" www.b.example/'x'",
 ]
 
 
@@ -145,6 +215,7 @@ _MARKDOWN_BITS = st.sampled_from(
         "a", "b", " ", "\n", "\n\n", "*", "**", "_", "`", "[", "]", "(", ")", "<", ">", "!",
         "&", "&amp;", '"', "'", "#", "- ", "1. ", "> ", "\\", "http://x.example/p?q=1&r=2",
         "javascript:", "mailto:a@b.example", "<script>", "<img src=x>", "\u202e", "\u00e9",
+        "https://", "www.", "a.example", "/p_q", ".", ",", "%22",
     ]
 )  # fmt: skip
 

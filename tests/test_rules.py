@@ -80,6 +80,7 @@ def test_the_rules_commands_show_and_change_a_sites_rules(
     """`rules set` changes only what it is given and prints the result; a bad value or an
     unknown site is exit 2 with a message; `rules show` prints what is stored."""
     db = ["--database", f"sqlite:///{tmp_path / 'db'}"]
+    assert main(["migrate", *db]) == 0
     assert main(["site", "add", "news", *db]) == 0
     assert main(["rules", "set", "news", "--links-max", "1", "--banned", "spam", *db]) == 0
     assert main(["rules", "set", "news", "--velocity-author", "off", *db]) == 0

@@ -399,6 +399,7 @@ def test_only_http_urls_and_known_event_types_can_be_subscribed() -> None:
 @pytest.fixture
 def database(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert command.livethread("migrate", "--database", url).returncode == 0
     assert command.livethread("site", "add", "news", "--database", url).returncode == 0
     return url
 

@@ -14,11 +14,13 @@ deterministic `Message-ID` (`<reply-ID.RECIPIENT_HASH@livethread>`) so mail syst
 the duplicate. An SMTP failure raises: the consumer retries the event with backoff.
 
 The mail is plain text: the thread's title (the thread id, or the demo's title), the reply's
-author and text, a link to the comment (`PUBLIC_URL/#comment-ID`: the demo page's anchor; a
-publisher embedding the widget elsewhere can proxy or redirect it), and a one-click unsubscribe
-link, `PUBLIC_URL/unsubscribe?c=PARENT_ID&t=TOKEN`, where TOKEN is the hex HMAC-SHA256 of the
+author and text, a link to the comment on this server's page of the thread
+(`PUBLIC_URL/threads/SITE/THREAD#comment-ID`, server/web/pages.py: it works for every site,
+where the start page shows only the demo), and a one-click unsubscribe link,
+`PUBLIC_URL/unsubscribe?c=PARENT_ID&t=TOKEN`, where TOKEN is the hex HMAC-SHA256 of the
 parent's id under the configured secret (or one kept in the database). It is also sent as the
-`List-Unsubscribe` header (with `List-Unsubscribe-Post`, RFC 8058).
+`List-Unsubscribe` header, on one line and never encoded (see `MailPolicy`), with
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from email.message import EmailMessage
-from email.utils import formatdate
-from urllib.parse import urlencode
+from email.policy import EmailPolicy
+from email.utils import formatdate, parseaddr
+from urllib.parse import quote, urlencode
 
 import aiosmtplib
 import msgspec
@@ -42,6 +45,33 @@ log = logging.getLogger(__name__)
 
 # The events after which a reply may have become visible to its parent's author.
 WATCHED = ("comment.created", "comment.approved")
+
+# Headers whose value must reach mail clients exactly as written.
+UNFOLDED = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+
+
+class MailPolicy(EmailPolicy):
+    """SMTP's policy (CRLF, headers folded at 78), except for the UNFOLDED headers.
+
+    Python folds a header longer than 78 characters, and a value it cannot break at a space (a
+    long URL) it rewrites as RFC 2047 encoded words. RFC 2369 does not allow encoded words in
+    List-Unsubscribe: mail clients would not find the URL, and one-click unsubscribe (RFC 8058)
+    would fail. Those headers go out on one line (RFC 5322 allows 998 characters).
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        policy = self.clone(max_line_length=0) if name.lower() in UNFOLDED else self
+        folded: str = super(MailPolicy, policy).fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        policy = self.clone(max_line_length=0) if name.lower() in UNFOLDED else self
+        folded: bytes = super(MailPolicy, policy).fold_binary(name, value)
+        return folded
+
+
+# 7bit: a non-ASCII body goes out quoted-printable, so no SMTP server needs 8BITMIME for it.
+POLICY = MailPolicy(linesep="\r\n", cte_type="7bit")
 
 
 class _Ref(msgspec.Struct):
@@ -77,6 +107,12 @@ def unsubscribe_url(base_url: str, secret: str, comment_id: str) -> str:
     return f"{base_url}/unsubscribe?{query}"
 
 
+def comment_url(base_url: str, comment: CommentRecord) -> str:
+    """The comment on this server's page of its thread (`GET /threads/{site}/{thread}`)."""
+    site, thread = quote(comment.site, safe=""), quote(comment.thread, safe="")
+    return f"{base_url}/threads/{site}/{thread}#comment-{comment.id}"
+
+
 def compose(
     *,
     reply: CommentRecord,
@@ -88,9 +124,9 @@ def compose(
 ) -> EmailMessage:
     """The notification mail about `reply` for the author of `parent`."""
     title = thread_title(reply.site, reply.thread)
-    link = f"{base_url}/#comment-{reply.id}"
+    link = comment_url(base_url, reply)
     unsubscribe = unsubscribe_url(base_url, secret, parent.id)
-    mail = EmailMessage()
+    mail = EmailMessage(policy=POLICY)
     mail["From"] = sender
     mail["To"] = recipient
     mail["Subject"] = f"New reply on {title}"
@@ -167,8 +203,15 @@ class Notifications:
 
     async def _send(self, mail: EmailMessage) -> None:
         settings = self._settings
+        sender, recipient = parseaddr(str(mail["From"]))[1], parseaddr(str(mail["To"]))[1]
+        # Flattened here, with the mail's own policy: given the message, aiosmtplib would
+        # flatten it with its own (email.policy.SMTP), which encodes List-Unsubscribe.
+        utf8 = not (sender + recipient).isascii()
         await aiosmtplib.send(
-            mail,
+            mail.as_bytes(policy=POLICY.clone(utf8=True) if utf8 else POLICY),
+            sender=sender,
+            recipients=[recipient],
+            mail_options=["SMTPUTF8"] if utf8 else [],
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_user,

@@ -14,12 +14,21 @@ export function newKey() {
 }
 
 export class ApiError extends Error {
-  /** @param {number} status @param {string} message @param {Record<string, string>} fields */
-  constructor(status, message, fields) {
+  /**
+   * @param {number} status @param {string} message @param {Record<string, string>} fields
+   * @param {string} [code] the answer's `error` ("origin_refused", "rate_limited", …), if any
+   */
+  constructor(status, message, fields, code = "") {
     super(message);
     this.status = status;
     this.fields = fields;
+    this.code = code;
   }
+}
+
+/** Whether the server refused this page's origin: nothing will work here until it is listed. @param {unknown} error */
+export function refused(error) {
+  return error instanceof ApiError && error.status === 403 && error.code === "origin_refused";
 }
 
 export class Api {
@@ -53,7 +62,12 @@ export class Api {
       cache: "no-store",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(response.status, data.message || "", data.fields || {});
+    if (!response.ok) {
+      // An answer that is not our JSON (a proxy's error page) is an error without a message.
+      const body = data && typeof data === "object" ? data : {};
+      const text = (/** @type {unknown} */ v) => (typeof v === "string" ? v : "");
+      throw new ApiError(response.status, text(body.message), body.fields || {}, text(body.error));
+    }
     return data;
   }
 

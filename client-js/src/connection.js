@@ -6,6 +6,9 @@ import { delay } from "./backoff.js";
 
 // Close codes after which reconnecting would only be refused again.
 const FINAL = new Set([1008]);
+// After this many sockets in a row fail to open, ask why (`onTrouble`): a browser never learns
+// that a handshake was refused (HTTP 403), only that the socket closed.
+export const TROUBLE_AFTER = 3;
 
 export class Connection {
   /**
@@ -13,13 +16,17 @@ export class Connection {
    * @param {() => number} since the seq the client's state reflects
    * @param {(frame: Frame) => void} onFrame
    * @param {(live: boolean) => void} onStatus
+   * @param {() => void} [onTrouble] every TROUBLE_AFTER sockets in a row that failed to open
    */
-  constructor(url, since, onFrame, onStatus) {
+  constructor(url, since, onFrame, onStatus, onTrouble = () => {}) {
     this.url = url;
     this.since = since;
     this.onFrame = onFrame;
     this.onStatus = onStatus;
+    this.onTrouble = onTrouble;
     this.attempt = 0;
+    // Sockets that never opened since the last `hello`.
+    this.failures = 0;
     /** @type {WebSocket | null} */
     this.ws = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -32,6 +39,10 @@ export class Connection {
     if (this.stopped) return;
     const ws = new WebSocket(this.url(this.since()));
     this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+    };
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       /** @type {Frame} */
@@ -42,7 +53,7 @@ export class Connection {
         return;
       }
       if (frame.type === "hello") {
-        this.attempt = 0;
+        this.attempt = this.failures = 0;
         this.onStatus(true);
       }
       this.onFrame(frame);
@@ -52,7 +63,8 @@ export class Connection {
       this.ws = null;
       if (this.stopped || FINAL.has(event.code)) return;
       this.onStatus(false);
-      this.timer = setTimeout(() => this.open(), delay(this.attempt++));
+      if (!opened && ++this.failures % TROUBLE_AFTER === 0) this.onTrouble();
+      if (!this.stopped) this.timer = setTimeout(() => this.open(), delay(this.attempt++));
     };
   }
 

@@ -1,5 +1,6 @@
 // The embeddable widget: `<div id="livethread" data-site data-thread>` + this script.
 
+import { whenNear } from "./visibility.js";
 import { Widget } from "./widget.js";
 
 // The server that served this script is the one to talk to (unless data-api says otherwise).
@@ -8,7 +9,10 @@ const base = script instanceof HTMLScriptElement && script.src ? new URL(script.
 
 function mount() {
   for (const host of document.querySelectorAll("#livethread, [data-livethread]")) {
-    if (host instanceof HTMLElement && !host.shadowRoot) new Widget(host, base).start();
+    if (host instanceof HTMLElement && !host.shadowRoot) {
+      const widget = new Widget(host, base);
+      whenNear(host, () => widget.start());
+    }
   }
 }
 

@@ -65,6 +65,14 @@ export class CommentForm {
       event.preventDefault();
       options.onSubmit(this);
     });
+    // Escape closes a reply form (as Cancel does); the bottom form stays.
+    if (options.inline) {
+      this.el.addEventListener("keydown", (event) => {
+        if (event.key !== "Escape" || event.isComposing) return;
+        event.preventDefault();
+        options.onCancel();
+      });
+    }
   }
 
   values() {

@@ -1,19 +1,18 @@
 // One embedded thread: its state (tree, seq, held comments), its DOM, and the live channel.
 
-import { Api, ApiError, newKey } from "./api.js";
+import { Api, ApiError, refused } from "./api.js";
 import { Connection } from "./connection.js";
 import { h } from "./dom.js";
-import { CommentForm } from "./form.js";
 import { Held } from "./held.js";
+import { askToken, openQueue, toolbar } from "./moderation.js";
 import { Sequence } from "./sequence.js";
-import { editForm, tokenForm } from "./small_forms.js";
 import { remembered } from "./storage.js";
-import { Queue } from "./queue.js";
 import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
 import { mark } from "./permalink.js";
 import { article, retime } from "./view.js";
+import { Writing } from "./writing.js";
 
 /** @typedef {import("./types.js").Comment} Comment */
 /** @typedef {import("./types.js").Frame} Frame */
@@ -42,19 +41,17 @@ export class Widget {
     this.queue = null;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
-    /** @type {CommentForm | null} the open reply form under a comment */
-    this.inline = null;
-    // Posts of this reader awaiting their answer, and whether a "new comments" announcement
-    // waits for them (the echo of one's own post must not be announced as someone else's).
-    this.posting = 0;
-    this.unannounced = false;
+    this.writing = new Writing(this);
 
-    this.heading = h("h2", { id: "lt-heading" });
+    this.heading = h("h2", { id: "lt-heading" }, t.loading);
     this.status = h("span", { class: "lt-status", role: "status" });
     this.tools = h("span", { class: "lt-tools" });
     this.fresh = h("button", { type: "button", class: "lt-btn lt-new", hidden: true, onclick: () => this.reveal() });
     this.list = h("ol", { class: "lt-list" });
-    this.bottom = new CommentForm(t, this.formOptions(null, t.leave, false));
+    this.empty = h("p", { class: "lt-empty", hidden: true }, t.empty);
+    this.bottom = this.writing.bottom.el;
+    // Shown once the thread has loaded (and if it is open).
+    this.bottom.hidden = true;
     this.closed = h("p", { class: "lt-closed", hidden: true }, t.locked);
     this.live = h("div", { class: "lt-sr", "aria-live": "polite" });
     this.section = h(
@@ -62,9 +59,10 @@ export class Widget {
       { "aria-labelledby": "lt-heading" },
       h("header", { class: "lt-head" }, this.heading, this.status, this.tools),
       this.fresh,
+      this.empty,
       this.list,
       this.closed,
-      this.bottom.el,
+      this.bottom,
       this.live,
     );
     this.connection = new Connection(
@@ -74,46 +72,60 @@ export class Widget {
       (up) => {
         this.status.textContent = up ? "" : t.reconnecting;
       },
+      () => this.recheck(),
     );
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.ticker = undefined;
+    this.root.replaceChildren(this.section);
   }
 
   async start() {
     if (this.moderating) {
       const token = remembered.moderator(this.api.site);
-      if (!token) return this.askToken("");
+      if (!token) return askToken(this.root, this.t, this.api.site, "", () => this.start());
       this.api.moderator = token;
     }
     this.root.replaceChildren(this.section);
     try {
       await this.load();
     } catch (error) {
+      if (refused(error)) return this.refuse();
       if (this.moderating && error instanceof ApiError && (error.status === 401 || error.status === 403)) {
         remembered.setModerator(this.api.site, null);
-        return this.askToken(this.t.badToken);
+        return askToken(this.root, this.t, this.api.site, this.t.badToken, () => this.start());
       }
-      this.status.textContent = this.t.failed;
+      this.heading.textContent = this.t.unloaded;
       return;
     }
     this.connection.open();
-    if (this.moderating && this.api.moderator) {
-      const url = `${this.api.base.replace(/^http/, "ws")}/ws/v1/moderation?${new URLSearchParams({ site: this.api.site })}`;
-      const queue = new Queue(this.t, url, this.api.moderator, (id, action) => this.review(id, action));
-      this.section.before(queue.el);
-      queue.open();
-    }
+    if (this.moderating) openQueue(this.t, this.api, this.section, (error) => this.trouble(error));
     window.addEventListener("hashchange", () => this.target());
     this.target();
-    setInterval(() => retime(this.list, this.lang), 60000);
+    this.ticker = setInterval(() => retime(this.list, this.lang), 60000);
   }
 
-  /** The moderators' page without a token yet: ask for one. @param {string} problem */
-  askToken(problem) {
-    const { form, focus } = tokenForm(this.t, problem, (token) => {
-      remembered.setModerator(this.api.site, token);
-      this.start();
-    });
-    this.root.replaceChildren(form);
-    focus();
+  /** This page's origin is not one the site lists: stop for good (no socket, no retries) and
+   * say so, once, in place of the thread. */
+  refuse() {
+    this.connection.stop();
+    clearInterval(this.ticker);
+    const notice = h("p", { class: "lt-refused", tabindex: -1 }, this.t.notHere);
+    // The reader was using the widget (posting, say): the focus goes to why it is gone.
+    const focused = !!this.root.activeElement;
+    this.root.replaceChildren(notice);
+    if (focused) notice.focus();
+  }
+
+  /** The socket keeps failing before its `hello`: a refused handshake looks just like that to a
+   * page, so ask the HTTP API, whose refusal can be read. Anything else: keep reconnecting. */
+  recheck() {
+    this.api.snapshot().catch((error) => refused(error) && this.refuse());
+  }
+
+  /** An action failed: a refusal stops the widget, anything else shows in the status line. @param {unknown} error */
+  trouble(error) {
+    if (refused(error)) this.refuse();
+    else this.status.textContent = error instanceof Error ? error.message : String(error);
   }
 
   /** Load (or reload) the snapshot and draw the thread from it. */
@@ -125,20 +137,13 @@ export class Widget {
     this.editWindow = snap.edit_window || 900;
     this.held.take();
     this.items.clear();
-    this.inline = null;
+    this.writing.inline = null;
     this.list.replaceChildren(...this.thread.children(null).map((c) => this.draw(c)));
     this.setLocked(snap.locked);
     this.showHeld();
     this.counted();
     if (this.moderating) {
-      const forget = () => {
-        remembered.setModerator(this.api.site, null);
-        location.reload();
-      };
-      this.tools.replaceChildren(
-        h("button", { type: "button", class: "lt-link lt-lock", onclick: () => this.lock() }),
-        h("button", { type: "button", class: "lt-link", onclick: forget }, this.t.forget),
-      );
+      this.tools.replaceChildren(...toolbar(this.t, this.api.site, () => this.lock()));
       this.setLocked(snap.locked);
     }
   }
@@ -219,6 +224,9 @@ export class Widget {
     this.queue = [];
     try {
       await this.load();
+    } catch (error) {
+      if (!refused(error)) throw error;
+      this.refuse();
     } finally {
       const queued = this.queue || [];
       this.queue = null;
@@ -237,7 +245,7 @@ export class Widget {
           this.held.hold(c);
           this.showHeld();
           // While the reader's own post is in flight this may be its echo: announce after.
-          if (this.posting) this.unannounced = true;
+          if (this.writing.posting) this.writing.unannounced = true;
           else this.say(this.t.fresh(this.held.size));
         }
         break;
@@ -296,6 +304,7 @@ export class Widget {
 
   counted() {
     this.heading.textContent = this.t.count(this.thread.count());
+    this.empty.hidden = this.items.size > 0 || this.held.size > 0;
   }
 
   /** @param {boolean} locked */
@@ -303,8 +312,8 @@ export class Widget {
     const changed = locked !== this.locked;
     this.locked = locked;
     this.closed.hidden = !locked;
-    this.bottom.el.hidden = locked;
-    if (locked && this.inline) this.closeInline();
+    this.bottom.hidden = locked;
+    if (locked) this.writing.closeInline();
     const lock = this.tools.querySelector(".lt-lock");
     if (lock) lock.textContent = locked ? this.t.unlock : this.t.lock;
     if (changed) for (const id of this.items.keys()) this.redraw(id);
@@ -320,78 +329,13 @@ export class Widget {
     mark(this.root, location.hash, this.items);
   }
 
-  /**
-   * @param {string | null} parent @param {string} label @param {boolean} inline
-   */
-  formOptions(parent, label, inline) {
-    return {
-      parent,
-      label,
-      inline,
-      name: remembered.name(),
-      /** @param {CommentForm} form */
-      onSubmit: (form) => this.submit(form),
-      onCancel: () => this.closeInline(),
-    };
-  }
-
-  closeInline() {
-    const form = this.inline;
-    this.inline = null;
-    if (!form) return;
-    const li = form.parent ? this.items.get(form.parent) : null;
-    form.el.remove();
-    const button = li && li.querySelector(":scope > article .lt-reply");
-    if (button instanceof HTMLElement) button.focus();
-  }
-
-  /** @param {CommentForm} form */
-  async submit(form) {
-    if (!form.validate()) return;
-    const values = form.values();
-    // The same key for every retry of this submission: the server stores it once.
-    form.key = form.key || newKey();
-    form.busy(true);
-    this.posting++;
-    try {
-      const answer = await this.api.post(values, form.key);
-      remembered.setName(values.name);
-      remembered.setOwn(answer.comment.id, { token: answer.edit_token, body: values.body, at: Date.now() });
-      form.clear();
-      if (form === this.inline) this.closeInline();
-      this.place(answer.comment);
-      // Its echo may have come over the socket first and been held as someone else's comment.
-      if (this.held.items.delete(answer.comment.id)) this.showHeld();
-      this.counted();
-      const li = this.items.get(answer.comment.id);
-      if (li) /** @type {HTMLElement} */ (li.firstChild).focus();
-      this.say(this.t.posted);
-    } catch (error) {
-      if (error instanceof ApiError) {
-        if (error.status === 409) this.setLocked(true);
-        form.show(error.fields, error.status === 422 ? "" : error.message);
-      } else form.show({}, this.t.failed);
-    } finally {
-      form.busy(false);
-      if (!--this.posting && this.unannounced) {
-        this.unannounced = false;
-        if (this.held.size) this.say(this.t.fresh(this.held.size));
-      }
-    }
-  }
-
   /** @param {string} id @param {string} action */
   async act(id, action) {
     try {
-      if (action === "reply") return this.reply(id);
-      if (action === "edit") return this.edit(id);
-      if (action === "delete") {
-        const own = remembered.own()[id];
-        if (!own || !confirm(this.t.sure)) return;
-        await this.api.remove(id, own.token);
-        remembered.setOwn(id, null);
-        this.drop(id);
-      } else {
+      if (action === "reply") return this.writing.reply(id);
+      if (action === "edit") return this.writing.edit(id);
+      if (action === "delete") await this.writing.remove(id);
+      else {
         /** @type {{comment: Comment}} */
         const answer = await this.api.moderate(id, action);
         if (answer.comment.status === "removed") this.drop(id);
@@ -399,63 +343,15 @@ export class Widget {
       }
       this.counted();
     } catch (error) {
-      this.status.textContent = error instanceof Error ? error.message : String(error);
+      this.trouble(error);
     }
-  }
-
-  /**
-   * A decision from the review queue, on a comment of any thread of the site: the queue and
-   * this thread (if it is one of its comments) learn the outcome from their sockets.
-   * @param {string} id @param {string} action
-   */
-  async review(id, action) {
-    try {
-      await this.api.moderate(id, action);
-    } catch (error) {
-      this.status.textContent = error instanceof Error ? error.message : String(error);
-    }
-  }
-
-  /** Open a reply form under a comment. @param {string} id */
-  reply(id) {
-    this.closeInline();
-    const li = this.items.get(id);
-    const c = this.thread.get(id);
-    if (!li || !c) return;
-    const label = c.author ? this.t.replyTo(c.author.name) : this.t.reply;
-    const form = new CommentForm(this.t, this.formOptions(id, label, true));
-    this.inline = form;
-    li.firstChild?.after(form.el);
-    form.inputs.body.focus();
-  }
-
-  /** Edit one's own comment in place. @param {string} id */
-  edit(id) {
-    const own = remembered.own()[id];
-    const li = this.items.get(id);
-    const body = li && li.querySelector(":scope > article .lt-body");
-    if (!own || !body) return;
-    const save = async (/** @type {string} */ value) => {
-      try {
-        /** @type {{comment: Comment}} */
-        const answer = await this.api.edit(id, value, own.token);
-        remembered.setOwn(id, { ...own, body: value });
-        this.thread.put(answer.comment);
-        this.redraw(id);
-      } catch (error) {
-        this.status.textContent = error instanceof Error ? error.message : String(error);
-      }
-    };
-    const { form, focus } = editForm(this.t, own.body, save, () => this.redraw(id));
-    body.replaceWith(form);
-    focus();
   }
 
   async lock() {
     try {
       await this.api.lock(!this.locked);
     } catch (error) {
-      this.status.textContent = error instanceof Error ? error.message : String(error);
+      this.trouble(error);
     }
   }
 }

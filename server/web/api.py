@@ -82,7 +82,9 @@ class Api:
     async def snapshot(self, request: Request) -> Response:
         """The thread as readers see it; with the site's moderator token, as moderators do."""
         site, thread = _thread_query(request)
-        await self._comments.site(site)
+        # A page the site does not list learns so here, plainly, rather than from a websocket
+        # that cannot open (browsers hide the handshake's 403) or a refused post.
+        self._guard.check_origin(request, await self._comments.site(site))
         moderator = await auth.moderator(request, self._store)
         if moderator is not None and moderator.site != site:
             raise Forbidden("Your moderator token is for another site")

@@ -25,7 +25,8 @@ from server.snapshots import Snapshots
 from server.web.api import Api, on_comment_error, on_request_error
 from server.web.guard import Guard
 from server.web.moderation_socket import ModerationSocket
-from server.web.pages import Pages
+from server.web.pages import STATIC, Pages
+from server.web.script import Script
 from server.web.socket import ThreadSocket
 from server.web.unsubscribe import Unsubscribe
 from workers.runner import Runner
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> Starlette:
         if settings.run_workers
         else None
     )
-    pages = Pages(store, bus, runner)
+    script = Script(STATIC / "embed.js")
+    pages = Pages(store, bus, runner, widget_url=script.url)
     unsubscribe = Unsubscribe(store, settings.secret)
 
     @asynccontextmanager
@@ -108,6 +110,7 @@ def create_app(settings: Settings) -> Starlette:
             *sockets.routes(),
             *moderation.routes(),
             *pages.routes(),
+            *script.routes(),
             *unsubscribe.routes(),
         ],
         lifespan=lifespan,

@@ -1,10 +1,16 @@
 """What stands between the internet and the use-cases: origin checks and rate limits.
 
-Origins: a browser sends `Origin` with every websocket handshake and every cross-site write.
-A write or a socket from a page whose origin the site does not list (the server's own origin is
-always allowed, so the demo and /moderate work) is refused before anything happens. A request
-without `Origin` is not from a browser page, so there is no ambient authority to borrow: it is
-allowed, and authority comes only from the tokens it carries.
+Origins: a browser sends `Origin` with every websocket handshake and every cross-site request.
+A thread's snapshot, a write or a socket from a page whose origin the site does not list (the
+server's own origin is always allowed, so the demo and /moderate work) is refused before
+anything happens, so the widget on such a page can say so at once. A request without `Origin`
+is not from a browser page, so there is no ambient authority to borrow: it is allowed, and
+authority comes only from the tokens it carries.
+
+A refusal is logged (at WARNING, naming the origin and the site, with the command that lists
+it) at most once per origin and site a minute, and for at most REFUSALS_REMEMBERED pairs a
+minute, so that a misconfigured embed is easy to find and a flood of made-up origins cannot
+flood the log.
 
 Rate limits: per client address, for posts (also per thread and per site) and for websocket
 connections (new ones per minute, and open ones at once). Answered 429 with Retry-After, or
@@ -17,6 +23,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -30,6 +39,13 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 PURGE_SECONDS = 60.0
+# Origin refusals: each (origin, site) pair is logged at most once in this many seconds, and at
+# most this many pairs are remembered (and logged) in that time.
+REFUSAL_LOG_SECONDS = 60.0
+REFUSALS_REMEMBERED = 1000
+# The port a browser leaves out of an Origin, and a proxy may leave out of a Host, per scheme.
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+_PLAIN_ORIGIN = re.compile(r"https?://(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?")
 
 
 class OriginRefused(CommentError):
@@ -52,6 +68,80 @@ def normal_origin(origin: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _host_port(netloc: str, scheme: str) -> tuple[str, int | None, int | None]:
+    """(host, explicit port or None, the scheme's default port) of a `host[:port]`."""
+    parts = urlsplit(f"//{netloc}")
+    return parts.hostname or "", parts.port, DEFAULT_PORTS.get(scheme)
+
+
+def is_own_origin(origin: str, host: str, scheme: str) -> bool:
+    """Whether a normalised Origin names this server, as the request's Host header (and the
+    scheme it arrived with: http or ws, https or wss) name it. A default port written on one
+    side only (`Host: example.com:443`, `Origin: https://example.com`) still matches, since a
+    proxy may pass either form; with no port on either side only the hosts are compared."""
+    origin_scheme, _, origin_netloc = origin.partition("://")
+    if not host or not origin_netloc:
+        return False
+    if origin_netloc == host:
+        return True
+    try:
+        mine, my_port, my_default = _host_port(host, scheme)
+        theirs, their_port, their_default = _host_port(origin_netloc, origin_scheme)
+    except ValueError:  # a malformed port
+        return False
+    if not mine or mine != theirs:
+        return False
+    if my_port is None and their_port is None:
+        return True
+    return (my_port or my_default) == (their_port or their_default)
+
+
+class RefusalLog:
+    """Logs origin refusals without letting them flood the log (see the module's docstring)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window: float = REFUSAL_LOG_SECONDS,
+        remembered: int = REFUSALS_REMEMBERED,
+    ) -> None:
+        self._clock = clock
+        self._window = window
+        self._remembered = remembered
+        # (origin, site) -> when it was last logged; oldest first.
+        self._logged: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._full_since: float | None = None
+
+    def refused(self, origin: str, site: str) -> None:
+        now = self._clock()
+        while self._logged and next(iter(self._logged.values())) <= now - self._window:
+            self._logged.popitem(last=False)
+        key = (origin, site)
+        if key in self._logged:
+            return
+        if len(self._logged) >= self._remembered:
+            if self._full_since is None or self._full_since <= now - self._window:
+                self._full_since = now
+                log.warning(
+                    "more than %d origins refused within %.0f s: not logging each",
+                    self._remembered,
+                    self._window,
+                )
+            return
+        self._logged[key] = now
+        wanted = normal_origin(origin)
+        # The command is offered only for a plain web origin: an operator may paste it.
+        if wanted is not None and _PLAIN_ORIGIN.fullmatch(wanted):
+            why = f"not in its origins; livethread site set {site} --add-origin {wanted}"
+        else:
+            why = "not a web page's origin"
+        log.warning("origin %r refused for site %r (%s)", origin, site, why)
+
+    def __len__(self) -> int:
+        return len(self._logged)
+
+
 def _nothing() -> None:
     pass
 
@@ -66,6 +156,7 @@ class Guard:
         self._connects = Limiter(Rate.parse(settings.connect_rate_address))
         self._open = Concurrency(settings.sockets_per_address)
         self._purger: asyncio.Task[None] | None = None
+        self.refusals = RefusalLog()
 
     async def start(self) -> None:
         self._purger = asyncio.get_running_loop().create_task(self._purge(), name="limit purge")
@@ -95,10 +186,11 @@ class Guard:
             return
         wanted = normal_origin(origin)
         own = conn.headers.get("host", "").lower()
-        if wanted is not None and own and wanted.partition("://")[2] == own:
+        if wanted is not None and is_own_origin(wanted, own, conn.url.scheme):
             return
         if wanted is not None and wanted in {normal_origin(o) for o in site.origins}:
             return
+        self.refusals.refused(origin[:100], site.name)
         raise OriginRefused(f"Origin {origin[:100]!r} is not allowed for site {site.name!r}")
 
     def check_post(self, conn: HTTPConnection, site: str, thread: str) -> None:

@@ -6,15 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from server import demo
+from server.errors import NotFound
 from server.model import PublicComment, reader_view, visible_count
 from server.ports import Bus, Store
 from server.requests import validate_ids
+from workers.notifications import thread_title
 from workers.runner import Runner
 
 HERE = Path(__file__).parent
@@ -49,16 +51,20 @@ def tree(comments: list[PublicComment]) -> list[Node]:
 
 
 class Pages:
-    def __init__(self, store: Store, bus: Bus, runner: Runner | None = None) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, runner: Runner | None = None, *, widget_url: str = "/embed.js"
+    ) -> None:
         self._store = store
         self._bus = bus
         self._runner = runner
+        # Our own pages load the widget by its versioned URL (server/web/script.py).
+        TEMPLATES.env.globals["widget_url"] = widget_url
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.article),
             Route("/moderate", self.moderate),
-            Route("/embed.js", self.script),
+            Route("/threads/{site}/{thread}", self.thread),
             Route("/healthz", self.health),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
@@ -79,6 +85,25 @@ class Pages:
         }
         return TEMPLATES.TemplateResponse(request, "article.html", context, headers=PAGE_HEADERS)
 
+    async def thread(self, request: Request) -> Response:
+        """Any site's thread on a page of this server: where reply mails link
+        (`#comment-ID`), since the start page shows only the demo. Not for search engines: the
+        publisher's article is the thread's home."""
+        site, thread = validate_ids(request.path_params["site"], request.path_params["thread"])
+        if await self._store.site(site) is None:
+            raise NotFound(f"Unknown site {site!r}")
+        state, records = await self._store.comments(site, thread)
+        view = reader_view(records)
+        context = {
+            "title": thread_title(site, thread),
+            "site": site,
+            "thread": thread,
+            "count": visible_count(view),
+            "locked": state.locked,
+            "roots": tree(view),
+        }
+        return TEMPLATES.TemplateResponse(request, "thread.html", context, headers=PAGE_HEADERS)
+
     async def moderate(self, request: Request) -> Response:
         """The moderators' page for one thread (`?site=S&thread=T`, the demo's by default)."""
         site, thread = validate_ids(
@@ -87,18 +112,6 @@ class Pages:
         )
         context = {"site": site, "thread": thread}
         return TEMPLATES.TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
-
-    async def script(self, request: Request) -> Response:
-        # Short cache: the name is not content-hashed, publishers embed this exact URL.
-        return FileResponse(
-            STATIC / "embed.js",
-            media_type="text/javascript; charset=utf-8",
-            headers={
-                "Cache-Control": "public, max-age=300",
-                "X-Content-Type-Options": "nosniff",
-                "Cross-Origin-Resource-Policy": "cross-origin",
-            },
-        )
 
     async def health(self, request: Request) -> Response:
         """200 while the store answers; the bus being down degrades live delivery, not health."""

@@ -35,13 +35,20 @@ def error_response(
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding header admits gzip (RFC 9110 12.5.3: "q=0" refuses it; when
-    in doubt, no: the identity form is the one every client takes)."""
+    """Whether an Accept-Encoding header admits gzip."""
+    return accepts("gzip", accept_encoding)
+
+
+def accepts(coding: str, accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header admits a content coding such as "gzip" or "br" (RFC
+    9110 12.5.3: "q=0" refuses it; when in doubt, no: the identity form is the one every client
+    takes)."""
+    names = ("gzip", "x-gzip") if coding == "gzip" else (coding,)
     wildcard = False
     for part in accept_encoding.split(","):
         name, _, params = part.partition(";")
         name = name.strip().lower()
-        if name not in ("gzip", "x-gzip", "*"):
+        if name not in names and name != "*":
             continue
         weight = 1.0
         for param in params.split(";"):

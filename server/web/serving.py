@@ -17,6 +17,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": settings.access_log,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
         # Compression costs CPU per socket for every frame and opens compression side
         # channels; comment frames are small.
         "ws_per_message_deflate": False,

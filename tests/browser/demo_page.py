@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from playwright.async_api import Locator, Page, Response, expect
+from starlette.types import Receive, Scope, Send
 
 from server import demo
+from server.model import Site
 from server.settings import Settings
 from server.web.app import store_for
 from tests.browser.conftest import Tab
+from tests.support.local_http import served
 
 # The seed's visible comments: the heading's count when nothing has been posted.
 SEED_COUNT = 24
@@ -43,12 +48,23 @@ async def open_demo(tab: Tab, base: str, count: int = SEED_COUNT) -> None:
     """Open the demo article and wait until the widget shows the thread with `count` comments."""
     response = await tab.page.goto(f"{base}/")
     assert response is not None and response.ok, response
+    # The widget starts only when it nears the viewport (on a narrow screen, far down the page).
+    await tab.page.locator("#livethread").scroll_into_view_if_needed()
     heading = tab.page.locator("#lt-heading")
     await expect(heading).to_have_text(f"{count} Comments", timeout=LOAD_TIMEOUT_MS)
 
 
 def is_post(response: Response) -> bool:
     return response.request.method == "POST" and response.url.endswith("/api/v1/comments")
+
+
+async def submit(form: Locator, body: str, name: str = "Ann") -> Response:
+    """Fill in a comment form (text and name) and send it; the answer to its POST."""
+    await form.get_by_label("Comment").fill(body)
+    await form.get_by_label("Name").fill(name)
+    async with form.page.expect_response(is_post) as answer:
+        await form.get_by_role("button", name="Post Comment").click()
+    return await answer.value
 
 
 async def posted_id(response: Response) -> str:
@@ -109,3 +125,46 @@ async def lock(base: str, token: str) -> None:
         )
     assert answer.status_code == 200, answer.text
     assert answer.json()["locked"] is True
+
+
+ARTICLE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>An article</title>
+<link rel="icon" href="data:,"></head>
+<body><h1>An article</h1>{before}
+<div id="livethread" data-site="{site}" data-thread="{thread}"{extra}></div>
+<script src="{livethread}/embed.js" async></script>
+</body></html>"""
+
+
+@asynccontextmanager
+async def article_page(
+    livethread: str, site: str, thread: str, *, before: str = "", extra: str = ""
+) -> AsyncIterator[str]:
+    """A publisher's page embedding `site`/`thread` (after the HTML `before`; `extra` goes into
+    the widget's tag), served on another loopback origin; yields its URL. Pages the test fulfils
+    itself will not do: chromium treats them as public and keeps their sockets off loopback."""
+    html = ARTICLE.format(
+        before=before, site=site, thread=thread, extra=extra, livethread=livethread
+    ).encode()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        found = scope["path"] == "/"
+        headers = [(b"content-type", b"text/html; charset=utf-8")] if found else []
+        await send(
+            {"type": "http.response.start", "status": 200 if found else 404, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": html if found else b""})
+
+    async with served(app) as url:
+        yield f"{url}/"
+
+
+async def set_origins(settings: Settings, site: str, *origins: str) -> None:
+    """Make `origins` the ones `site` lists (post-moderation off)."""
+    store = store_for(settings)
+    await store.open()
+    try:
+        await store.put_site(Site(name=site, origins=origins))
+    finally:
+        await store.close()

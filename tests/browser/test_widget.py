@@ -24,6 +24,7 @@ from tests.browser.demo_page import (
     posted_id,
     reply_under,
     snapshot,
+    submit,
 )
 from tests.support.server import Running, serve
 
@@ -37,11 +38,7 @@ async def reply_in_page(page: Page, parent: str, label: str, body: str, name: st
     """Open `parent`'s reply form, fill it in, post it; returns the new comment's id."""
     await action(page, parent, "reply").click()
     form = page.get_by_role("form", name=label, exact=True)
-    await form.get_by_label("Comment").fill(body)
-    await form.get_by_label("Name").fill(name)
-    async with page.expect_response(is_post) as answer:
-        await form.get_by_role("button", name="Post Comment").click()
-    return await posted_id(await answer.value)
+    return await posted_id(await submit(form, body, name))
 
 
 async def test_live_reply_then_moderator_removal(
@@ -123,8 +120,10 @@ async def test_own_reply_shows_at_once_and_replies_to_a_tombstone(
 
 
 def _failed_socket(error: str) -> bool:
-    """Chromium's own log line for a websocket it could not open (the server being down)."""
-    return error.startswith("console.error: WebSocket connection to") and "failed" in error
+    """Chromium's own log line for a websocket it could not open (the server being down), or
+    for the snapshot request the widget sends after three such failures to ask why."""
+    socket = error.startswith("console.error: WebSocket connection to") and "failed" in error
+    return socket or "net::ERR_CONNECTION_REFUSED" in error
 
 
 async def test_server_restart_reconnects_and_catches_up(settings: Settings, page: Tab) -> None:
@@ -436,12 +435,7 @@ async def test_own_post_and_its_echo_in_either_order(
     if first == "echo":
         await p.route("**/api/v1/comments", answer_after_echo)
     await open_demo(page, server.http)
-    form = bottom_form(p)
-    await form.get_by_label("Comment").fill("Mine, echoed.")
-    await form.get_by_label("Name").fill("Ann")
-    async with p.expect_response(is_post) as answer:
-        await form.get_by_role("button", name="Post Comment").click()
-    mine = await posted_id(await answer.value)
+    mine = await posted_id(await submit(bottom_form(p), "Mine, echoed."))
     article = item(p, mine).locator("> article")
     await expect(article).to_be_focused()
     gate.open()

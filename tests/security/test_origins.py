@@ -1,21 +1,27 @@
 """Cross-site websocket hijacking and CSRF: a page on a foreign origin can neither open a reader
-socket nor write, even when the request carries a valid token; non-browser callers (no Origin),
-the site's listed origins and the server's own origin can."""
+socket nor write, even when the request carries a valid token, and is told so when it reads the
+thread; non-browser callers (no Origin), the site's listed origins and the server's own origin
+(default ports written or not) can. Refusals are logged, boundedly."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import cast
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from server import events
 from server.hub import Hub
+from server.model import Site
+from server.settings import Settings
+from server.web.guard import Guard, OriginRefused, RefusalLog
 from tests.support.clients import (
     WAIT,
     Reader,
@@ -197,3 +203,169 @@ async def test_foreign_origin_moderation_is_refused_even_with_a_moderator_token(
         pin, closed = await r.events(2)
         assert isinstance(pin, events.CommentEdited) and pin.comment.id == cid
         assert closed == events.ThreadLocked(seq=4)
+
+
+async def test_foreign_origin_snapshot_is_refused_with_a_readable_answer(
+    server: Running, http: httpx.AsyncClient
+) -> None:
+    """GET /api/v1/threads from a foreign Origin is 403 origin_refused, with the CORS header that
+    lets the page's widget read why; listed, own and absent origins read the thread."""
+    params = {"site": SITE, "thread": THREAD}
+    for origin in FOREIGN:
+        answer = await http.get("/api/v1/threads", params=params, headers={"Origin": origin})
+        assert_refused(answer)
+        assert answer.headers["access-control-allow-origin"] == "*", origin
+    other = {"site": "other", "thread": THREAD}
+    assert_refused(await http.get("/api/v1/threads", params=other, headers={"Origin": LISTED}))
+    own = f"http://127.0.0.1:{server.port}"
+    for allowed in ({"Origin": LISTED}, {"Origin": own}, {}):
+        answer = await http.get("/api/v1/threads", params=params, headers=allowed)
+        assert answer.status_code == 200, (allowed, answer.text)
+        assert decode_json(answer.content)["thread"] == THREAD
+    answer = await http.get("/api/v1/threads", params=other, headers={"Origin": own})
+    assert answer.status_code == 200, answer.text
+
+
+def connection(scheme: str, host: str, origin: str) -> HTTPConnection:
+    """A request as the guard sees it: its scheme, Host header and Origin header."""
+    kind = "websocket" if scheme.startswith("ws") else "http"
+    headers = [(b"origin", origin.encode())]
+    if host:
+        headers.append((b"host", host.encode()))
+    return HTTPConnection(
+        {"type": kind, "scheme": scheme, "path": "/", "query_string": b"", "headers": headers}
+    )
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "origin"),
+    [
+        ("https", "example.com:443", "https://example.com"),
+        ("https", "example.com", "https://example.com:443"),
+        ("wss", "Example.com:443", "https://example.com"),
+        ("http", "example.com:80", "http://example.com"),
+        ("ws", "example.com", "http://example.com:80"),
+        ("http", "example.com", "https://example.com"),  # no port either side: hosts compared
+        ("http", "127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http", "[::1]:8000", "http://[::1]:8000"),
+        ("https", "[::1]", "https://[::1]:443"),
+    ],
+)
+def test_own_origin_allows_default_ports_written_or_not(
+    scheme: str, host: str, origin: str
+) -> None:
+    """The server's own origin matches whether a default port is in Host or in Origin (the
+    request's scheme, http/ws or https/wss, says which port is the default)."""
+    Guard(Settings()).check_origin(connection(scheme, host, origin), Site(name=SITE))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "origin"),
+    [
+        ("https", "example.com:443", "https://example.com:8443"),
+        ("http", "example.com:8080", "http://example.com"),
+        ("https", "example.com:80", "https://example.com"),
+        ("https", "example.com", "https://example.com:80"),
+        ("http", "example.com", "http://example.com.evil.example"),
+        ("https", "example.com:443", "https://evil.example"),
+        ("http", "example.com:x", "http://example.com"),
+        ("http", "example.com", "http://example.com:x"),
+        ("http", "", "http://example.com"),
+        ("http", "example.com", "null"),
+    ],
+)
+def test_own_origin_is_not_stretched_to_other_ports_or_hosts(
+    scheme: str, host: str, origin: str
+) -> None:
+    """Another port (explicit, or the default of the other scheme), another host, a malformed
+    port or no Host at all is not the server's own origin."""
+    with pytest.raises(OriginRefused):
+        Guard(Settings()).check_origin(connection(scheme, host, origin), Site(name=SITE))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "server.web.guard" and r.levelno == logging.WARNING
+    ]
+
+
+def test_refusals_are_logged_once_per_origin_and_site_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each (origin, site) pair is logged once a minute, naming both and the command that
+    lists the origin; a pair seen again within the minute adds nothing."""
+    clock = Clock()
+    refusals = RefusalLog(clock)
+    with caplog.at_level(logging.WARNING, logger="server.web.guard"):
+        for _ in range(5):
+            refusals.refused("https://x.example", "news")
+        refusals.refused("https://x.example", "other")
+        refusals.refused("null", "news")
+        refusals.refused("https://x.example$(reboot)", "news")
+        clock.now += 59
+        refusals.refused("https://x.example", "news")
+        assert warnings(caplog) == [
+            "origin 'https://x.example' refused for site 'news' "
+            "(not in its origins; livethread site set news --add-origin https://x.example)",
+            "origin 'https://x.example' refused for site 'other' "
+            "(not in its origins; livethread site set other --add-origin https://x.example)",
+            "origin 'null' refused for site 'news' (not a web page's origin)",
+            # No command to paste for what is not a plain origin.
+            "origin 'https://x.example$(reboot)' refused for site 'news' (not a web page's origin)",
+        ]
+        clock.now += 1
+        refusals.refused("https://x.example", "news")
+        assert len(warnings(caplog)) == 5
+        assert len(refusals) == 1
+
+
+def test_a_flood_of_origins_is_logged_boundedly(caplog: pytest.LogCaptureFixture) -> None:
+    """Past the remembered pairs a minute, new origins are not logged one by one: one line says
+    so, memory stays bounded, and a minute later logging resumes."""
+    clock = Clock()
+    refusals = RefusalLog(clock, remembered=3)
+    with caplog.at_level(logging.WARNING, logger="server.web.guard"):
+        for n in range(100):
+            refusals.refused(f"https://x{n}.example\nforged line", "news")
+            assert len(refusals) <= 3
+        logged = warnings(caplog)
+        assert len(logged) == 4
+        assert logged[3] == "more than 3 origins refused within 60 s: not logging each"
+        # The origin is quoted: a newline in it cannot start a forged log line.
+        assert all("\n" not in line for line in logged)
+        clock.now += 60
+        refusals.refused("https://x99.example", "news")
+        assert len(warnings(caplog)) == 5
+
+
+async def test_refused_requests_of_every_kind_log_one_line(
+    server: Running, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Snapshots, posts and websocket handshakes refused for one origin and site leave exactly
+    one warning naming both."""
+    origin = "https://unlisted.example"
+    with caplog.at_level(logging.WARNING, logger="server.web.guard"):
+        for _ in range(3):
+            params = {"site": SITE, "thread": THREAD}
+            refused = await http.get("/api/v1/threads", params=params, headers={"Origin": origin})
+            assert_refused(refused)
+            refused = await http.post(
+                "/api/v1/comments", json=comment_json(), headers={"Origin": origin}
+            )
+            assert_refused(refused)
+            with pytest.raises(InvalidStatus):
+                await connect(server.ws(SITE, THREAD), origin=Origin(origin), open_timeout=WAIT)
+    assert warnings(caplog) == [
+        f"origin {origin!r} refused for site 'news' "
+        f"(not in its origins; livethread site set news --add-origin {origin})"
+    ]

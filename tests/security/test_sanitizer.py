@@ -81,6 +81,20 @@ LINK_BODIES: tuple[str, ...] = (
     "[a](https://ok.example 'x' lang=en)",
 )
 
+# Bare addresses (linkified): hostile text around, inside and in front of real web addresses.
+BARE_LINK_BODIES: tuple[str, ...] = (
+    "javascript:window.__pwned=1//https://x.example",
+    'https://x.example/"onmouseover="window.__pwned=1',
+    "https://x.example/'><script>window.__pwned=1</script>",
+    "www.example.com/<img src=x onerror=window.__pwned=1>",
+    "https://x.example/javascript:window.__pwned=1",
+    "https://user:pass@x.example/ and https://x.example:99999/",
+    "data:text/html,https://x.example",
+    "http://[::1]/ http://0x7f.1/ https://xn--e1afmkfd.xn--p1ai/",
+    "https://x.example/\u202e/gnp.exe www.\u0435xample.com",
+    "<https://x.example>https://y.example[z](https://z.example)www.example.com",
+)
+
 # Harmless Markdown that must come out as markup: proves the checks see real tags and links.
 BENIGN = "**b** _i_ `c` [l](https://x.example) <https://y.example> [m](mailto:a@b.example)"
 
@@ -176,6 +190,24 @@ def test_rendered_body_is_inert(payload: str) -> None:
 @pytest.mark.parametrize("payload", LINK_BODIES, ids=ids(LINK_BODIES))
 def test_markdown_link_is_inert_and_stable(payload: str) -> None:
     """A Markdown link comes out with only an http(s)/mailto href and rel, or no href at all."""
+    html = render(payload)
+    assert problems(html) == []
+    assert sanitize(html) == html
+
+
+def test_bare_addresses_become_real_links() -> None:
+    """Bare http(s) and www. addresses come out as `<a>` with an http(s) href and the rel."""
+    markup = parse(render("see https://x.example/a and www.example.com"))
+    assert markup.tags == [
+        ("p", []),
+        ("a", [("href", "https://x.example/a"), ("rel", LINK_REL)]),
+        ("a", [("href", "http://www.example.com"), ("rel", LINK_REL)]),
+    ]
+
+
+@pytest.mark.parametrize("payload", BARE_LINK_BODIES, ids=ids(BARE_LINK_BODIES))
+def test_bare_address_is_inert_and_stable(payload: str) -> None:
+    """A linkified address keeps only an http(s) href and rel; render() output is a fixed point."""
     html = render(payload)
     assert problems(html) == []
     assert sanitize(html) == html

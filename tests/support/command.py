@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 TIMEOUT = 30
 
 
-def livethread(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`livethread ARGS…` with none of this process's LIVETHREAD_* settings, plus `env`."""
+def livethread(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`livethread ARGS…` with none of this process's LIVETHREAD_* settings, plus `env`; run in
+    `cwd` (where a relative database path points) if given."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LIVETHREAD_")}
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
@@ -19,4 +23,5 @@ def livethread(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         timeout=TIMEOUT,
         check=False,
         env={**clean, **(env or {})},
+        cwd=cwd,
     )
