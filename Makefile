@@ -61,8 +61,11 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
+# PyICU (Unicode's confusables and mixed-script rules, for names) builds against ICU's headers.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }
+	@{ pkg-config --exists icu-uc && command -v g++ >/dev/null; } 2>/dev/null || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y libicu-dev pkg-config g++ python3-dev; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,4 +1,4 @@
-"""Auto-moderation at post time: the cheap rules, run before a comment is stored.
+"""Auto-moderation at post and edit time: the cheap rules, run before a text is stored.
 
 Rules that refuse (banned words: 422; velocity: 429) raise, so nothing is stored. Rules that
 hold (too many links, the same body in another thread) or flag (suspect words) shape the
@@ -25,7 +25,7 @@ import msgspec
 from server import rules as rule
 from server.errors import Invalid, Throttled
 from server.limits import Limiter, Rate
-from server.model import Moderator
+from server.model import CommentRecord, Moderator
 from server.names import skeleton
 from server.ports import Store
 from server.recent import Recent
@@ -114,21 +114,38 @@ class Automod:
         if moderator is not None and moderator.site == new.site:
             return Verdict()
         rules = await self.rules(new.site)
-        banned = rule.found(new.body, rules.banned)
-        if banned:
-            raise Invalid(
-                "Your comment contains words this site does not allow",
-                {"body": f"Please remove: {', '.join(banned)}"},
-            )
+        _refuse_banned(new.body, rules)
         if rule.found(new.name, rules.banned):
             raise Invalid(
                 "Your name contains words this site does not allow",
                 {"author.name": "Please choose another name"},
             )
-        author = _author_key(new)
+        author = _author_key(new.site, new.email, new.name)
         self._check_velocity(new.site, rules, author, poster.address)
+        return self._judge(
+            new.site, new.thread, new.body, rules, [author, *filter(None, [poster.address])]
+        )
+
+    async def screen_edit(
+        self, record: CommentRecord, body: str, poster: Poster | None = None
+    ) -> Verdict:
+        """Refuse (Invalid) or judge an author's new text for a comment, by the rules a post
+        passes; velocity excepted, since an edit adds no comment. (A moderator's edit skips
+        the rules: the caller does not ask.)"""
+        rules = await self.rules(record.site)
+        _refuse_banned(body, rules)
+        author = _author_key(record.site, record.author_email, record.author_name)
+        address = poster.address if poster is not None else None
+        return self._judge(
+            record.site, record.thread, body, rules, [author, *filter(None, [address])]
+        )
+
+    def _judge(
+        self, site: str, thread: str, body: str, rules: Rules, posters: list[str]
+    ) -> Verdict:
+        """The rules that hold or flag a text (links, repeats, suspect words)."""
         verdict = Verdict()
-        count = rule.links(new.body)
+        count = rule.links(body)
         if count > rules.links_max:
             verdict.hold.append(
                 (
@@ -136,9 +153,9 @@ class Automod:
                     f"{count} links: comments with more than {rules.links_max} wait for review",
                 )
             )
-        if self._repeated(new, rules, [author, *filter(None, [poster.address])]):
+        if self._repeated(site, thread, body, rules, posters):
             verdict.hold.append(("repeat", "the same text was just posted in another thread"))
-        suspect = rule.found(new.body, rules.suspect)
+        suspect = rule.found(body, rules.suspect)
         if suspect:
             verdict.flag.append(("suspect", f"suspect words: {', '.join(suspect)}"))
         return verdict
@@ -165,21 +182,23 @@ class Automod:
                     wait,
                 )
 
-    def _repeated(self, new: CleanComment, rules: Rules, posters: list[str]) -> bool:
-        body = rule.repeat_key(new.body)
+    def _repeated(
+        self, site: str, thread: str, text: str, rules: Rules, posters: list[str]
+    ) -> bool:
+        body = rule.repeat_key(text)
         if body is None or rules.repeat_window <= 0:
             return False
         digest = hashlib.sha256(body.encode()).hexdigest()[:32]
         now = self._clock()
         repeated = False
         for poster in posters:
-            key = (new.site, digest, poster)
+            key = (site, digest, poster)
             threads = self._seen.pop(key, {})
             fresh = {t: at for t, at in threads.items() if now - at <= rules.repeat_window}
-            if any(thread != new.thread for thread in fresh):
+            if any(other != thread for other in fresh):
                 repeated = True
-            fresh.pop(new.thread, None)
-            fresh[new.thread] = now
+            fresh.pop(thread, None)
+            fresh[thread] = now
             # Keep the newest few threads: enough to tell "another thread" next time.
             self._seen[key] = dict(list(fresh.items())[-THREADS_PER_BODY:])
         while len(self._seen) > REPEATS_MAX:
@@ -187,8 +206,17 @@ class Automod:
         return repeated
 
 
-def _author_key(new: CleanComment) -> str:
+def _refuse_banned(body: str, rules: Rules) -> None:
+    banned = rule.found(body, rules.banned)
+    if banned:
+        raise Invalid(
+            "Your comment contains words this site does not allow",
+            {"body": f"Please remove: {', '.join(banned)}"},
+        )
+
+
+def _author_key(site: str, email: str | None, name: str) -> str:
     # The email when given (a person's stable handle), else the name as a skeleton, so
     # "Ann", "ANN" and "Ann" spelt with a Cyrillic A are one author. Hashed: kept only in memory.
-    handle = f"email:{new.email.casefold()}" if new.email else f"name:{skeleton(new.name)}"
-    return hashlib.sha256(f"{new.site}\n{handle}".encode()).hexdigest()[:32]
+    handle = f"email:{email.casefold()}" if email else f"name:{skeleton(name)}"
+    return hashlib.sha256(f"{site}\n{handle}".encode()).hexdigest()[:32]

@@ -17,14 +17,12 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from server import demo, rules_cli, site_cli, user_cli, webhooks_cli
+from server import demo, logs, moderator_cli, rules_cli, site_cli, user_cli, webhooks_cli
 from server.command import database, subcommand, with_store
 from server.composition import worker_names, workers_for
-from server.model import Moderator
 from server.ports import Store, StoreError
 from server.requests import RequestError
 from server.settings import Settings, SettingsError, environment, export
-from server.tokens import new_token, token_hash
 from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
@@ -87,15 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     site_cli.register(commands)
     user_cli.register(commands)
 
-    moderator = commands.add_parser("moderator", help="manage moderators")
-    moderator_add = subcommand(
-        moderator.add_subparsers(required=True),
-        "add",
-        "create a moderator (or replace their token) and print the token once",
-        _moderator_add,
-        "name",
-    )
-    moderator_add.add_argument("--site", required=True)
+    moderator_cli.register(commands)
 
     webhooks_cli.register(commands)
     rules_cli.register(commands)
@@ -151,6 +141,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"livethread: error: {exc}", file=sys.stderr)
         return 2
 
+    # The same lines as the server processes' (serve hands this to uvicorn as log_config).
+    logs.setup(settings.log_level)
+
     async def work(store: Store) -> int:
         bus = bus_for(settings)
         await bus.start()
@@ -183,20 +176,6 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return with_store(settings, work, create=True)
-
-
-def _moderator_add(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
-            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
-            return 2
-        token = new_token()
-        await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
-        print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
-        print(token)
-        return 0
-
-    return with_store(settings, work)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from server import events, idempotency, queue
+from server import edits, events, idempotency, queue
 from server.automod import Automod, Poster, Verdict
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.idempotency import PostAnswer
@@ -27,13 +27,14 @@ from server.model import (
     Site,
     ThreadState,
     public,
+    tombstone,
 )
 from server.names import impersonates
 from server.ports import Bus, Store, StoredEvent, Transaction
 from server.recent import Recent
 from server.render import render
 from server.requests import CleanComment
-from server.tokens import new_comment_id, new_token, token_hash, token_matches
+from server.tokens import new_comment_id, token_hash, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,10 @@ class Comments:
             verdict = await self._automod.screen(new, poster or Poster(), moderator)
         held = site.premoderate or verdict.held
         fingerprint = idempotency.fingerprint(new)
-        token = new_token()
+        comment_id = new_comment_id()
+        token, salt = idempotency.edit_token(idempotency_key, comment_id)
         record = CommentRecord(
-            id=new_comment_id(),
+            id=comment_id,
             site=new.site,
             thread=new.thread,
             parent=new.parent,
@@ -167,7 +169,7 @@ class Comments:
                     events.CommentCreated(seq=0, comment=answer.comment), record.id
                 )
             if idempotency_key is not None:
-                await idempotency.remember(tx, idempotency_key, fingerprint, answer, record)
+                await idempotency.remember(tx, idempotency_key, fingerprint, answer, record, salt)
         await self._publish(new.site, new.thread, payload)
         await queue.announce(self._bus, None, record)
         return answer
@@ -183,26 +185,31 @@ class Comments:
             )
 
     async def edit(
-        self, comment_id: str, body: str, *, moderator: Moderator | None, edit_token: str | None
+        self,
+        comment_id: str,
+        body: str,
+        *,
+        moderator: Moderator | None,
+        edit_token: str | None,
+        poster: Poster | None = None,
     ) -> PublicComment:
-        """Change a comment's text: its author within the edit window, or a moderator."""
+        """Change a comment's text: its author within the edit window, or a moderator. An
+        author's edit passes the site's rules as a post does, and may wait for a moderator
+        while readers keep the approved text (server/edits.py)."""
         found = await self._authorised(comment_id, moderator, edit_token)
+        verdict = Verdict()
+        if moderator is None and self._automod is not None:
+            verdict = await self._automod.screen_edit(found, body, poster)
+        held = moderator is None and ((await self.site(found.site)).premoderate or verdict.held)
         async with self._store.transaction(found.site, found.thread) as tx:
             current = await self._current(tx, comment_id)
             if current.status not in ("visible", "pending"):
                 raise Conflict("This comment was removed and can no longer be edited")
-            updated = msgspec.structs.replace(
-                current, body_source=body, body_html=render(body), edited_at=self._clock()
-            )
-            await tx.update_comment(updated)
-            payload = None
-            if updated.status == "visible":
-                payload = await tx.append(
-                    events.CommentEdited(seq=0, comment=public(updated)), comment_id
-                )
+            updated = edits.revised(current, body, verdict, held=held, now=self._clock())
+            payload = await edits.store(tx, current, updated)
         await self._publish(found.site, found.thread, payload)
         await queue.announce(self._bus, current, updated)
-        return public(updated)
+        return edits.answer(updated)
 
     async def delete(
         self, comment_id: str, *, moderator: Moderator | None, edit_token: str | None
@@ -231,6 +238,8 @@ class Comments:
                 author_email=None,
                 author_url=None,
                 edited_at=self._clock(),
+                pending_body_source=None,
+                pending_body_html=None,
             )
             payload = await self._take_down(tx, current, erased)
             # A retry of its post must not bring the text back from the answer kept for it.
@@ -255,9 +264,16 @@ class Comments:
             payload: bytes | None = None
             if current.status == "deleted":
                 raise Conflict("Its author deleted this comment; it cannot be moderated")
+            held_edit = status == "visible" and current.pending_body_html is not None
             if action == "approve" and status == "visible" and current.flag is not None:
-                action = "unflag"  # approving a flagged comment: looked at, and it stays
-            if action in ("remove", "reject"):
+                # Approving a flagged comment: looked at, and it stays (with its held edit
+                # published, if it has one).
+                action = "approve" if held_edit else "unflag"
+            if held_edit and action in ("approve", "reject"):
+                verb: Literal["approve", "reject"] = "approve" if action == "approve" else "reject"
+                updated = edits.decided(current, verb, moderator.name, self._clock())
+                payload = await edits.store(tx, current, updated)
+            elif action in ("remove", "reject"):
                 if action == "reject" and status != "pending":
                     raise Conflict("Only a comment awaiting approval can be rejected")
                 updated = msgspec.structs.replace(
@@ -338,7 +354,7 @@ class Comments:
         await tx.update_comment(updated)
         if current.status != "visible":
             return None  # readers never saw it: nothing to take back
-        await tx.redact(current.id)
+        await tx.rewrite(current.id, tombstone(updated))
         return await tx.append(events.CommentRemoved(seq=0, id=current.id), current.id)
 
     async def _current(self, tx: Transaction, comment_id: str) -> CommentRecord:

@@ -23,7 +23,9 @@ def store_for(settings: Settings) -> Store:
     if settings.database == "memory:":
         return MemoryStore()
     return SqliteStore(
-        settings.database.removeprefix("sqlite:///"), group_commit=settings.group_commit
+        settings.database.removeprefix("sqlite:///"),
+        group_commit=settings.group_commit,
+        busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000),
     )
 
 

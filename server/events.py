@@ -127,6 +127,9 @@ class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
     # ("automod:links", a moderator's name), when known.
     reason: str | None = None
     by: str | None = None
+    # True when what awaits is an edit of a published comment: `comment.html` is the new
+    # text, and readers keep the approved one until a moderator decides.
+    edit: bool = False
 
 
 class Queue(Frame, tag="queue", frozen=True):

@@ -2,7 +2,8 @@
 
 One bus subscription per thread per process (a Room), however many sockets read the thread.
 Each event arrives as the bytes the store committed; the room hands the same bytes object to
-every member, which sends it without waiting (no await per socket).
+every member, which sends it without waiting (no await per socket); large rooms hand it out a
+chunk per turn of the event loop, rooms taking turns (server/fanout.py).
 
 The room also keeps the thread's order: it knows the last seq it passed on, and when an event
 arrives ahead of it (a message lost on the bus, two processes publishing out of order, the bus
@@ -19,33 +20,20 @@ one interval, with no bus message at all.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
 from server import events
 from server.comments import thread_channel
+from server.fanout import Fanout, Line, Member
 from server.ports import Bus, Store
 
 log = logging.getLogger(__name__)
-
-
-class Member(Protocol):
-    """A reader's connection as the hub sees it. Both calls must return without waiting."""
-
-    def push(self, seq: int, payload: bytes) -> None:
-        """Send a durable event's encoded bytes (the member skips seqs it already has).
-
-        Every member of a room is handed the very same bytes object, so a member may cache
-        what it builds from it (the websocket frame) for the next member."""
-        ...
-
-    def reset(self, seq: int, payload: bytes) -> None:
-        """Send `payload` (a resync) unconditionally and treat `seq` as the new position."""
-        ...
 
 
 class Room:
@@ -64,7 +52,7 @@ class Room:
         self._held: deque[bytes] = deque(maxlen=hub.held_limit)
         self._repairing = False
         # This room's events still being handed out (the hub's `send`), oldest first.
-        self.outbox: deque[_Delivery] = deque()
+        self.outbox: Line = deque()
         # Set when the store is known to hold more (a tail check, the bus resuming) while a
         # repair is running: that repair may have read the store before, so it reads again.
         self._again = False
@@ -174,37 +162,6 @@ class Room:
         self._hub.send(self, seq, payload, True)
 
 
-class _Delivery:
-    """One event on its way to a snapshot of a room's members, a chunk at a time."""
-
-    __slots__ = ("is_reset", "members", "next", "payload", "seq")
-
-    def __init__(self, members: tuple[Member, ...], seq: int, payload: bytes, is_reset: bool):
-        self.members = members
-        self.seq = seq
-        self.payload = payload
-        self.is_reset = is_reset
-        self.next = 0
-
-    def step(self, budget: int) -> int:
-        """Hand the event to up to `budget` more members; returns how many it reached."""
-        start = self.next
-        end = min(start + budget, len(self.members))
-        seq, payload = self.seq, self.payload
-        if self.is_reset:
-            for member in self.members[start:end]:
-                member.reset(seq, payload)
-        else:
-            for member in self.members[start:end]:
-                member.push(seq, payload)
-        self.next = end
-        return end - start
-
-    @property
-    def done(self) -> bool:
-        return self.next >= len(self.members)
-
-
 class Hub:
     """Rooms by thread; joins and leaves; the background repairs it owns."""
 
@@ -218,22 +175,21 @@ class Hub:
         tail_interval: float = 0.5,
         chunk: int = 64,
         outbox_limit: int = 1024,
+        subscribe_wait: float = 0.1,
     ) -> None:
         self.store = store
         self.bus = bus
         self.backlog_limit = backlog_limit
         self.held_limit = held_limit
         self.tail_interval = tail_interval
+        # How long a new room's first reader waits for the bus to confirm its subscription
+        # (Redis answers in about a millisecond) before going on without it (see `_subscribe`).
+        self.subscribe_wait = subscribe_wait
         # 64 members a turn (~0.6 ms): in 2-run comparisons against the websockets floor
         # (bench/fanout.py, 5,000 readers) 64 gave p99 93 ms and 166k deliveries/s where 32
         # cost more CPU per delivery (145k); 256 gave 133 ms and 143k in another run. The box
         # is noisy: the order held, the sizes of the gaps did not always.
-        self._chunk = chunk
-        self._outbox_limit = outbox_limit
-        # Rooms with events still being handed out, in turn (see `send`).
-        self._turns: deque[Room] = deque()
-        self._waiting = 0
-        self._stepping: asyncio.Handle | None = None
+        self._fanout = Fanout(chunk=chunk, limit=outbox_limit)
         self._rooms: dict[tuple[str, str], Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._cursor = 0
@@ -270,47 +226,8 @@ class Hub:
                 return
 
     def send(self, room: Room, seq: int, payload: bytes, is_reset: bool) -> None:
-        """Hand an event to the room's members, at most `chunk` members per turn of the event
-        loop, taking turns between rooms: a thread with thousands of readers never holds up
-        another thread's event (or a post's answer) for a whole fan-out.
-
-        Each room's events leave in arrival order, so each member still gets a thread's events
-        in seq order. The members are the room's at arrival: a reader who joins later reads
-        the event from the store (it was committed before it was published). When
-        `outbox_limit` events are waiting, everything waiting is handed out at once: a slower
-        server rather than an unbounded queue.
-        """
-        members = tuple(room.members)
-        if not members:
-            return
-        delivery = _Delivery(members, seq, payload, is_reset)
-        if not room.outbox and len(members) <= self._chunk:
-            delivery.step(len(members))
-            return
-        room.outbox.append(delivery)
-        self._waiting += 1
-        if len(room.outbox) == 1:
-            self._turns.append(room)
-        if self._waiting > self._outbox_limit:
-            self._step(everything=True)
-        elif self._stepping is None:
-            self._stepping = asyncio.get_running_loop().call_soon(self._step)
-
-    def _step(self, everything: bool = False) -> None:
-        budget = self._chunk
-        while self._turns and (everything or budget > 0):
-            room = self._turns.popleft()
-            while room.outbox and (everything or budget > 0):
-                delivery = room.outbox[0]
-                budget -= delivery.step(len(delivery.members) if everything else budget)
-                if delivery.done:
-                    room.outbox.popleft()
-                    self._waiting -= 1
-            if room.outbox:
-                self._turns.append(room)
-        if self._stepping is not None:
-            self._stepping.cancel()
-        self._stepping = asyncio.get_running_loop().call_soon(self._step) if self._turns else None
+        """Hand an event to the room's members as they are now (server/fanout.py)."""
+        self._fanout.send(room.outbox, tuple(room.members), seq, payload, is_reset)
 
     def readers(self, site: str, thread: str) -> int:
         room = self._rooms.get((site, thread))
@@ -327,7 +244,9 @@ class Hub:
         """Add a member once the room receives the thread's events; returns the room's seq.
 
         When this returns, every event committed after the returned seq will reach the
-        member, so a caller may then read the backlog without missing anything.
+        member, so a caller may then read the backlog without missing anything: through the
+        bus, or, while the bus has not confirmed the room's subscription, through the log-tail
+        check and the catch-up that follows the confirmation.
         """
         key = (site, thread)
         room = self._rooms.get(key)
@@ -336,7 +255,7 @@ class Hub:
             self._rooms[key] = room
             room.members.add(member)
             try:
-                await self.bus.subscribe(thread_channel(site, thread), room)
+                await self._subscribe(room)
                 state = await self.store.thread_state(site, thread)
                 room.start(state.seq)
             except BaseException:
@@ -353,6 +272,40 @@ class Hub:
                 raise RuntimeError("the thread's subscription could not be set up")
         assert room.seq is not None
         return room.seq
+
+    async def _subscribe(self, room: Room) -> None:
+        """Subscribe the room; if the bus does not answer within `subscribe_wait` (a hung
+        Redis: the subscriber's keepalive takes ~10 s to notice), go on without it, leaving the
+        subscription to finish as a hub task: until then the log-tail check delivers the
+        thread's events, and once it is confirmed the room reads back what it may have missed."""
+        channel = thread_channel(room.site, room.thread)
+        loop = asyncio.get_running_loop()
+        subscribing = loop.create_task(
+            self.bus.subscribe(channel, room), name=f"subscribe {channel}"
+        )
+        try:
+            await asyncio.wait({subscribing}, timeout=self.subscribe_wait)
+        except BaseException:
+            subscribing.cancel()
+            raise
+        if subscribing.done():
+            subscribing.result()
+            return
+        log.warning(
+            "the bus has not confirmed %s yet; its readers are served from the event log", channel
+        )
+        self._tasks.add(subscribing)
+        subscribing.add_done_callback(functools.partial(self._subscribed_late, room))
+
+    def _subscribed_late(self, room: Room, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("subscribing %s/%s failed", room.site, room.thread, exc_info=error)
+        elif self._rooms.get((room.site, room.thread)) is room:
+            room.resumed()
 
     async def leave(self, site: str, thread: str, member: Member) -> None:
         room = self._forget(site, thread, member)
@@ -390,10 +343,7 @@ class Hub:
             log.error("hub task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
-        if self._stepping is not None:
-            self._stepping.cancel()
-            self._stepping = None
-        self._turns.clear()
+        self._fanout.close()
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

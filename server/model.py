@@ -71,6 +71,10 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     flag: str | None = None
     # Who made the last hold, flag or removal: a moderator's name, or "automod:RULE".
     decided_by: str | None = None
+    # An author's edit of a visible comment that waits for a moderator: readers keep seeing
+    # body_html until it is approved (then it replaces the body) or rejected (then it goes).
+    pending_body_source: str | None = None
+    pending_body_html: str | None = None
 
 
 class Author(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +95,14 @@ class PublicComment(msgspec.Struct, frozen=True, kw_only=True):
     created: datetime
     edited: datetime | None = None
     pinned: bool = False
+
+
+class PendingEdit(PublicComment, frozen=True, kw_only=True):
+    """A comment whose html is an edit awaiting a moderator, which readers do not see yet: only
+    in its author's answer and the moderators' queue (a subclass, so no reader's frame ever
+    carries the field)."""
+
+    pending_edit: bool = True
 
 
 class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +136,8 @@ def readable(record: CommentRecord) -> CommentRecord:
         notify=False,
         flag=None,
         decided_by=None,
+        pending_body_source=None,
+        pending_body_html=None,
     )
 
 
@@ -148,6 +162,33 @@ def public(record: CommentRecord) -> PublicComment:
         created=_time(record.created_at),
         edited=None if record.edited_at is None else _time(record.edited_at),
         pinned=record.pinned,
+    )
+
+
+def tombstone(record: CommentRecord) -> PublicComment:
+    """The comment as readers see it once removed: no author, no html, same id and place."""
+    return public(msgspec.structs.replace(record, status="removed"))
+
+
+def shown(record: CommentRecord) -> PublicComment:
+    """What readers may see of a comment now: the comment every stored event of it carries."""
+    return public(record) if record.status == "visible" else tombstone(record)
+
+
+def with_pending_edit(record: CommentRecord) -> PublicComment:
+    """The comment with its edit awaiting approval, if any: for its author and moderators."""
+    if record.pending_body_html is None or record.status in ("removed", "deleted"):
+        return public(record)
+    published = public(record)
+    return PendingEdit(
+        id=published.id,
+        parent=published.parent,
+        status=published.status,
+        author=published.author,
+        html=record.pending_body_html,
+        created=published.created,
+        edited=published.edited,
+        pinned=published.pinned,
     )
 
 

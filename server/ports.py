@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from server.events import DurableEvent
-from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.model import CommentRecord, Moderator, PublicComment, Site, ThreadState
 from server.rules import Rules
 
 
@@ -21,6 +21,8 @@ class IdempotentAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """The answer a post gave, kept so a retry with the same key gets it again (until it
     expires: see `Transaction.forget_answers`)."""
 
+    # The SHA-256 of the client's Idempotency-Key (server/idempotency.py): the key itself,
+    # from which a keyed post's edit token is derived, is never kept.
     key: str
     fingerprint: str
     status: int
@@ -85,8 +87,22 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None = None
 
 
+class AddressState(msgspec.Struct, frozen=True, kw_only=True):
+    """A reply-mail address's double opt-in, keyed by the address's keyed hash (never the
+    address itself): when its last confirmation mail went out, and when it was confirmed."""
+
+    key: str
+    requested_at: float | None = None
+    confirmed_at: float | None = None
+
+
 class StoreError(Exception):
     """The store could not do what was asked (a conflict, a missing row)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot write now, through no fault of the request: the database stayed locked
+    past its busy timeout, the disk is full, or an I/O error. Worth retrying later (503)."""
 
 
 class Transaction(Protocol):
@@ -118,8 +134,11 @@ class Transaction(Protocol):
         """Store `event` at the thread's next seq; returns its encoded bytes for publishing."""
         ...
 
-    async def redact(self, comment_id: str) -> None:
-        """Rewrite stored events of a comment so no replay shows its author or body again."""
+    async def rewrite(self, comment_id: str, comment: PublicComment) -> None:
+        """Make every stored event of a comment that carries it (created, edited, restored,
+        approved), and the queued webhook deliveries copied from them, carry `comment`
+        instead; seq and type are kept. The use-cases decide what that is (a tombstone after a
+        removal, the current text after an edit), so no replay shows superseded text."""
         ...
 
     async def recall(self, key: str) -> IdempotentAnswer | None:
@@ -292,6 +311,37 @@ class Store(Protocol):
     async def queue(self, site: str, limit: int) -> list[CommentRecord]:
         """A site's comments awaiting a moderator, any thread, oldest first, at most `limit`:
         pending ones, and visible ones with a flag."""
+        ...
+
+    async def writable(self, lock_wait: float) -> None:
+        """Return if a write could start now; else StoreUnavailable saying why (the database
+        is locked by another writer for longer than `lock_wait`, its disk is full). For /readyz."""
+        ...
+
+    async def remove_moderator(self, site: str, name: str) -> bool:
+        """Delete a moderator and so their token; False if the site has no such moderator."""
+        ...
+
+    async def address(self, key: str) -> AddressState | None:
+        """What is known of a reply-mail address (by its keyed hash); None if never asked."""
+        ...
+
+    async def confirmations_sent(self, site: str, since: float) -> int:
+        """How many addresses were sent a confirmation mail for `site` at `since` or later."""
+        ...
+
+    async def confirmation_sent(self, key: str, site: str, at: float) -> None:
+        """Record that the address `key` was sent a confirmation mail for `site` at `at`."""
+        ...
+
+    async def confirm_address(self, key: str, at: float) -> bool:
+        """Mark the address confirmed at `at` (kept if it already was); False if it already
+        was confirmed."""
+        ...
+
+    async def forget_address(self, key: str) -> bool:
+        """Forget all that is known of the address `key` (its owner asked to be erased): it is
+        asked again before any mail. False if nothing was known."""
         ...
 
 

@@ -1,7 +1,9 @@
 """The moderators' queue: which comments await a moderator, and the frames that say so.
 
 A comment is in its site's queue while it is held (pending: hidden from readers until
-approved) or visible with a flag (published, but a rule or a moderator wants it looked at).
+approved), published with an edit held (readers keep the approved text; the item shows the new
+one, `edit` set), or visible with a flag (published, but a rule or a moderator wants it looked
+at).
 Every change to a comment is checked against the queue after its commit, and the difference is
 announced on the site's moderation channel for `WS /ws/v1/moderation`.
 
@@ -19,7 +21,7 @@ import msgspec
 
 from server import events
 from server.errors import Conflict
-from server.model import CommentRecord, public
+from server.model import CommentRecord, with_pending_edit
 from server.ports import Bus
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ def moderation_channel(site: str) -> str:
 
 def item(record: CommentRecord) -> events.QueueItem | None:
     """The record as a queue entry, or None if it does not await a moderator."""
-    if record.status == "pending":
+    edit = record.status == "visible" and record.pending_body_html is not None
+    if record.status == "pending" or edit:
         state: events.QueueState = "pending"
         reason = record.reason
     elif record.status == "visible" and record.flag is not None:
@@ -45,9 +48,10 @@ def item(record: CommentRecord) -> events.QueueItem | None:
         site=record.site,
         thread=record.thread,
         state=state,
-        comment=public(record),
+        comment=with_pending_edit(record),
         reason=reason,
         by=record.decided_by,
+        edit=edit,
     )
 
 

@@ -9,12 +9,17 @@ stored today compares equal to HTML rendered tomorrow.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import idna
 import nh3
 from markdown_it import MarkdownIt
+
+from server.names import invisible
 
 URL_MAX = 300
 
@@ -93,27 +98,33 @@ def render(source: str) -> str:
     return sanitize(_MARKDOWN.render(source)).strip()
 
 
-# Format characters (bidi overrides and isolates, LRM/RLM/ALM, zero-width space/joiners, word
-# joiner, BOM, soft hyphen, tag characters) are invisible in a name and only good for spoofing
-# or reordering the text around it; control characters and lone surrogates never belong there.
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-
-
 def clean_name(raw: str) -> str:
-    """A display name as shown: NFC, no invisible or control characters, single spaces, trimmed."""
+    """A display name as shown: NFC, no invisible or control characters, single spaces, trimmed.
+
+    Dropped, not refused (see server.names.invisible): format characters (bidi overrides and
+    isolates, LRM/RLM/ALM, zero-width space and joiners, word joiner, BOM, soft hyphen, tag
+    characters), which are only good for spoofing or reordering the text around them; every
+    other character that shows nothing or a blank (default-ignorables such as variation
+    selectors, and the Hangul fillers U+115F, U+1160, U+3164, U+FFA0); controls and lone
+    surrogates. So "Lisa West" with a filler after it is "Lisa West", and meets the
+    impersonation check as that.
+    """
     kept = []
     for ch in raw:
         # Tabs and newlines are controls too, but they separate words: keep them as spaces.
         if ch.isspace():
             kept.append(" ")
-        elif unicodedata.category(ch) not in _DROPPED_CATEGORIES:
+        elif not invisible(ch):
             kept.append(ch)
     # Normalising after removal means a dropped character cannot leave an uncomposed pair.
     return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
 
 
 def clean_url(raw: str) -> str | None:
-    """An author's website: None when blank, else an absolute http(s) URL with a host.
+    """An author's website: None when blank, else an absolute http(s) URL with a host, in a
+    normal form that is safe raw in JSON, HTML attributes and mails: scheme and host lower-case,
+    the host in its ASCII (IDNA) form, the default port dropped, and every character that a URL
+    may not hold raw percent-encoded (non-ASCII, quotes, angle brackets, backslashes, a stray %).
 
     Raises ValueError with a reader-facing message when the address is not acceptable.
     """
@@ -121,18 +132,68 @@ def clean_url(raw: str) -> str | None:
     if not url:
         return None
     if len(url) > URL_MAX:
-        raise ValueError(f"Your website address is too long ({URL_MAX} characters at most)")
-    if any(ch.isspace() or unicodedata.category(ch) in _DROPPED_CATEGORIES for ch in url):
+        raise ValueError(TOO_LONG)
+    if any(ch.isspace() or invisible(ch) for ch in url):
         raise ValueError("A website address cannot contain spaces or invisible characters")
     try:
         parts = urlsplit(url)
         host = parts.hostname
-        parts.port  # noqa: B018 -- evaluated only to reject malformed ports
+        port = parts.port
     except ValueError:
-        raise ValueError("Please enter a valid website address") from None
-    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ValueError(NOT_A_URL) from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not host:
         raise ValueError("Please enter a website address starting with http:// or https://")
     # "https://trusted.example@evil.example" reads as the first host but opens the second.
     if parts.username is not None or parts.password is not None:
         raise ValueError("A website address cannot contain a user name or password")
-    return url
+    netloc = _host(host)
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    normal = urlunsplit(
+        (
+            scheme,
+            netloc,
+            _escape(parts.path, ""),
+            _escape(parts.query, "?/"),
+            _escape(parts.fragment, "?/"),
+        )
+    )
+    if len(normal) > URL_MAX:
+        raise ValueError(TOO_LONG)
+    return normal
+
+
+TOO_LONG = f"Your website address is too long ({URL_MAX} characters at most)"
+NOT_A_URL = "Please enter a valid website address"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# What RFC 3986 lets a path hold raw (unreserved, sub-delims, ":" and "@", "/" between
+# segments, "%" of an escape), less the apostrophe: it is a sub-delim, but it ends a
+# single-quoted HTML attribute, and %27 means the same to every web server.
+_PATH_SAFE = "-._~!$&()*+,;=:@/%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ASCII_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
+
+
+def _escape(part: str, extra_safe: str) -> str:
+    """A path, query or fragment with what it may not hold raw percent-encoded (as UTF-8)."""
+    return quote(_STRAY_PERCENT.sub("%25", part), safe=_PATH_SAFE + extra_safe)
+
+
+def _host(host: str) -> str:
+    """The host as a URL carries it: an IP literal, or lower-case ASCII (IDNA for the rest)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return f"[{address.compressed}]" if address.version == 6 else address.compressed
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            raise ValueError(NOT_A_URL) from None
+    host = host.lower()
+    if not _ASCII_HOST.fullmatch(host):
+        raise ValueError(NOT_A_URL)
+    return host

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from server.names import MIXED_SCRIPTS, mixes_scripts
 from server.render import clean_name, clean_url
 
 NAME_MAX = 50
@@ -181,6 +182,8 @@ def _name(raw: str) -> tuple[str, str | None]:
         return name, NAME_REQUIRED
     if len(name) > NAME_MAX:
         return name, f"Your name is too long ({NAME_MAX} characters at most)"
+    if mixes_scripts(name):
+        return name, MIXED_SCRIPTS
     return name, None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -60,6 +61,17 @@ class Settings:
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # Seconds a client has to send a whole request head (request line and headers, a
+    # websocket handshake too), and then its whole body: a slow or stalled sender holds a
+    # descriptor and a parser each, so it gets a 408 (or, mid-response, a close).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    # A too-slow reader's socket (closed with 4008) is given this long to take its close frame,
+    # then dropped, unsent data and all: a peer that never reads would otherwise hold it forever.
+    slow_close_timeout: float = 30.0
+    # Longest graceful stop (SIGTERM): open requests finish and sockets get 1012 within it,
+    # then whatever is left is cut. Below systemd's TimeoutStopSec (30 s in deploy/).
+    shutdown_timeout: float = 10.0
     # Most transactions of one server process committed together by one SQLite COMMIT (one
     # fsync): those that queue behind the writer join the one in progress. 1: each on its own.
     group_commit: int = 32
@@ -101,6 +113,15 @@ class Settings:
     allow_private_hooks: bool = False
     # Signs unsubscribe links; None means one generated once and kept in the database.
     secret: str | None = None
+    # Reply-mail double opt-in (workers/confirmations.py): at most one confirmation mail per
+    # address per this many seconds, and at most COUNT per SECONDS per site.
+    confirm_interval_seconds: float = 86400.0
+    confirm_rate_site: str = "20/3600"
+    # Seconds a write waits for another process's SQLite write lock before it fails (503).
+    sqlite_busy_timeout: float = 5.0
+    # How often an open moderation socket checks that its token still exists (a revoke made
+    # without Redis, or whose bus message was lost, still closes it within this).
+    moderator_recheck_seconds: float = 30.0
     # Fault injection for reliability tests (see server/faults.py); never in production.
     fault: str | None = None
 
@@ -123,6 +144,9 @@ class Settings:
             raise SettingsError("--workers must be at least 1")
         if self.idempotency_ttl_seconds <= 0:
             raise SettingsError(f"{PREFIX}IDEMPOTENCY_TTL_SECONDS must be more than 0")
+        for name in ("header_timeout", "body_timeout", "slow_close_timeout", "shutdown_timeout"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be more than 0")
         if self.group_commit < 1:
             raise SettingsError(f"{PREFIX}GROUP_COMMIT must be at least 1")
         if self.workers > 1 and not self.redis:
@@ -132,9 +156,25 @@ class Settings:
                 "one process would miss posts made through another. Pass e.g. "
                 "--redis redis://127.0.0.1:6379/0, or run --workers 1."
             )
+        try:
+            proxy_networks(self.forwarded_allow_ips)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}FORWARDED_ALLOW_IPS: {exc}") from None
         for name in ("post_rate_address", "post_rate_thread", "post_rate_site"):
             _check_rate(name, getattr(self, name))
         _check_rate("connect_rate_address", self.connect_rate_address)
+        _check_rate("confirm_rate_site", self.confirm_rate_site)
+        if self.confirm_interval_seconds < Rate.parse(self.confirm_rate_site).seconds:
+            # The site count reads each address's last confirmation mail only.
+            raise SettingsError(
+                f"{PREFIX}CONFIRM_INTERVAL_SECONDS must be at least the period of "
+                f"{PREFIX}CONFIRM_RATE_SITE"
+            )
+        if self.sqlite_busy_timeout < 0 or self.moderator_recheck_seconds <= 0:
+            raise SettingsError(
+                f"{PREFIX}SQLITE_BUSY_TIMEOUT must be 0 or more, "
+                f"{PREFIX}MODERATOR_RECHECK_SECONDS more than 0"
+            )
         if self.fault is not None and self.fault not in faults.KNOWN:
             raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
         if self.smtp_tls not in SMTP_TLS:
@@ -165,6 +205,27 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(value: str) -> tuple[Network, ...] | None:
+    """LIVETHREAD_FORWARDED_ALLOW_IPS read: the trusted networks (an address is a network of
+    one), or None for "*" (any peer). Raises ValueError naming the first entry that is
+    neither; a network with host bits set ("10.0.0.1/8") is refused as likely a typo."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if "*" in entries:
+        return None
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/8, ::1, *)"
+            ) from None
+    return tuple(networks)
 
 
 def _check_rate(name: str, value: str) -> None:

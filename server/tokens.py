@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -21,6 +22,19 @@ def token_matches(token: str, stored_hash: str | None) -> bool:
     return stored_hash is not None and hmac.compare_digest(token_hash(token), stored_hash)
 
 
+def derived_token(idempotency_key: str, salt: str, comment_id: str) -> str:
+    """A keyed post's edit token: URL-safe base64 of HMAC-SHA256 keyed with the client's
+    Idempotency-Key over the post's random salt and comment id. A retry that presents the key
+    gets the same token back; the store, which keeps only the key's hash and the salt, cannot
+    make it, and without the (unpublished) salt nobody can make it from a guessable key."""
+    mac = hmac.new(idempotency_key.encode(), f"{salt}:{comment_id}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+
+def new_salt() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def new_comment_id() -> str:
     """Short, URL- and fragment-safe (`#comment-ID`), unguessable enough to not enumerate."""
     return secrets.token_urlsafe(9)
@@ -36,4 +50,7 @@ def unsubscribe_token(secret: str, comment_id: str) -> str:
 
 
 def unsubscribe_token_matches(secret: str, comment_id: str, token: str) -> bool:
-    return hmac.compare_digest(unsubscribe_token(secret, comment_id), token)
+    # Compared as bytes: compare_digest raises TypeError on a str that is not ASCII, and the
+    # token comes straight from a query string.
+    expected = unsubscribe_token(secret, comment_id).encode()
+    return hmac.compare_digest(expected, token.encode("utf-8", "surrogatepass"))

@@ -17,7 +17,9 @@ from server.command import Commands, subcommand, with_store
 from server.comments import Comments
 from server.ports import Store
 from server.settings import Settings
+from server.tokens import UNSUBSCRIBE_SECRET
 from server.web.app import bus_for
+from workers.confirmations import address_key
 
 
 def register(commands: Commands) -> None:
@@ -87,6 +89,9 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
             found = await store.comments_by_email(args.email.strip().lower())
             for record in found:
                 await comments.erase(record)
+            # Its reply-mail consent goes too: a later comment with it asks again.
+            secret = settings.secret or await store.secret(UNSUBSCRIBE_SECRET)
+            await store.forget_address(address_key(secret, args.email))
         finally:
             await bus.close()
         # Without Redis, every server process finds the removals in the event log's tail.

@@ -106,6 +106,8 @@ ADMIN_COMMANDS = [
     ("site", "set", "news", "--premoderate"),
     ("site", "show", "news"),
     ("moderator", "add", "Lisa West", "--site", "news"),
+    ("moderator", "revoke", "Lisa West", "--site", "news"),
+    ("moderator", "list", "--site", "news"),
     ("rules", "show", "news"),
     ("webhooks", "list", "news"),
     ("webhooks", "failed"),
@@ -338,3 +340,40 @@ def test_site_add_refuses_a_bad_origin_and_adds_nothing(tmp_path: Path) -> None:
     assert "--origin 'news.example.com' has no scheme" in done.stderr
     assert "scheme://host[:port]" in done.stderr
     assert _site(database) is None
+
+
+def test_moderator_list_shows_names_and_revoke_deletes_the_token(tmp_path: Path) -> None:
+    """`moderator list` prints the site's moderators by name and no token; `moderator revoke`
+    deletes one's token (which then authenticates nobody) and exits 2 for an unknown one."""
+    database = _migrated(tmp_path / "admin.db")
+    assert livethread("site", "add", "news", "--database", database).returncode == 0
+    tokens = []
+    for name in ("Olaf", "Lisa West"):
+        made = livethread("moderator", "add", name, "--site", "news", "--database", database)
+        assert made.returncode == 0, made.stderr
+        tokens.append(made.stdout.strip().splitlines()[-1])
+    listed = livethread("moderator", "list", "--site", "news", "--database", database)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == "Lisa West\nOlaf\n"
+    assert not any(token in listed.stdout + listed.stderr for token in tokens)
+
+    revoked = livethread("moderator", "revoke", "Olaf", "--site", "news", "--database", database)
+    assert revoked.returncode == 0, revoked.stderr
+    again = livethread("moderator", "revoke", "Olaf", "--site", "news", "--database", database)
+    assert again.returncode == 2 and "no moderator 'Olaf'" in again.stderr
+    unknown = livethread("moderator", "list", "--site", "nowhere", "--database", database)
+    assert unknown.returncode == 2 and "no site 'nowhere'" in unknown.stderr
+    listed = livethread("moderator", "list", "--site", "news", "--database", database)
+    assert listed.stdout == "Lisa West\n"
+
+    async def who(token: str) -> str | None:
+        store = store_for(Settings(database=database))
+        await store.open()
+        try:
+            found = await store.moderator(token_hash(token))
+            return None if found is None else found.name
+        finally:
+            await store.close()
+
+    assert asyncio.run(who(tokens[0])) is None
+    assert asyncio.run(who(tokens[1])) == "Lisa West"

@@ -1,4 +1,5 @@
-"""The hub's ordering: catch-up triggers that land during a catch-up are not lost."""
+"""The hub's ordering: catch-up triggers that land during a catch-up are not lost, large
+fan-outs take turns, and a hung bus does not hold up a join."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from server.adapters.memory_store import MemoryStore
 from server.comments import thread_channel
 from server.hub import Hub
 from server.model import CommentRecord, public
-from server.ports import StoredEvent
+from server.ports import Listener, StoredEvent
 
 WAIT = 5.0
 
@@ -170,3 +171,41 @@ async def test_chunked_fanout_keeps_each_threads_order_even_past_the_outbox_limi
         finally:
             await hub.close()
             await bus.close()
+
+
+class HungBus(MemoryBus):
+    """The in-process bus, whose subscribing waits at a gate the test opens (a hung Redis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def subscribe(self, channel: str, listener: Listener) -> None:
+        await super().subscribe(channel, listener)
+        await self.gate.wait()
+
+
+async def test_join_does_not_wait_for_a_hung_bus_and_catches_up_once_it_answers() -> None:
+    """A first reader joins within `subscribe_wait` while the bus does not confirm its
+    subscription; what is committed meanwhile reaches it (no tail check runs here: the
+    catch-up after the late confirmation does it)."""
+    store, bus = MemoryStore(), HungBus()
+    await store.open()
+    await bus.start()
+    hub = Hub(store, bus, tail_interval=3600, subscribe_wait=0.05)
+    await hub.start()
+    member = Recorder(until=2)
+    try:
+        async with asyncio.timeout(1.0):
+            assert await hub.join("s", "t", member) == 0
+        await _commit_unpublished(store, 1)
+        await _commit_unpublished(store, 2)
+        assert member.seqs == []
+        bus.gate.set()
+        async with asyncio.timeout(WAIT):
+            await member.done.wait()
+        assert member.seqs == [1, 2]
+    finally:
+        await hub.close()
+        await bus.close()
+        await store.close()

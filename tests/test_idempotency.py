@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 
 from server.adapters.memory_bus import MemoryBus
+from server.adapters.sqlite_migrations import MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
+from server.idempotency import fingerprint, key_hash
 from server.model import Site
 from server.ports import ERASED
 from server.settings import Settings
+from server.tokens import token_hash
 from server.web.app import store_for
 from tests.security.test_privacy import livethread
 from tests.support.clients import WAIT, Tokens
@@ -38,7 +44,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 async def recall(store: SqliteStore, key: str) -> bytes | None:
     async with store.transaction("news", "t") as tx:
-        answer = await tx.recall(key)
+        answer = await tx.recall(key_hash(key))
     return None if answer is None else answer.body
 
 
@@ -116,11 +122,53 @@ async def test_after_user_delete_a_retry_gets_no_text_and_posts_nothing(
     await store.open()
     try:
         async with store.transaction("news", "article-1") as tx:
-            kept = await tx.recall("ann-1")
+            kept = await tx.recall(key_hash("ann-1"))
         assert kept is not None and kept.fingerprint == ERASED
         for text in (TEXT, "Ann Example", "ann.example"):
             assert text.encode() not in kept.body
         _, records = await store.comments("news", "article-1")
         assert [r.id for r in records] == [comment_id]
     finally:
+        await store.close()
+
+
+async def test_a_retry_of_an_answer_kept_before_migration_10_gets_its_comment_without_a_token(
+    tmp_path: Path,
+) -> None:
+    """Migration 10 hashes the keys of answers kept before it and strips their edit tokens: a
+    retry with such a key still gets its comment (no second one is stored), with no token."""
+    path = tmp_path / "nine.db"
+    new = new_comment(TEXT)
+    token = "the-old-plain-token"
+    with closing(sqlite3.connect(path)) as conn:
+        for migration in MIGRATIONS[:9]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute("INSERT INTO sites (name) VALUES ('news')")
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, parent, author_name, body_source, "
+            "body_html, status, created_at, edit_token_hash) "
+            "VALUES ('c1', 'news', 't', NULL, 'Ann', ?, ?, 'visible', ?, ?)",
+            (TEXT, f"<p>{TEXT}</p>", time.time(), token_hash(token)),
+        )
+        old = b'{"comment":{"id":"c1","parent":null,"status":"visible","author":{"name":"Ann"},'
+        old += b'"html":"x","created":"2026-01-01T00:00:00Z"},"edit_token":"%s"}' % token.encode()
+        conn.execute(
+            "INSERT INTO idempotency (site, key, fingerprint, status, body, created_at, "
+            "comment_id) VALUES ('news', 'old-key', ?, 201, ?, ?, 'c1')",
+            (fingerprint(new), old, time.time()),
+        )
+        conn.execute("PRAGMA user_version = 9")
+        conn.commit()
+    store = SqliteStore(str(path))
+    await store.open()
+    bus = MemoryBus()
+    await bus.start()
+    try:
+        retry = await Comments(store, bus).post(new, "old-key")
+        assert (retry.comment.id, retry.edit_token) == ("c1", "")
+        _, records = await store.comments("news", "t")
+        assert [r.id for r in records] == ["c1"]
+    finally:
+        await bus.close()
         await store.close()

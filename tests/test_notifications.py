@@ -7,17 +7,14 @@ import contextlib
 import email
 import email.policy
 import re
-import socket
-import threading
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from markupsafe import escape
 
 from server import demo
@@ -25,77 +22,27 @@ from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import CommentRecord, Moderator, Site
+from server.ports import Store
 from server.settings import Settings, SettingsError
+from server.tokens import UNSUBSCRIBE_SECRET
+from server.web.app import store_for
 from server.web.pages import PAGE_HEADERS
 from tests.support.clients import WAIT, provision
+from tests.support.mail import Mailbox, smtp_server, text_of
 from tests.support.parts import Parts, new_comment, use_cases
+from tests.support.redis_server import free_port
 from tests.support.server import Running, serve
+from workers.confirmations import address_key
 from workers.consumer import Consumer
 from workers.notifications import Notifications, comment_url, message_id
 
 ANN, BOB, CY = "ann@mail.example", "bob@mail.example", "cy@mail.example"
 
 
-@dataclass
-class Mailbox:
-    """What the SMTP server accepted, in order. The `hold`-th message (1-based) waits at DATA
-    until `gate` is set, then is refused with 451 (as a server that never finished taking it)."""
-
-    loop: asyncio.AbstractEventLoop
-    hold: int | None = None
-    gate: threading.Event = field(default_factory=threading.Event)
-    held: asyncio.Event = field(default_factory=asyncio.Event)
-    accepted: list[EmailMessage] = field(default_factory=list)
-    # The accepted messages as they came over the wire, in the same order.
-    raw: list[bytes] = field(default_factory=list)
-    seen: int = 0
-    _arrival: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        # Runs on the SMTP server's own thread and loop.
-        self.seen += 1
-        if self.seen == self.hold:
-            self.loop.call_soon_threadsafe(self.held.set)
-            await asyncio.to_thread(self.gate.wait, WAIT)
-            return "451 Requested action aborted: try again later"
-        raw = bytes(envelope.content)
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.loop.call_soon_threadsafe(self._accept, parsed, raw)
-        return "250 OK"
-
-    def _accept(self, message: EmailMessage, raw: bytes) -> None:
-        self.accepted.append(message)
-        self.raw.append(raw)
-        self._arrival.set()
-
-    async def until(self, done: Callable[[], bool]) -> None:
-        async with asyncio.timeout(WAIT):
-            while not done():
-                self._arrival.clear()
-                await self._arrival.wait()
-
-    def to(self, recipient: str) -> list[EmailMessage]:
-        return [m for m in self.accepted if m["To"] == recipient]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
-    box = Mailbox(loop=asyncio.get_running_loop())
-    port = _free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    await asyncio.to_thread(controller.start)
-    try:
-        yield box, port
-    finally:
-        box.gate.set()
-        await asyncio.to_thread(controller.stop)
+    async with smtp_server() as served:
+        yield served
 
 
 @pytest.fixture
@@ -125,6 +72,24 @@ def _settings(port: int) -> Settings:
     return Settings(smtp_port=port, public_url="https://comments.example", secret="s3cret")
 
 
+async def confirmed(store: Store, secret: str | None, *addresses: str) -> None:
+    """Mark addresses confirmed, as following their confirm link does: reply mail goes only to
+    confirmed addresses (tests/test_confirmations.py tests the confirmation itself)."""
+    key_secret = secret or await store.secret(UNSUBSCRIBE_SECRET)
+    for address in addresses:
+        await store.confirm_address(address_key(key_secret, address), 0.0)
+
+
+async def confirmed_in(settings: Settings, *addresses: str) -> None:
+    """`confirmed`, in the database of a server about to start."""
+    store = store_for(settings)
+    await store.open()
+    try:
+        await confirmed(store, settings.secret, *addresses)
+    finally:
+        await store.close()
+
+
 @contextlib.asynccontextmanager
 async def worker(store: SqliteStore, bus: MemoryBus, port: int) -> AsyncIterator[Consumer]:
     """The notifications worker as the runner runs it; leaving cancels it, as a crash would."""
@@ -144,14 +109,8 @@ async def _handled_all(store: SqliteStore, consumer: Consumer) -> None:
         await consumer.committed(await store.log_end())
 
 
-def _text(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
 def _unsubscribe_link(message: EmailMessage) -> str:
-    found = re.search(r"Stop these mails: (\S+)", _text(message))
+    found = re.search(r"Stop these mails: (\S+)", text_of(message))
     assert found is not None
     return found.group(1)
 
@@ -162,9 +121,10 @@ async def test_a_reply_is_mailed_and_the_link_unsubscribes(
     """Through the HTTP API: one mail per reply, with the reply and links; GET the unsubscribe
     link shows a form and changes nothing, POST unsubscribes, a later reply sends nothing."""
     box, port = mailbox
-    web = _free_port()
+    web = free_port()
     settings = settings.replace(smtp_port=port, public_url=f"http://127.0.0.1:{web}")
     await provision(settings)
+    await confirmed_in(settings, ANN, BOB)
     async with (
         serve(settings, port=web) as server,
         httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http,
@@ -192,7 +152,7 @@ async def test_a_reply_is_mailed_and_the_link_unsubscribes(
         assert mail["To"] == ANN
         assert mail["Subject"] == "New reply on article-1"
         assert mail["Message-ID"] == message_id(reply, ANN)
-        text = _text(mail)
+        text = text_of(mail)
         assert "A *thoughtful* reply" in text
         assert f"{server.http}/threads/news/article-1#comment-{reply}" in text
         link = _unsubscribe_link(mail)
@@ -257,9 +217,10 @@ class Replied:
 @contextlib.asynccontextmanager
 async def _replied(settings: Settings, mailbox: tuple[Mailbox, int]) -> AsyncIterator[Replied]:
     box, port = mailbox
-    web = _free_port()
+    web = free_port()
     settings = settings.replace(smtp_port=port, public_url=f"http://127.0.0.1:{web}")
     await provision(settings)
+    await confirmed_in(settings, ANN, BOB)
     async with (
         serve(settings, port=web) as server,
         httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http,
@@ -327,7 +288,7 @@ async def test_the_read_it_link_opens_the_reply_on_its_threads_page(
     """The mail's link is PUBLIC_URL/threads/SITE/THREAD#comment-ID, and that page shows the
     reply (for any site, not only the demo the start page shows)."""
     async with _replied(settings, mailbox) as done:
-        found = re.search(r"Read it: (\S+)", _text(done.box.accepted[0]))
+        found = re.search(r"Read it: (\S+)", text_of(done.box.accepted[0]))
         assert found is not None
         link = found.group(1)
         assert link == f"{done.server.http}/threads/news/article-1#comment-{done.reply}"
@@ -407,6 +368,7 @@ async def test_nobody_is_mailed_about_their_own_reply(
     """A reply left with the parent's email (in any case) sends nothing; without notify, none."""
     store, bus, comments = parts
     box, port = mailbox
+    await confirmed(store, _settings(port).secret, ANN, BOB)
     first = await _post(comments, "mine", email=ANN, notify=True)
     quiet = await _post(comments, "not subscribed", email=BOB)
     await _post(comments, "talking to myself", parent=first, email=ANN.upper())
@@ -422,6 +384,7 @@ async def test_a_held_reply_is_mailed_once_approved(
     """On a premoderated site a pending reply sends nothing; approving it sends one mail."""
     store, bus, comments = parts
     box, port = mailbox
+    await confirmed(store, _settings(port).secret, ANN)
     lisa = Moderator(name="Lisa", site="held")
     first = await _post(comments, "mine", email=ANN, notify=True, site="held")
     await comments.moderate(first, "approve", lisa)
@@ -442,6 +405,7 @@ async def test_a_reply_removed_before_the_worker_ran_sends_nothing(
     """The worker reads the reply's state when it runs: removed by then means no mail."""
     store, bus, comments = parts
     box, port = mailbox
+    await confirmed(store, _settings(port).secret, ANN)
     first = await _post(comments, "mine", email=ANN, notify=True)
     reply = await _post(comments, "spam", parent=first, email=BOB)
     await comments.moderate(reply, "remove", Moderator(name="Lisa", site="news"))
@@ -457,6 +421,7 @@ async def test_a_worker_killed_mid_batch_mails_every_reply_once(
     reply is mailed, none twice (the held one again, with the same Message-ID)."""
     store, bus, comments = parts
     box, port = mailbox
+    await confirmed(store, _settings(port).secret, ANN)
     first = await _post(comments, "mine", email=ANN, notify=True)
     box.hold = 2
     replies = [

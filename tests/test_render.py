@@ -258,12 +258,59 @@ def test_clean_name_is_idempotent(raw: str) -> None:
         ("   ", None),
         (" https://example.com/blog ", "https://example.com/blog"),
         ("http://example.com", "http://example.com"),
-        ("HTTPS://Example.com/x?y=1#z", "HTTPS://Example.com/x?y=1#z"),
+        ("HTTPS://Example.com/x?y=1#z", "https://example.com/x?y=1#z"),
     ],
 )
 def test_clean_url_accepts_blank_and_http_urls(raw: str, expected: str | None) -> None:
     """Blank means no website; absolute http(s) URLs with a host pass, trimmed."""
     assert clean_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('https://x.example/a"b', "https://x.example/a%22b"),
+        ("https://x.example/<script>", "https://x.example/%3Cscript%3E"),
+        ("https://x.example/it's", "https://x.example/it%27s"),
+        ("https://x.example/?q=\"'<>`", "https://x.example/?q=%22%27%3C%3E%60"),
+        ('https://x.example/#"><b>', "https://x.example/#%22%3E%3Cb%3E"),
+        ("https://x.example/a\\b{c}|^", "https://x.example/a%5Cb%7Bc%7D%7C%5E"),
+        ("https://x.example/caf\u00e9", "https://x.example/caf%C3%A9"),
+        ("https://x.example/100%25/50%", "https://x.example/100%25/50%25"),
+        ("HTTP://WWW.Example.COM/Path", "http://www.example.com/Path"),
+        ("https://B\u00fccher.example/", "https://xn--bcher-kva.example/"),
+        ("https://\uff45xample.com/", "https://example.com/"),
+        ("https://example.com:443/", "https://example.com/"),
+        ("http://example.com:80", "http://example.com"),
+        ("https://example.com:8443/", "https://example.com:8443/"),
+        ("http://[::FFFF:1.2.3.4]:8080/", "http://[::ffff:102:304]:8080/"),
+        ("http://192.0.2.1/x?a=1&b=2;c=(3)", "http://192.0.2.1/x?a=1&b=2;c=(3)"),
+    ],
+)
+def test_clean_url_normalises(raw: str, expected: str) -> None:
+    """Quotes, angle brackets, backslashes, braces and non-ASCII are percent-encoded (so the
+    URL is safe raw in JSON, attributes and webhooks); scheme and host are lower-cased, an
+    international host is IDNA, a default port goes; a valid escape and "&;()" stay."""
+    assert clean_url(raw) == expected
+    assert clean_url(expected) == expected  # a normal form is a fixed point
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://a<b.example/",
+        'https://exa"mple.com/',
+        "https://exa'mple.com/",
+        "https://good.example\\evil.example/",
+        "https://\u2488.example/",  # a digit-full-stop that IDNA refuses
+        "https://example.com/" + "\u00e9" * 50,  # fits typed, not once encoded
+    ],
+)
+def test_clean_url_refuses_what_cannot_be_normalised(raw: str) -> None:
+    """A host with characters no host may have, one IDNA refuses, or an address too long
+    once encoded is refused with a message."""
+    with pytest.raises(ValueError, match=r"\w"):
+        clean_url(raw)
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 
 import server
+from server import events
+from server.adapters.sqlite_store import SqliteStore
 from server.requests import (
     BODY_MAX,
     EMAIL_MAX,
@@ -26,6 +29,9 @@ from server.requests import (
     validate_edit,
     validate_ids,
 )
+from server.settings import Settings
+from tests.support.clients import comment_json, reader
+from tests.support.server import Running
 
 # The seed thread as the project ships it (server/data/, a copy of shared/seed/thread.json).
 SEED = Path(server.__file__).parent / "data" / "thread.json"
@@ -338,3 +344,51 @@ def test_validate_ids_for_query_parameters() -> None:
     with pytest.raises(RequestError) as info:
         validate_ids("example", None)
     assert set(info.value.fields) == {"thread"}
+
+
+# -- the website, end to end ------------------------------------------------------------------
+
+
+async def test_a_website_is_stored_and_sent_in_its_normal_form(
+    server: Running, http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """A website with quotes, angle brackets, an apostrophe, a capitalised scheme and host and
+    an international host is answered, sent to readers live, shown in the snapshot and kept in
+    the stored event (what webhooks deliver) only in its normalised, percent-encoded form."""
+    typed = "HTTPS://B\u00fccher.Example/a\"b<c>'d?q=<x>#\"f'"
+    normal = "https://xn--bcher-kva.example/a%22b%3Cc%3E%27d?q=%3Cx%3E#%22f%27"
+    post = comment_json(name="Ann", thread="urls")
+    post["author"] = {"name": "Ann", "url": typed}
+    async with reader(server.ws("news", "urls")) as r:
+        answer = await http.post("/api/v1/comments", json=post)
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["comment"]["author"]["url"] == normal
+        (created,) = await r.events(1)
+        assert isinstance(created, events.CommentCreated)
+        assert created.comment.author is not None
+        assert created.comment.author.url == normal
+    snapshot = await http.get("/api/v1/threads", params={"site": "news", "thread": "urls"})
+    assert [c["author"]["url"] for c in snapshot.json()["comments"]] == [normal]
+    store = SqliteStore(settings.database.removeprefix("sqlite:///"))
+    await store.open()
+    try:
+        (stored,) = await store.events_after("news", "urls", 0, 10)
+        record = await store.comment(answer.json()["comment"]["id"])
+    finally:
+        await store.close()
+    assert record is not None and record.author_url == normal
+    logged = msgspec.json.decode(stored.payload)
+    assert logged["comment"]["author"]["url"] == normal
+    assert not set(logged["comment"]["author"]["url"]) & set("\"'<>\u00fc")
+
+
+@pytest.mark.parametrize("url", ["https://a<b.example/", "https://exa'mple.com/"])
+async def test_a_website_that_cannot_be_normalised_is_a_422(
+    http: httpx.AsyncClient, url: str
+) -> None:
+    """A host no URL may hold is refused over HTTP with a 422 naming author.url only."""
+    post = comment_json(name="Ann", thread="urls")
+    post["author"] = {"name": "Ann", "url": url}
+    answer = await http.post("/api/v1/comments", json=post)
+    assert answer.status_code == 422, answer.text
+    assert set(answer.json()["fields"]) == {"author.url"}

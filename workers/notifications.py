@@ -21,6 +21,10 @@ where the start page shows only the demo), and a one-click unsubscribe link,
 parent's id under the configured secret (or one kept in the database). It is also sent as the
 `List-Unsubscribe` header, on one line and never encoded (see `MailPolicy`), with
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+
+Only confirmed addresses are mailed (double opt-in, workers/confirmations.py): a comment that
+asks for reply mail with an address not yet confirmed sends that address one confirmation mail
+(within limits), and replies to it are not mailed until the address is confirmed.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from server.model import CommentRecord
 from server.ports import LogEntry, Store
 from server.settings import Settings
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token
+from workers.confirmations import Confirmations
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +164,7 @@ class Notifications:
         self._settings = settings
         self._timeout = timeout
         self._secret = settings.secret
+        self.confirmations = Confirmations(store, settings, self._send, policy=POLICY)
         self.sent = 0
 
     async def aclose(self) -> None:
@@ -171,16 +177,27 @@ class Notifications:
             event = _event.decode(entry.payload)
         except msgspec.DecodeError:
             return
-        if event.type not in WATCHED or event.comment is None or event.comment.parent is None:
+        if event.type not in WATCHED or event.comment is None:
             return
         reply = await self._store.comment(event.comment.id)
-        if reply is None or reply.status != "visible" or reply.parent is None:
+        if reply is None or reply.status != "visible":
+            return
+        secret = await self._signing_secret()
+        if reply.notify and reply.author_email:
+            # An address asking for reply mail: confirmed once, before anything is mailed to it.
+            await self.confirmations.ask(secret, reply.author_email, reply.site, entry.position)
+        if reply.parent is None:
             return
         parent = await self._store.comment(reply.parent)
         if parent is None or not parent.notify or not parent.author_email:
             return
         recipient = parent.author_email
         if reply.author_email and reply.author_email.casefold() == recipient.casefold():
+            return
+        if not await self.confirmations.confirmed(secret, recipient):
+            # Not mailed, now or later. Asked again (within the limits), for subscriptions made
+            # before confirmation existed, or whose first mail a limit held back.
+            await self.confirmations.ask(secret, recipient, parent.site, entry.position)
             return
         if await self._store.was_notified(reply.id, recipient):
             return
@@ -190,7 +207,7 @@ class Notifications:
             recipient=recipient,
             sender=self._settings.mail_from,
             base_url=self._settings.base_url,
-            secret=await self._signing_secret(),
+            secret=secret,
         )
         await self._send(mail)
         await self._store.mark_notified(reply.id, recipient)

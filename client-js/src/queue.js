@@ -57,7 +57,9 @@ export class Queue {
   /** Insert or replace an entry (the same comment may arrive twice). @param {QueueItem} item */
   put(item) {
     const c = item.comment;
-    const state = item.state === "flagged" ? this.t.flagged : this.t.held;
+    // A held edit of a published comment: the text shown is the new one, not yet public.
+    const edit = /** @type {QueueItem & {edit?: boolean}} */ (item).edit;
+    const state = item.state === "flagged" ? this.t.flagged : edit ? this.t.heldEdit : this.t.held;
     const actions = item.state === "flagged" ? ["approve", "remove"] : ["approve", "reject"];
     const li = h(
       "li",

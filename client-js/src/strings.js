@@ -10,6 +10,7 @@ export const en = {
   fresh: (n) => plural(n, "# new comment", "# new comments"),
   removed: "This comment was removed",
   pending: "Awaiting approval",
+  editPending: "Edit awaiting approval",
   removedMod: "Removed",
   reply: "Reply",
   /** @param {string} name */
@@ -54,6 +55,7 @@ export const en = {
   /** @param {number} n */
   queue: (n) => plural(n, "# comment to review", "# comments to review"),
   held: "Held",
+  heldEdit: "Edit held",
   flagged: "Flagged",
 };
 
@@ -65,6 +67,7 @@ const de = {
   fresh: (n) => plural(n, "# neuer Kommentar", "# neue Kommentare"),
   removed: "Dieser Kommentar wurde entfernt",
   pending: "Wartet auf Freigabe",
+  editPending: "Änderung wartet auf Freigabe",
   removedMod: "Entfernt",
   reply: "Antworten",
   replyTo: (name) => `Antwort an ${name}`,
@@ -106,6 +109,7 @@ const de = {
   badToken: "Dieses Token wurde nicht akzeptiert.",
   queue: (n) => plural(n, "# Kommentar zu prüfen", "# Kommentare zu prüfen"),
   held: "Zurückgehalten",
+  heldEdit: "Änderung zurückgehalten",
   flagged: "Markiert",
 };
 

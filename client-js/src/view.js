@@ -51,6 +51,9 @@ export function article(c, ctx) {
       ),
       c.edited && h("span", { class: "lt-badge" }, t.edited),
       c.status === "pending" && h("span", { class: "lt-badge" }, t.pending),
+      // Only its author's own answer carries this: readers still see the approved text.
+      /** @type {Comment & {pending_edit?: boolean}} */ (c).pending_edit &&
+        h("span", { class: "lt-badge" }, t.editPending),
       c.status === "removed" && h("span", { class: "lt-badge" }, t.removedMod),
     ),
     h("div", { class: "lt-body" }, safeHtml(c.html || "")),

@@ -18,6 +18,7 @@ from server.adapters.memory_tables import Tables
 from server.adapters.memory_transaction import MemoryTransaction
 from server.model import CommentRecord, Moderator, Site, ThreadState, readable
 from server.ports import (
+    AddressState,
     Delivery,
     DeliveryStatus,
     LogEntry,
@@ -127,6 +128,13 @@ class MemoryStore:
             del tables.moderators[old]
         tables.tokens[key] = token_hash
         tables.moderators[token_hash] = moderator
+
+    async def remove_moderator(self, site: str, name: str) -> bool:
+        token = self._tables.tokens.pop((site, name), None)
+        if token is None:
+            return False
+        del self._tables.moderators[token]
+        return True
 
     async def moderator(self, token_hash: str) -> Moderator | None:
         return self._tables.moderators.get(token_hash)
@@ -249,6 +257,35 @@ class MemoryStore:
             tables.comments[where][comment_id] = msgspec.structs.replace(record, notify=False)
             return True
 
+    async def address(self, key: str) -> AddressState | None:
+        return self._tables.addresses.get(key)
+
+    async def confirmations_sent(self, site: str, since: float) -> int:
+        tables = self._tables
+        return sum(
+            1
+            for key, state in tables.addresses.items()
+            if tables.address_sites.get(key) == site
+            and state.requested_at is not None
+            and state.requested_at >= since
+        )
+
+    async def confirmation_sent(self, key: str, site: str, at: float) -> None:
+        state = self._tables.addresses.get(key) or AddressState(key=key)
+        self._tables.addresses[key] = msgspec.structs.replace(state, requested_at=at)
+        self._tables.address_sites[key] = site
+
+    async def confirm_address(self, key: str, at: float) -> bool:
+        state = self._tables.addresses.get(key) or AddressState(key=key)
+        if state.confirmed_at is not None:
+            return False
+        self._tables.addresses[key] = msgspec.structs.replace(state, confirmed_at=at)
+        return True
+
+    async def forget_address(self, key: str) -> bool:
+        self._tables.address_sites.pop(key, None)
+        return self._tables.addresses.pop(key, None) is not None
+
     async def secret(self, name: str) -> str:
         return self._tables.secrets.setdefault(name, secrets.token_urlsafe(32))
 
@@ -260,6 +297,10 @@ class MemoryStore:
     async def rules(self, site: str) -> Rules | None:
         return self._tables.rules.get(site)
 
+    async def writable(self, lock_wait: float) -> None:
+        """Memory is always writable: the twin of `SqliteStore.writable`."""
+        return None
+
     async def queue(self, site: str, limit: int) -> list[CommentRecord]:
         found = [
             record
@@ -267,7 +308,10 @@ class MemoryStore:
             if where == site
             for record in thread.values()
             if record.status == "pending"
-            or (record.status == "visible" and record.flag is not None)
+            or (
+                record.status == "visible"
+                and (record.flag is not None or record.pending_body_html is not None)
+            )
         ]
         found.sort(key=lambda r: (r.created_at, r.id))
         return found[: max(limit, 0)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import Delivery, IdempotentAnswer, Webhook
+from server.ports import AddressState, Delivery, IdempotentAnswer, Webhook
 from server.rules import Rules
 
 _Key = tuple[str, str]
@@ -45,5 +45,8 @@ class Tables:
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     notified: set[tuple[str, str]] = field(default_factory=set)
+    # Reply-mail addresses by keyed hash, and the site of each one's last confirmation mail.
+    addresses: dict[str, AddressState] = field(default_factory=dict)
+    address_sites: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     rules: dict[str, Rules] = field(default_factory=dict)

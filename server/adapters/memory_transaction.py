@@ -11,9 +11,9 @@ import msgspec
 
 from server import events
 from server.adapters.memory_tables import EventRow, Tables
-from server.adapters.redaction import redacted, tombstone
+from server.adapters.redaction import rewritten
 from server.events import DurableEvent
-from server.model import CommentRecord, ThreadState
+from server.model import CommentRecord, PublicComment, ThreadState
 from server.ports import ERASED, IdempotentAnswer, StoreError
 
 
@@ -32,7 +32,7 @@ class MemoryTransaction:
         self._answers: dict[str, IdempotentAnswer] = {}
         # Answers (of every site) remembered before this are forgotten on apply.
         self._forget_before: float | None = None
-        # Seqs of committed events this transaction redacted.
+        # Seqs of committed events this transaction rewrote.
         self._redacted: set[int] = set()
         self._open = True
 
@@ -90,16 +90,14 @@ class MemoryTransaction:
         self._state = msgspec.structs.replace(self._state, seq=seq)
         return payload
 
-    async def redact(self, comment_id: str) -> None:
+    async def rewrite(self, comment_id: str, comment: PublicComment) -> None:
         self._check()
-        record = self._comment(comment_id)
-        if record is None:
+        if self._comment(comment_id) is None:
             raise StoreError(f"no comment {comment_id} in thread {self._site}/{self._thread}")
-        grave = tombstone(record)
         staged = self._staged_events()
         for index, stored in enumerate(staged):
             if stored.comment_id == comment_id:
-                staged[index] = stored._replace(payload=redacted(stored.payload, grave))
+                staged[index] = stored._replace(payload=rewritten(stored.payload, comment))
                 self._redacted.add(stored.seq)
 
     async def recall(self, key: str) -> IdempotentAnswer | None:
@@ -131,7 +129,7 @@ class MemoryTransaction:
         return self._forget_before is not None and answer.created_at < self._forget_before
 
     def _redact_deliveries(self) -> None:
-        """Webhook deliveries carry a copy of their event: give them the redacted one."""
+        """Webhook deliveries carry a copy of their event: give them the rewritten one."""
         tables = self._tables
         rewritten = {
             tables.positions[(self._key, seq)]: tables.events[self._key][seq - 1].payload

@@ -1,6 +1,8 @@
-"""What a removed comment looks like in the stored event log (invariant 4: a removal is final).
+"""Rewriting a comment's stored events (invariant 4: a removal is final; an edit's old text
+goes with it).
 
-Shared by every Store so a replay from any of them shows the same tombstone as a snapshot.
+The use-cases decide what the events must carry (`model.shown`); every Store rewrites its
+stored payloads with this one function, so a replay from any of them shows what a snapshot does.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from server import events
-from server.model import CommentRecord, PublicComment, public
+from server.model import PublicComment
 
 _WITH_COMMENT = (
     events.CommentCreated,
@@ -17,7 +19,7 @@ _WITH_COMMENT = (
     events.CommentApproved,
 )
 
-# The event types `redacted` may change, as stored beside each event.
+# The event types `rewritten` may change, as stored beside each event.
 TYPES_WITH_COMMENT: tuple[events.EventType, ...] = (
     "comment.created",
     "comment.edited",
@@ -26,17 +28,12 @@ TYPES_WITH_COMMENT: tuple[events.EventType, ...] = (
 )
 
 
-def tombstone(record: CommentRecord) -> PublicComment:
-    """The comment as readers see it once removed: no author, no html, same id and place."""
-    return public(msgspec.structs.replace(record, status="removed"))
-
-
-def redacted(payload: bytes, grave: PublicComment) -> bytes:
-    """`payload` with its comment replaced by `grave`; seq and type are kept.
+def rewritten(payload: bytes, comment: PublicComment) -> bytes:
+    """`payload` with its comment replaced by `comment`; seq and type are kept.
 
     Events that carry no comment (a removal, a lock) come back unchanged.
     """
     event = events.decode_event(payload)
     if not isinstance(event, _WITH_COMMENT):
         return payload
-    return events.encode(msgspec.structs.replace(event, comment=grave))
+    return events.encode(msgspec.structs.replace(event, comment=comment))

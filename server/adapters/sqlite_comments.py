@@ -24,7 +24,8 @@ MAX_PARAMS = 500
 
 _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
-    "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by"
+    "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
+    "pending_body_source, pending_body_html"
 )
 
 
@@ -57,6 +58,8 @@ def _record(row: Any) -> CommentRecord:
         notify=bool(row[15]),
         flag=row[16],
         decided_by=row[17],
+        pending_body_source=row[18],
+        pending_body_html=row[19],
     )
 
 
@@ -80,6 +83,8 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         int(r.notify),
         r.flag,
         r.decided_by,
+        r.pending_body_source,
+        r.pending_body_html,
     )
 
 
@@ -181,7 +186,8 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
     cursor = conn.execute(
         "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
-        "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ? "
+        "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ?, "
+        "pending_body_source = ?, pending_body_html = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
         (*_values(record)[3:], record.id, record.site, record.thread),
     )
@@ -229,7 +235,8 @@ def queue(conn: sqlite3.Connection, site_name: str, limit: int) -> list[CommentR
     # The WHERE repeats the partial index's condition word for word, so SQLite uses it.
     rows = conn.execute(
         f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE site = ? "
-        "AND (status = 'pending' OR (status = 'visible' AND flag IS NOT NULL)) "
+        "AND (status = 'pending' OR (status = 'visible' "
+        "AND (flag IS NOT NULL OR pending_body_html IS NOT NULL))) "
         "ORDER BY created_at, id LIMIT ?",
         (site_name, max(limit, 0)),
     ).fetchall()

@@ -1,8 +1,9 @@
 """The SQL of the event log: appended per thread, read per thread by seq and store-wide by position.
 
 A thread's seq and its new event are written by one function in the caller's transaction, so a
-replay after `since` never skips or repeats an event. A removal rewrites the comment's stored
-events, and the webhook deliveries that carry copies of them, so no replay shows its text again.
+replay after `since` never skips or repeats an event. A removal or an edit rewrites the
+comment's stored events, and the webhook deliveries that carry copies of them, so no replay shows
+its old text again.
 Workers read the whole log in commit order, each from a named cursor that one owner at a time
 holds by lease: two copies of a worker never handle the same event together.
 
@@ -15,9 +16,10 @@ from __future__ import annotations
 import sqlite3
 
 from server import events
-from server.adapters.redaction import TYPES_WITH_COMMENT, redacted, tombstone
+from server.adapters.redaction import TYPES_WITH_COMMENT, rewritten
 from server.adapters.sqlite_comments import thread_comment, thread_state
 from server.events import DurableEvent
+from server.model import PublicComment
 from server.ports import LogEntry, StoredEvent, StoreError
 
 
@@ -40,26 +42,26 @@ def append(
     return payload
 
 
-def redact(conn: sqlite3.Connection, site: str, thread: str, comment_id: str) -> None:
-    record = thread_comment(conn, site, thread, comment_id)
-    if record is None:
+def rewrite(
+    conn: sqlite3.Connection, site: str, thread: str, comment_id: str, comment: PublicComment
+) -> None:
+    if thread_comment(conn, site, thread, comment_id) is None:
         raise StoreError(f"no comment {comment_id} in thread {site}/{thread}")
-    grave = tombstone(record)
     marks = ", ".join("?" * len(TYPES_WITH_COMMENT))
     rows = conn.execute(
         "SELECT seq, payload, position FROM events WHERE comment_id = ? AND site = ? "
         f"AND thread = ? AND type IN ({marks})",
         (comment_id, site, thread, *TYPES_WITH_COMMENT),
     ).fetchall()
-    rewritten = [(redacted(bytes(row[1]), grave), row[0], row[2]) for row in rows]
+    rewritten_rows = [(rewritten(bytes(row[1]), comment), row[0], row[2]) for row in rows]
     conn.executemany(
         "UPDATE events SET payload = ? WHERE site = ? AND thread = ? AND seq = ?",
-        [(payload, site, thread, seq) for payload, seq, _ in rewritten],
+        [(payload, site, thread, seq) for payload, seq, _ in rewritten_rows],
     )
     # Webhook deliveries carry a copy of the event: a replay must not send the text again.
     conn.executemany(
         "UPDATE deliveries SET payload = ? WHERE position = ?",
-        [(payload, position) for payload, _, position in rewritten],
+        [(payload, position) for payload, _, position in rewritten_rows],
     )
 
 

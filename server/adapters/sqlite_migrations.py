@@ -8,6 +8,7 @@ transaction that makes a migration all-or-nothing.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 from server.ports import StoreError
@@ -216,9 +217,49 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP INDEX comments_by_thread",
         "CREATE INDEX comments_by_thread ON comments (site, thread, created_at, id)",
     ),
+    (
+        # 10: edits pass auto-moderation (issue 13): an author's edit of a published comment
+        # may wait for a moderator beside the published text, and the queue (whose partial
+        # index is rebuilt with the new condition) holds such comments too.
+        "ALTER TABLE comments ADD COLUMN pending_body_source TEXT",
+        "ALTER TABLE comments ADD COLUMN pending_body_html TEXT",
+        "DROP INDEX comments_queue",
+        """
+        CREATE INDEX comments_queue ON comments (site, created_at)
+        WHERE status = 'pending' OR (status = 'visible'
+        AND (flag IS NOT NULL OR pending_body_html IS NOT NULL))
+        """,
+        # Idempotency keys are kept only as their SHA-256 (a keyed post's edit token is
+        # derived from the key: server/idempotency.py), and answers without their edit token:
+        # a retry of an answer kept before this version gets its comment with no token.
+        "UPDATE idempotency SET key = livethread_sha256(key)",
+        """
+        UPDATE idempotency
+        SET body = CAST(json_remove(CAST(body AS TEXT), '$.edit_token') AS BLOB)
+        """,
+    ),
+    (
+        # 11: reply-mail double opt-in. One row per address that asked for reply mail, keyed
+        # by the address's keyed hash (HMAC-SHA256 under the signing secret; never the address
+        # itself): when its last confirmation mail went out and for which site (for the
+        # per-address and per-site limits), and when it was confirmed.
+        """
+        CREATE TABLE mail_addresses (
+            key TEXT PRIMARY KEY,
+            site TEXT,
+            requested_at REAL,
+            confirmed_at REAL
+        )
+        """,
+        "CREATE INDEX mail_addresses_by_request ON mail_addresses (site, requested_at)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -233,6 +274,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     lock before the version is read, so two processes starting on one file cannot both apply
     the same migration; the loser finds the work done.
     """
+    # Migration 10 hashes the idempotency keys kept before it, as server/idempotency.py does.
+    conn.create_function("livethread_sha256", 1, _sha256, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = schema_version(conn)

@@ -3,7 +3,8 @@
 The notifications worker records each mail here, so an event handled again (after a restart, or
 by the next lease holder) does not mail the same person about the same reply twice. The signing
 secret of unsubscribe links is made once per database, the first process to ask winning, so
-every process signs and checks links alike.
+every process signs and checks links alike. Addresses that asked for reply mail are kept by keyed
+hash with their double opt-in: the last confirmation mail, and the confirmation.
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
 sqlite_comments.py.
@@ -12,6 +13,8 @@ sqlite_comments.py.
 from __future__ import annotations
 
 import sqlite3
+
+from server.ports import AddressState
 
 
 def mark_notified(conn: sqlite3.Connection, reply_id: str, recipient: str) -> bool:
@@ -40,3 +43,41 @@ def secret(conn: sqlite3.Connection, name: str, fresh: str) -> str:
     conn.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, fresh))
     row = conn.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
     return str(row[0])
+
+
+def address(conn: sqlite3.Connection, key: str) -> AddressState | None:
+    row = conn.execute(
+        "SELECT requested_at, confirmed_at FROM mail_addresses WHERE key = ?", (key,)
+    ).fetchone()
+    return None if row is None else AddressState(key=key, requested_at=row[0], confirmed_at=row[1])
+
+
+def confirmations_sent(conn: sqlite3.Connection, site: str, since: float) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM mail_addresses WHERE site = ? AND requested_at >= ?", (site, since)
+    ).fetchone()
+    return int(row[0])
+
+
+def confirmation_sent(conn: sqlite3.Connection, key: str, site: str, at: float) -> None:
+    conn.execute(
+        "INSERT INTO mail_addresses (key, site, requested_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "site = excluded.site, requested_at = excluded.requested_at",
+        (key, site, at),
+    )
+
+
+def forget_address(conn: sqlite3.Connection, key: str) -> bool:
+    return conn.execute("DELETE FROM mail_addresses WHERE key = ?", (key,)).rowcount == 1
+
+
+def confirm_address(conn: sqlite3.Connection, key: str, at: float) -> bool:
+    # The first confirmation stands: a second click of the link changes nothing.
+    cursor = conn.execute(
+        "INSERT INTO mail_addresses (key, confirmed_at) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET confirmed_at = excluded.confirmed_at "
+        "WHERE confirmed_at IS NULL",
+        (key, at),
+    )
+    return cursor.rowcount == 1

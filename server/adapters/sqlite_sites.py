@@ -52,6 +52,11 @@ def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: st
         raise StoreError("that token hash already belongs to another moderator") from exc
 
 
+def remove_moderator(conn: sqlite3.Connection, site: str, name: str) -> bool:
+    cursor = conn.execute("DELETE FROM moderators WHERE site = ? AND name = ?", (site, name))
+    return cursor.rowcount == 1
+
+
 def moderators(conn: sqlite3.Connection, site: str) -> list[Moderator]:
     rows = conn.execute(
         "SELECT site, name FROM moderators WHERE site = ? ORDER BY name", (site,)

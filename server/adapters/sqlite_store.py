@@ -22,6 +22,8 @@ each runs on.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -43,11 +45,13 @@ from server.adapters.sqlite_transaction import SqliteTransaction
 from server.adapters.sqlite_writer import GroupWriter
 from server.model import CommentRecord, Moderator, Site, ThreadState
 from server.ports import (
+    AddressState,
     Delivery,
     DeliveryStatus,
     LogEntry,
     StoredEvent,
     StoreError,
+    StoreUnavailable,
     Transaction,
     Webhook,
 )
@@ -59,6 +63,27 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 # PRAGMA synchronous reads back as a number: 2 is FULL (fsync the WAL on every commit).
 SYNCHRONOUS_FULL = 2
+
+
+# Less free space than this on the database's filesystem and /readyz says the disk is full: a
+# post needs a few pages of WAL, a checkpoint more.
+MIN_FREE_BYTES = 1 << 20
+
+
+def _free_bytes(folder: str) -> int:
+    found = os.statvfs(folder)
+    return found.f_bavail * found.f_frsize
+
+
+def _probe_lock(conn: sqlite3.Connection, timeout_ms: int, restore_ms: int) -> None:
+    """Take the write lock and let it go (BEGIN IMMEDIATE, ROLLBACK), waiting at most
+    `timeout_ms` for another process: what every write must get first."""
+    conn.execute(f"PRAGMA busy_timeout = {timeout_ms:d}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {restore_ms:d}")
 
 
 class Durability(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,14 +104,14 @@ def _read_durability(conn: sqlite3.Connection) -> Durability:
     )
 
 
-def _connect(path: str, *, query_only: bool) -> sqlite3.Connection:
+def _connect(path: str, *, query_only: bool, busy_timeout_ms: int) -> sqlite3.Connection:
     """A connection with livethread's settings, checked: an acknowledged post must survive."""
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; the module's implicit
     # transactions would start them at surprising moments.
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         # First, so that switching to WAL waits for other processes instead of failing.
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -117,11 +142,17 @@ def _connect(path: str, *, query_only: bool) -> sqlite3.Connection:
 class SqliteStore:
     """Store on one SQLite file in WAL mode; safe to share between processes on one host."""
 
-    def __init__(self, path: str, *, group_commit: int = 32) -> None:
+    def __init__(
+        self, path: str, *, group_commit: int = 32, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> None:
         """`group_commit`: the most transactions of this process committed together (1: each
-        commits on its own)."""
+        commits on its own). `busy_timeout_ms`: how long a write waits for another process's
+        lock before it fails with StoreUnavailable."""
         self.path = path
-        self._writes = GroupWriter(group_commit, busy_timeout_ms=BUSY_TIMEOUT_MS)
+        # Where the database's disk space is measured (/readyz).
+        self._folder = os.path.dirname(os.path.abspath(path))
+        self._busy_timeout_ms = busy_timeout_ms
+        self._writes = GroupWriter(group_commit, busy_timeout_ms=busy_timeout_ms)
         # The writer connection alone, outside any transaction (an open group commits first).
         self._write_lock = self._writes.exclusive
         self._writer: SqliteThread | None = None
@@ -135,10 +166,14 @@ class SqliteStore:
         reader = SqliteThread("livethread-sqlite-reader")
         self._writer, self._reader = writer, reader
         try:
-            await writer.connect(lambda: _connect(self.path, query_only=False))
+            await writer.connect(
+                lambda: _connect(self.path, query_only=False, busy_timeout_ms=self._busy_timeout_ms)
+            )
             await self.migrate()
             # After migrating, so the reader never caches a schema older than the writer's.
-            await reader.connect(lambda: _connect(self.path, query_only=True))
+            await reader.connect(
+                lambda: _connect(self.path, query_only=True, busy_timeout_ms=self._busy_timeout_ms)
+            )
         except BaseException:
             await self.close()
             raise
@@ -152,6 +187,25 @@ class SqliteStore:
         """The writer connection's settings, as SQLite reports them (for checks and tests)."""
         async with self._write_lock:
             return await self._require(self._writer).call(_read_durability)
+
+    async def writable(self, lock_wait: float) -> None:
+        """Raise StoreUnavailable unless a write could start now: the write lock is free within
+        `lock_wait` and the database's disk has room. Writes nothing (a probe that committed would
+        cost an fsync per readiness check)."""
+        folder = self._folder
+        free = await asyncio.to_thread(_free_bytes, folder)
+        if free < MIN_FREE_BYTES:
+            raise StoreUnavailable(f"SQLite: the disk is full ({free} bytes free in {folder})")
+        try:
+            # Room for this process's open group to commit first, and for SQLite's busy
+            # handler, whose sleeps overshoot: a probe answers within about twice lock_wait.
+            async with asyncio.timeout(2 * lock_wait + 0.5):
+                async with self._write_lock:
+                    await self._require(self._writer).call(
+                        _probe_lock, int(lock_wait * 1000), self._busy_timeout_ms
+                    )
+        except TimeoutError:
+            raise StoreUnavailable("SQLite: this process's writer is busy") from None
 
     async def close(self) -> None:
         writer, reader = self._writer, self._reader
@@ -226,6 +280,9 @@ class SqliteStore:
     async def put_moderator(self, moderator: Moderator, token_hash: str) -> None:
         await self._write(sqlite_sites.put_moderator, moderator, token_hash)
 
+    async def remove_moderator(self, site: str, name: str) -> bool:
+        return await self._write(sqlite_sites.remove_moderator, site, name)
+
     async def moderator(self, token_hash: str) -> Moderator | None:
         return await self._require(self._reader).call(sqlite_sites.moderator, token_hash)
 
@@ -291,6 +348,23 @@ class SqliteStore:
 
     async def unsubscribe(self, comment_id: str) -> bool:
         return await self._write(sqlite_notifications.unsubscribe, comment_id)
+
+    async def address(self, key: str) -> AddressState | None:
+        return await self._require(self._reader).call(sqlite_notifications.address, key)
+
+    async def confirmations_sent(self, site: str, since: float) -> int:
+        return await self._require(self._reader).call(
+            sqlite_notifications.confirmations_sent, site, since
+        )
+
+    async def confirmation_sent(self, key: str, site: str, at: float) -> None:
+        await self._write(sqlite_notifications.confirmation_sent, key, site, at)
+
+    async def confirm_address(self, key: str, at: float) -> bool:
+        return await self._write(sqlite_notifications.confirm_address, key, at)
+
+    async def forget_address(self, key: str) -> bool:
+        return await self._write(sqlite_notifications.forget_address, key)
 
     async def secret(self, name: str) -> str:
         return await self._write(sqlite_notifications.secret, name, secrets.token_urlsafe(32))

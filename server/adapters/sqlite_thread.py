@@ -21,12 +21,29 @@ import threading
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from server.ports import StoreError
+from server.ports import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+# Primary result codes that say "not now" rather than "not this": another writer held the file
+# past the busy timeout, the disk is full, the disk failed. The request was fine; a retry later
+# may succeed, so the edge answers 503 with Retry-After, not 500.
+_UNAVAILABLE_CODES = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR}
+)
+_UNAVAILABLE_TEXT = ("database is locked", "database table is locked", "disk is full", "i/o error")
+
+
+def store_error(exc: sqlite3.Error) -> StoreError:
+    """The StoreError an sqlite3 error becomes: StoreUnavailable for the transient kinds."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    transient = (code is not None and code & 0xFF in _UNAVAILABLE_CODES) or any(
+        text in str(exc).lower() for text in _UNAVAILABLE_TEXT
+    )
+    return (StoreUnavailable if transient else StoreError)(f"SQLite: {exc}")
 
 
 class SqliteThread:
@@ -55,7 +72,7 @@ class SqliteThread:
             try:
                 return fn(self._conn, *args, **kwargs)
             except sqlite3.Error as exc:
-                raise StoreError(f"SQLite: {exc}") from exc
+                raise store_error(exc) from exc
 
         return await self._run(job)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from server.adapters import sqlite_comments, sqlite_events, sqlite_idempotency
 from server.adapters.sqlite_writer import Member
 from server.events import DurableEvent
-from server.model import CommentRecord, ThreadState
+from server.model import CommentRecord, PublicComment, ThreadState
 from server.ports import IdempotentAnswer, StoreError
 
 
@@ -64,8 +64,10 @@ class SqliteTransaction:
             sqlite_events.append, self._site, self._thread, event, comment_id
         )
 
-    async def redact(self, comment_id: str) -> None:
-        await self._writer().call(sqlite_events.redact, self._site, self._thread, comment_id)
+    async def rewrite(self, comment_id: str, comment: PublicComment) -> None:
+        await self._writer().call(
+            sqlite_events.rewrite, self._site, self._thread, comment_id, comment
+        )
 
     async def recall(self, key: str) -> IdempotentAnswer | None:
         return await self._writer().call(sqlite_idempotency.recall, self._site, key)

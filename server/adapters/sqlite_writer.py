@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from server.ports import StoreError
+from server.ports import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -141,7 +141,7 @@ class Member:
                 now = asyncio.get_running_loop().time()
                 deadline = deadline or now + self._writer.busy_timeout
                 if now >= deadline:
-                    raise StoreError("SQLite: database is locked") from None
+                    raise StoreUnavailable("SQLite: database is locked") from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BUSY_RETRY_MAX)
 
@@ -211,7 +211,8 @@ class GroupWriter:
             # Shielded: a member cancelled here must not cancel the outcome the others wait for.
             await asyncio.shield(group.done)
         except StoreError as exc:
-            raise StoreError(f"the transaction did not commit: {exc}") from exc
+            # Keeps the kind: a COMMIT that failed on a full disk is as retryable as the disk.
+            raise type(exc)(f"the transaction did not commit: {exc}") from exc
 
     async def _leave_failed(self, member: Member, group: _Group, cancelled: bool) -> None:
         try:
@@ -272,7 +273,7 @@ class GroupWriter:
         try:
             if group.broken:
                 await group.db.call(self._abort)
-                raise StoreError("SQLite rolled the transaction back after an error")
+                raise StoreUnavailable("SQLite rolled the transaction back after an error")
             await group.db.call(self._commit)
         except BaseException as exc:
             failure = exc if isinstance(exc, StoreError) else StoreError(f"interrupted: {exc!r}")
@@ -297,7 +298,7 @@ class GroupWriter:
         elif not conn.in_transaction:
             # SQLite rolls a transaction back by itself on some errors (I/O, disk full); a
             # statement run now would autocommit on its own, outside the group.
-            raise StoreError("SQLite rolled the transaction back after an error")
+            raise StoreUnavailable("SQLite rolled the transaction back after an error")
         if member.opened:
             return
         if state.savepoint:
@@ -340,7 +341,7 @@ class GroupWriter:
         if not began:
             return  # no member issued a statement: nothing to commit
         if not conn.in_transaction:
-            raise StoreError("SQLite rolled the transaction back after an error")
+            raise StoreUnavailable("SQLite rolled the transaction back after an error")
         try:
             conn.execute("COMMIT")
         except BaseException:

@@ -129,6 +129,7 @@ class Api:
             body,
             moderator=await auth.moderator(request, self._store),
             edit_token=auth.edit_token(request),
+            poster=Poster(address=self._guard.address(request)),
         )
         return json_response(CommentAnswer(comment))
 

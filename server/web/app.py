@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 
 from server import demo, faults
 from server.automod import Automod
@@ -19,15 +21,21 @@ from server.comments import Comments
 from server.composition import bus_for, store_for, workers_for
 from server.errors import CommentError
 from server.hub import Hub
+from server.outbox import Outbox
+from server.ports import StoreUnavailable
 from server.requests import RequestError
 from server.settings import Settings
 from server.snapshots import Snapshots
 from server.web.api import Api, on_comment_error, on_request_error
+from server.web.confirm import Confirm
+from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
 from server.web.moderation_socket import ModerationSocket
 from server.web.pages import STATIC, Pages
+from server.web.responses import error_response
 from server.web.script import Script
 from server.web.socket import ThreadSocket
+from server.web.timeouts import HANDLERS as DISCONNECT_HANDLERS
 from server.web.unsubscribe import Unsubscribe
 from workers.runner import Runner
 
@@ -38,7 +46,8 @@ __all__ = ["app_from_environ", "bus_for", "create_app", "store_for"]
 
 def create_app(settings: Settings) -> Starlette:
     store = store_for(settings)
-    bus = bus_for(settings)
+    # Publishing never holds up an answer: a bounded queue and one task (server/outbox.py).
+    bus = Outbox(bus_for(settings))
     comments = Comments(
         store,
         bus,
@@ -59,13 +68,20 @@ def create_app(settings: Settings) -> Starlette:
         guard,
         max_body=settings.http_max_bytes,
     )
-    moderation = ModerationSocket(store, bus, guard, inbox=settings.socket_inbox)
+    moderation = ModerationSocket(
+        store,
+        bus,
+        guard,
+        inbox=settings.socket_inbox,
+        recheck=settings.moderator_recheck_seconds,
+    )
     sockets = ThreadSocket(
         comments,
         hub,
         guard,
         inbox=settings.socket_inbox,
         max_buffer=settings.socket_buffer_bytes,
+        slow_close=settings.slow_close_timeout,
     )
     runner = (
         Runner(
@@ -81,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
     script = Script(STATIC / "embed.js")
     pages = Pages(store, bus, runner, widget_url=script.url)
     unsubscribe = Unsubscribe(store, settings.secret)
+    confirm = Confirm(store, settings.secret)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -112,10 +129,18 @@ def create_app(settings: Settings) -> Starlette:
             *pages.routes(),
             *script.routes(),
             *unsubscribe.routes(),
+            *confirm.routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={CommentError: on_comment_error, RequestError: on_request_error},
+        exception_handlers={
+            CommentError: on_comment_error,
+            RequestError: on_request_error,
+            StoreUnavailable: on_store_unavailable,
+            **DISCONNECT_HANDLERS,
+        },
         middleware=[
+            # First, so everything inside sees the client behind a trusted proxy.
+            Middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips),
             # The widget calls the API from publishers' pages. No cookies are involved (every
             # privileged call carries its token), so CORS is not what guards writes.
             Middleware(
@@ -124,13 +149,31 @@ def create_app(settings: Settings) -> Starlette:
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "X-Edit-Token"],
                 max_age=600,
-            )
+            ),
         ],
     )
     app.state.hub = hub
     app.state.guard = guard
     app.state.runner = runner
     return app
+
+
+# What a client is told to wait before retrying a write the database could not take.
+RETRY_AFTER_SECONDS = 5
+
+
+async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+    """The database cannot write now (locked past the busy timeout, disk full, I/O error): 503
+    in the JSON error shape with Retry-After. One log line, no traceback: the cause is outside
+    the request, and an outage would otherwise write a traceback per post. (The sockets handle
+    their own errors: none reaches here.)"""
+    log.warning("storage unavailable, answered 503: %s", exc)
+    return error_response(
+        503,
+        "unavailable",
+        "The comments database cannot take writes right now; please try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def app_from_environ() -> Starlette:

@@ -24,7 +24,8 @@ from server.web.direct import DirectWriter, Framer
 TOO_SLOW = 4008
 TOO_SLOW_REASON = "too slow: reconnect and resume with since"
 # A too-slow socket cannot take its close frame until it drains what is already buffered
-# (bounded by the transport's high-water mark); give it this long, then drop it.
+# (bounded by the transport's high-water mark); give it this long, then drop it
+# (LIVETHREAD_SLOW_CLOSE_TIMEOUT).
 SLOW_CLOSE_TIMEOUT = 30.0
 
 
@@ -82,13 +83,22 @@ class Member:
 class DirectMember(Member):
     """Writes each event's shared frame straight onto the socket's transport."""
 
-    __slots__ = ("_framer", "_max_buffer", "_writer")
+    __slots__ = ("_framer", "_max_buffer", "_slow_close", "_writer")
 
-    def __init__(self, writer: DirectWriter, framer: Framer, *, inbox: int, max_buffer: int):
+    def __init__(
+        self,
+        writer: DirectWriter,
+        framer: Framer,
+        *,
+        inbox: int,
+        max_buffer: int,
+        slow_close: float = SLOW_CLOSE_TIMEOUT,
+    ):
         super().__init__(inbox)
         self._writer = writer
         self._framer = framer
         self._max_buffer = max_buffer
+        self._slow_close = slow_close
 
     def detach(self, on_lost: Callable[[], None]) -> bool:
         """Leave the socket to the protocol (see direct.DirectWriter.detach)."""
@@ -106,7 +116,7 @@ class DirectMember(Member):
         # Once detached no task waits on this socket, so the close starts here; before that
         # the socket's own task sees `overflowed` when the backlog is sent and closes it.
         if self._writer.detached:
-            self._writer.close(TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT)
+            self._writer.close(TOO_SLOW, TOO_SLOW_REASON, self._slow_close)
 
 
 class QueuedMember(Member):

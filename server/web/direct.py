@@ -14,11 +14,17 @@ the app *detaches* the socket: the protocol keeps the connection open after the 
 returns, answers pings itself, drops anything the client sends, and calls the app back when the
 connection is lost. An idle reader then costs no task, no coroutine frames of the ASGI stack and
 no receive queue: that is most of a socket's memory (see bench/RESULTS.md, idle memory).
+
+A peer that stops reading never takes what is buffered for it, so closing its transport
+(which first waits for the buffer to drain) would hold the socket forever: once its close
+handshake has had `slow_close` seconds, or at shutdown after `SHUTDOWN_DRAIN`, a transport
+that still holds unsent bytes is aborted instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -28,6 +34,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 
 EXTENSION = "livethread.direct"
+# At shutdown, how long a socket with unsent bytes gets to take them and its 1012 close frame.
+SHUTDOWN_DRAIN = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +76,10 @@ class DirectProtocol(WebSocketsSansIOProtocol):
     # Set while the socket is detached: called once, when the connection is lost.
     on_lost: Callable[[], None] | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, slow_close: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # uvicorn's wait for the peer's close frame (10 s), then `_drop`.
+        self.close_timeout = slow_close
         if not self.config.access_log:
             self.logger = cast(logging.Logger, _QUIET)
             self.conn.logger = _QUIET
@@ -113,6 +123,34 @@ class DirectProtocol(WebSocketsSansIOProtocol):
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self.on_lost is None and self.close_timer is None:
             self.transport.close()
+            self._abort_later(self.close_timeout)
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.close" and self.close_timer is not None:
+            # uvicorn's timer closes, which waits for a peer that may never read.
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(self.close_timeout, self._drop)
+
+    def shutdown(self) -> None:
+        super().shutdown()  # a 1012 close frame (if it can still go), then close
+        self._abort_later(SHUTDOWN_DRAIN)
+
+    def _drop(self) -> None:
+        """Close the connection, discarding what the peer never took."""
+        if self.transport.get_write_buffer_size():
+            self.transport.abort()
+        else:
+            self.transport.close()
+
+    def _abort_later(self, within: float) -> None:
+        # A closing transport with unsent bytes is only lost once they are taken: bound that.
+        if not self.disconnected and self.transport.get_write_buffer_size():
+            self.loop.call_later(within, self._abort_unless_lost)
+
+    def _abort_unless_lost(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
 
     def send_receive_event_to_app(self) -> None:
         if self.on_lost is not None and not self._invalid_text():
@@ -146,7 +184,7 @@ class DirectProtocol(WebSocketsSansIOProtocol):
         self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
-        self.close_timer = self.loop.call_later(within, self.transport.close)
+        self.close_timer = self.loop.call_later(within, self._drop)
 
 
 class DirectWriter:
@@ -179,6 +217,11 @@ class DirectWriter:
     def close(self, code: int, reason: str, within: float) -> None:
         """Close a detached connection (the app's task is gone, so nothing can await)."""
         self._protocol.close_detached(code, reason, within)
+
+
+def direct_protocol(slow_close: float) -> Any:
+    """The `ws` protocol factory for uvicorn (a partial: uvicorn only calls it)."""
+    return functools.partial(DirectProtocol, slow_close=slow_close)
 
 
 def writer_of(scope: Any) -> DirectWriter | None:

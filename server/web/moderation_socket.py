@@ -12,6 +12,13 @@ Authentication: a browser cannot set headers on a websocket, and a token in the 
 would end up in access logs, so the first client message is `{"type": "auth", "token": "..."}`
 (the moderator token of `Authorization: Bearer`), within `AUTH_SECONDS`. A missing, unknown or
 other site's token is answered with an `error` frame and close 1008.
+
+Revocation: a token revoked or replaced (`livethread moderator revoke|add`) must stop its open
+sockets at once, on every server process. The command announces the change on the site's
+moderators channel (`moderators_channel`); every socket of the site listens there and checks
+its token's hash against the store again, closing with an `unauthorized` error frame and 1008
+if it is gone. As a safety net (a revoke made without Redis, a message lost while the bus was
+down, which `resumed()` also answers with a check) each socket checks every `recheck` seconds.
 """
 
 from __future__ import annotations
@@ -79,12 +86,37 @@ class _Feed:
         return taken
 
 
+def moderators_channel(site: str) -> str:
+    """The bus channel that says a site's moderator tokens changed (one was revoked or
+    replaced): its sockets check their tokens again. The message's content does not matter."""
+    return f"moderators:{site}"
+
+
+class _Recheck:
+    """Listens on the moderators channel: any message, or a bus that may have dropped one,
+    asks the socket to check its token again."""
+
+    def __init__(self, wake: asyncio.Event) -> None:
+        self._wake = wake
+        self.due = False
+
+    def deliver(self, payload: bytes) -> None:
+        self.due = True
+        self._wake.set()
+
+    def resumed(self) -> None:
+        self.deliver(b"")
+
+
 class ModerationSocket:
-    def __init__(self, store: Store, bus: Bus, guard: Guard, *, inbox: int) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, guard: Guard, *, inbox: int, recheck: float = 30.0
+    ) -> None:
         self._store = store
         self._bus = bus
         self._guard = guard
         self._inbox = inbox
+        self._recheck = recheck
 
     def routes(self) -> list[WebSocketRoute]:
         return [WebSocketRoute("/ws/v1/moderation", self.serve)]
@@ -112,8 +144,9 @@ class ModerationSocket:
             await _refuse(ws, exc.code, exc.message, RATE_LIMITED)
             return
         try:
-            if await self._authenticated(ws, site):
-                await self._serve(ws, site)
+            hashed = await self._authenticated(ws, site)
+            if hashed is not None:
+                await self._serve(ws, site, hashed)
         except (WebSocketDisconnect, OSError):
             return
         except Exception:
@@ -122,40 +155,58 @@ class ModerationSocket:
         finally:
             release()
 
-    async def _authenticated(self, ws: WebSocket, site: str) -> bool:
+    async def _authenticated(self, ws: WebSocket, site: str) -> str | None:
+        """The hash of the socket's valid token; None once the socket was refused."""
         try:
             async with asyncio.timeout(AUTH_SECONDS):
                 message = await ws.receive_text()
             token = events.decode_auth(message).token
         except TimeoutError:
             await _refuse(ws, "unauthorized", "No {type: auth, token} in time", POLICY)
-            return False
+            return None
         except (msgspec.DecodeError, KeyError, RuntimeError):
             await _refuse(
                 ws, "unauthorized", "The first message must be {type: auth, token}", POLICY
             )
-            return False
-        moderator = await self._store.moderator(token_hash(token))
+            return None
+        hashed = token_hash(token)
+        moderator = await self._store.moderator(hashed)
         if moderator is None:
             await _refuse(ws, "unauthorized", "Unknown or revoked moderator token", POLICY)
-            return False
+            return None
         if moderator.site != site:
             await _refuse(ws, "forbidden", "Your moderator token is for another site", POLICY)
-            return False
-        return True
+            return None
+        return hashed
 
-    async def _serve(self, ws: WebSocket, site: str) -> None:
+    async def _serve(self, ws: WebSocket, site: str, hashed: str) -> None:
         feed = _Feed(self._inbox)
-        channel = queue.moderation_channel(site)
-        # Subscribed before the queue is read: a change committed in between is in both.
+        recheck = _Recheck(feed.wake)
+        channel, moderators = queue.moderation_channel(site), moderators_channel(site)
+        # Subscribed before the queue is read: a change committed in between is in both. The
+        # moderators channel before the token is checked again: a revoke in between is seen.
+        await self._bus.subscribe(moderators, recheck)
         await self._bus.subscribe(channel, feed)
         reader = asyncio.create_task(_read_until_closed(ws))
+        loop = asyncio.get_running_loop()
         try:
+            if not await self._still_valid(ws, site, hashed):
+                return
+            next_check = loop.time() + self._recheck
             await self._send_queue(ws, site)
             while not reader.done():
                 waiter = asyncio.create_task(feed.wake.wait())
-                await asyncio.wait({reader, waiter}, return_when="FIRST_COMPLETED")
+                await asyncio.wait(
+                    {reader, waiter},
+                    timeout=max(0.0, next_check - loop.time()),
+                    return_when="FIRST_COMPLETED",
+                )
                 waiter.cancel()
+                if recheck.due or loop.time() >= next_check:
+                    recheck.due = False
+                    next_check = loop.time() + self._recheck
+                    if not await self._still_valid(ws, site, hashed):
+                        return
                 if feed.overflowed:
                     await _close(ws, TOO_SLOW, "too slow: reconnect for the queue")
                     return
@@ -174,6 +225,16 @@ class ModerationSocket:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
             await self._bus.unsubscribe(channel, feed)
+            await self._bus.unsubscribe(moderators, recheck)
+
+    async def _still_valid(self, ws: WebSocket, site: str, hashed: str) -> bool:
+        """Whether the socket's token still names a moderator of the site; if not, the socket
+        is refused (error frame, close 1008) and False."""
+        moderator = await self._store.moderator(hashed)
+        if moderator is not None and moderator.site == site:
+            return True
+        await _refuse(ws, "unauthorized", "This moderator token was revoked", POLICY)
+        return False
 
     async def _send_queue(self, ws: WebSocket, site: str) -> None:
         records = await self._store.queue(site, QUEUE_LIMIT)

@@ -6,22 +6,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Scope
 
 from server import demo
 from server.errors import NotFound
 from server.model import PublicComment, reader_view, visible_count
-from server.ports import Bus, Store
+from server.ports import Bus, Store, StoreError
 from server.requests import validate_ids
+from server.web.responses import NOSNIFF, json_response
 from workers.notifications import thread_title
 from workers.runner import Runner
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 STATIC = HERE / "static"
+# How long /readyz waits for the database's write lock: a probe should answer quickly.
+READY_TIMEOUT = 0.5
 
 # Our own pages load only our own script and styles: no inline script or style anywhere.
 PAGE_HEADERS = {
@@ -32,6 +36,16 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+
+
+class NosniffStaticFiles(StaticFiles):
+    """Our stylesheets, scripts and images, each only as the type its name gives (304s too):
+    nothing under /static is ever read as another kind of file."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(NOSNIFF)
+        return response
 
 
 @dataclass
@@ -66,7 +80,8 @@ class Pages:
             Route("/moderate", self.moderate),
             Route("/threads/{site}/{thread}", self.thread),
             Route("/healthz", self.health),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Route("/readyz", self.ready),
+            Mount("/static", NosniffStaticFiles(directory=STATIC), name="static"),
         ]
 
     async def article(self, request: Request) -> Response:
@@ -113,6 +128,20 @@ class Pages:
         context = {"site": site, "thread": thread}
         return TEMPLATES.TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
 
+    async def ready(self, request: Request) -> Response:
+        """Readiness, where /healthz is liveness: 200 only while a post could be taken now (the
+        database's write lock is free and its disk has room) and the bus is connected; else
+        503 saying what is wrong, so a balancer sends traffic to another process."""
+        database = "writable"
+        try:
+            await self._store.writable(READY_TIMEOUT)
+        except StoreError as exc:  # StoreUnavailable, or a store closing at shutdown
+            database = str(exc)
+        bus = "connected" if self._bus.connected else "disconnected"
+        ready = database == "writable" and bus == "connected"
+        answer = {"status": "ready" if ready else "unavailable", "database": database, "bus": bus}
+        return json_response(answer, 200 if ready else 503)
+
     async def health(self, request: Request) -> Response:
         """200 while the store answers; the bus being down degrades live delivery, not health."""
         await self._store.thread_state(demo.SITE, demo.THREAD)
@@ -124,4 +153,4 @@ class Pages:
                 name: {"events_behind": lag.events, "seconds_behind": round(lag.seconds, 3)}
                 for name, lag in (await self._runner.lag()).items()
             }
-        return JSONResponse(answer)
+        return json_response(answer)

@@ -9,6 +9,10 @@ from starlette.responses import Response
 
 _encoder = msgspec.json.Encoder()
 
+# Every JSON answer says it is JSON and nothing else: a browser that sniffed a comment's text
+# in it as HTML or script (a JSON URL loaded as a page or a <script src>) would run it.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+
 
 class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     error: str
@@ -20,6 +24,7 @@ def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     content = payload if isinstance(payload, bytes) else _encoder.encode(payload)
+    headers = {**NOSNIFF, **(headers or {})}
     return Response(content, status, headers=headers, media_type="application/json")
 
 

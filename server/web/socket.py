@@ -42,13 +42,21 @@ CLOSE_TIMEOUT = 2.0
 
 class ThreadSocket:
     def __init__(
-        self, comments: Comments, hub: Hub, guard: Guard, *, inbox: int, max_buffer: int
+        self,
+        comments: Comments,
+        hub: Hub,
+        guard: Guard,
+        *,
+        inbox: int,
+        max_buffer: int,
+        slow_close: float = SLOW_CLOSE_TIMEOUT,
     ) -> None:
         self._comments = comments
         self._hub = hub
         self._guard = guard
         self._inbox = inbox
         self._max_buffer = max_buffer
+        self._slow_close = slow_close
         # One event is fanned out at a time, so one frame cache serves every connection.
         self._framer = Framer()
 
@@ -79,7 +87,13 @@ class ThreadSocket:
         member: DirectMember | QueuedMember = (
             QueuedMember(ws, self._framer, inbox=self._inbox)
             if writer is None
-            else DirectMember(writer, self._framer, inbox=self._inbox, max_buffer=self._max_buffer)
+            else DirectMember(
+                writer,
+                self._framer,
+                inbox=self._inbox,
+                max_buffer=self._max_buffer,
+                slow_close=self._slow_close,
+            )
         )
         detached = False
         try:
@@ -106,7 +120,7 @@ class ThreadSocket:
                 give_back()
         if member.overflowed:
             member.drop()
-            await _close(ws, TOO_SLOW, TOO_SLOW_REASON, SLOW_CLOSE_TIMEOUT)
+            await _close(ws, TOO_SLOW, TOO_SLOW_REASON, self._slow_close)
 
     def _lost(self, site: str, thread: str, member: Member, give_back: Callable[[], None]) -> None:
         self._hub.discard(site, thread, member)

@@ -16,8 +16,17 @@ from server.adapters.memory_store import MemoryStore
 from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
-from server.model import CommentRecord, Moderator, Site, Status, public, readable
-from server.ports import ERASED, Delivery, IdempotentAnswer, Store, StoreError, Webhook
+from server.idempotency import key_hash
+from server.model import CommentRecord, Moderator, Site, Status, public, readable, tombstone
+from server.ports import (
+    ERASED,
+    Delivery,
+    IdempotentAnswer,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    Webhook,
+)
 from server.rules import Rules
 
 AnyStore = MemoryStore | SqliteStore
@@ -173,7 +182,7 @@ async def test_raising_transaction_leaves_nothing(store: AnyStore) -> None:
             await tx.update_comment(msgspec.structs.replace(first, status="removed"))
             await tx.insert_comment(record("c2", created_at=1_700_000_001.0))
             await tx.append(CommentRemoved(seq=0, id="c1"), "c1")
-            await tx.redact("c1")
+            await tx.rewrite("c1", tombstone(first))
             await tx.set_locked(True)
             await tx.remember(answer)
             raise Boom
@@ -285,7 +294,7 @@ async def test_redact_erases_author_and_body_from_replays(store: AnyStore) -> No
     async with store.transaction(SITE, "t1") as tx:
         await tx.update_comment(msgspec.structs.replace(edited, status="removed"))
         await tx.append(CommentRemoved(seq=0, id=victim.id), victim.id)
-        await tx.redact(victim.id)
+        await tx.rewrite(victim.id, tombstone(edited))
     replay = await store.events_after(SITE, "t1", 0, 10)
     assert [e.seq for e in replay] == [1, 2, 3, 4]
     decoded = [events.decode_event(e.payload) for e in replay]
@@ -544,9 +553,10 @@ async def test_sqlite_migration_forgets_answers_of_erased_comments(tmp_path: Pat
     await store.open()
     try:
         async with store.transaction("s", "t") as tx:
-            kept = await tx.recall("k-c1")
+            # Migration 10 then keeps the keys as their hashes.
+            kept = await tx.recall(key_hash("k-c1"))
             assert kept is not None and kept.comment_id == "c1"
-            assert await tx.recall("k-c2") is None
+            assert await tx.recall(key_hash("k-c2")) is None
     finally:
         await store.close()
 
@@ -647,7 +657,7 @@ async def test_log_shows_redactions(store: AnyStore) -> None:
     rec = record("a1")
     await post(store, rec)
     async with store.transaction(SITE, "t1") as tx:
-        await tx.redact("a1")
+        await tx.rewrite("a1", tombstone(rec))
     (entry,) = await store.log_after(0, 10)
     assert b"secret body" not in entry.payload
 
@@ -836,7 +846,7 @@ async def test_a_redaction_reaches_queued_webhook_deliveries(store: AnyStore) ->
     )
     await store.settle_delivery("w1:1", "parked", 8, 0.0, "HTTP 500")
     async with store.transaction(SITE, "t1") as tx:
-        await tx.redact("a1")
+        await tx.rewrite("a1", tombstone(record("a1")))
     parked, pending = await store.deliveries("parked"), await store.deliveries("pending")
     assert b"secret body" not in parked[0].payload
     assert parked[0].payload == (await store.log_after(0, 1))[0].payload
@@ -927,3 +937,175 @@ async def test_the_queue_holds_pending_and_flagged_comments_of_a_site(store: Any
         assert flagged is not None
         await tx.update_comment(msgspec.structs.replace(flagged, flag=None))
     assert [r.id for r in await store.queue(SITE, 10)] == ["held"]
+
+
+async def test_sqlite_migration_10_hashes_kept_keys_and_strips_their_edit_tokens(
+    tmp_path: Path,
+) -> None:
+    """Migration 10 keeps each answer under its key's SHA-256 and without its edit token, and
+    adds the held-edit columns, empty, to the comments already there."""
+    path = tmp_path / "nine.db"
+    token = "plain-edit-token-of-c1"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.create_function("livethread_sha256", 1, key_hash)
+        for migration in MIGRATIONS[:9]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, parent, author_name, body_source, "
+            "body_html, status, created_at, edit_token_hash) "
+            "VALUES ('c1', 's', 't', NULL, 'A', 'b', 'b', 'visible', 1.0, 'h')"
+        )
+        body = b'{"comment":{"id":"c1"},"edit_token":"%s"}' % token.encode()
+        conn.execute(
+            "INSERT INTO idempotency (site, key, fingerprint, status, body, created_at, "
+            "comment_id) VALUES ('s', 'raw-key-1', 'f', 201, ?, 1.0, 'c1')",
+            (body,),
+        )
+        conn.execute("PRAGMA user_version = 9")
+        conn.commit()
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        async with store.transaction("s", "t") as tx:
+            assert await tx.recall("raw-key-1") is None
+            kept = await tx.recall(key_hash("raw-key-1"))
+        assert kept is not None and kept.comment_id == "c1"
+        assert msgspec.json.decode(kept.body) == {"comment": {"id": "c1"}}
+        found = await store.comment("c1")
+        assert found is not None and found.pending_body_source is found.pending_body_html is None
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT key, body FROM idempotency").fetchall()
+    assert all(b"raw-key-1" not in bytes(b) and token.encode() not in bytes(b) for _, b in rows)
+    assert [k for k, _ in rows] == [key_hash("raw-key-1")]
+
+
+async def test_a_held_edit_round_trips_and_queues_but_never_reaches_readers(
+    store: AnyStore,
+) -> None:
+    """A visible comment with an edit awaiting approval keeps both texts, is in its site's
+    queue, and its readable form carries neither the pending text nor its source."""
+    await store.put_site(Site(name=SITE))
+    rec = record("h1")
+    await post(store, rec)
+    held = msgspec.structs.replace(
+        rec, pending_body_source="new *text*", pending_body_html="<p>new <em>text</em></p>"
+    )
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.update_comment(held)
+    assert await store.comment("h1") == held
+    assert [r.id for r in await store.queue(SITE, 10)] == ["h1"]
+    _, readable_records = await store.readable_comments(SITE, "t1")
+    assert readable_records[0].pending_body_html is readable_records[0].pending_body_source is None
+    assert readable_records[0].body_html == rec.body_html
+
+
+async def test_rewrite_puts_the_current_text_in_every_earlier_event_and_delivery(
+    store: AnyStore,
+) -> None:
+    """After a rewrite with an edited comment, no stored event of it or queued webhook delivery
+    copied from one carries the old text; other comments' events are untouched."""
+    await store.put_site(Site(name=SITE))
+    await store.put_webhook(hook("w1"))
+    first = record("e1")
+    await post(store, first)
+    await post(store, record("e2", created_at=1_700_000_001.0))
+    entries = await store.log_after(0, 10)
+    await store.enqueue_deliveries(
+        [msgspec.structs.replace(delivery("w1", e.position), payload=e.payload) for e in entries]
+    )
+    edited = msgspec.structs.replace(first, body_html="<p>only the new text</p>", edited_at=2e9)
+    async with store.transaction(SITE, "t1") as tx:
+        await tx.update_comment(edited)
+        await tx.rewrite("e1", public(edited))
+        await tx.append(CommentEdited(seq=0, comment=public(edited)), "e1")
+    replay = await store.events_after(SITE, "t1", 0, 10)
+    assert [e.seq for e in replay] == [1, 2, 3]
+    assert b"secret body of e1" not in b"".join(e.payload for e in replay)
+    assert b"only the new text" in replay[0].payload
+    assert b"secret body of e2" in replay[1].payload
+    copies = {d.position: d.payload for d in await store.deliveries("pending")}
+    assert b"secret body of e1" not in copies[1] and b"only the new text" in copies[1]
+    assert copies[2] == entries[1].payload
+
+
+async def test_removing_a_moderator_deletes_their_token(store: AnyStore) -> None:
+    """remove_moderator: the token authenticates nobody after, the name leaves the list, and an
+    unknown moderator (or another site's) answers False."""
+    await store.put_site(Site(name=SITE))
+    await store.put_site(Site(name="elsewhere"))
+    await store.put_moderator(Moderator(name="Lisa", site=SITE), "hash-lisa")
+    await store.put_moderator(Moderator(name="Olaf", site=SITE), "hash-olaf")
+    await store.put_moderator(Moderator(name="Lisa", site="elsewhere"), "hash-lisa-2")
+    assert await store.remove_moderator(SITE, "Lisa")
+    assert await store.moderator("hash-lisa") is None
+    assert await store.moderator("hash-olaf") == Moderator(name="Olaf", site=SITE)
+    assert await store.moderator("hash-lisa-2") == Moderator(name="Lisa", site="elsewhere")
+    assert [m.name for m in await store.moderators(SITE)] == ["Olaf"]
+    assert not await store.remove_moderator(SITE, "Lisa")
+    assert not await store.remove_moderator("nowhere", "Olaf")
+    # Added again, with a new token: the old one stays dead.
+    await store.put_moderator(Moderator(name="Lisa", site=SITE), "hash-lisa-3")
+    assert await store.moderator("hash-lisa") is None
+    assert await store.moderator("hash-lisa-3") == Moderator(name="Lisa", site=SITE)
+
+
+async def test_an_address_is_asked_then_confirmed_for_good(store: AnyStore) -> None:
+    """Reply-mail addresses: unknown until asked; a confirmation mail records when and for
+    which site (counted per site from a time on); confirming keeps the first time."""
+    assert await store.address("k1") is None
+    await store.confirmation_sent("k1", SITE, 100.0)
+    await store.confirmation_sent("k2", SITE, 200.0)
+    await store.confirmation_sent("k3", "elsewhere", 200.0)
+    state = await store.address("k1")
+    assert state is not None and state.requested_at == 100.0 and state.confirmed_at is None
+    assert await store.confirmations_sent(SITE, 100.0) == 2
+    assert await store.confirmations_sent(SITE, 150.0) == 1
+    assert await store.confirmations_sent("elsewhere", 0.0) == 1
+    assert await store.confirm_address("k1", 300.0)
+    assert not await store.confirm_address("k1", 400.0)
+    state = await store.address("k1")
+    assert state is not None and state.confirmed_at == 300.0 and state.requested_at == 100.0
+    # A later confirmation mail (for another site) moves the address's request, not its consent.
+    await store.confirmation_sent("k1", "elsewhere", 500.0)
+    state = await store.address("k1")
+    assert state is not None and state.requested_at == 500.0 and state.confirmed_at == 300.0
+    assert await store.confirmations_sent(SITE, 0.0) == 1
+    # Confirming an address never asked (the link is the proof) is kept too.
+    assert await store.confirm_address("k9", 600.0)
+    assert (await store.address("k9")) is not None
+    # Erased on its owner's request: unknown again, to be asked afresh.
+    assert await store.forget_address("k1")
+    assert await store.address("k1") is None
+    assert not await store.forget_address("k1")
+    assert await store.confirmations_sent("elsewhere", 0.0) == 1
+
+
+async def test_a_store_that_can_write_says_so(store: AnyStore) -> None:
+    """writable() returns when nothing holds the write lock and the disk has room."""
+    await store.writable(0.5)
+
+
+async def test_sqlite_locked_past_the_busy_timeout_is_unavailable(tmp_path: Path) -> None:
+    """Another connection holding the write lock past the busy timeout: a write fails with
+    StoreUnavailable (not a bare StoreError), writable() says so, nothing is stored; once the
+    lock is gone both work again."""
+    path = str(tmp_path / "locked.db")
+    store = SqliteStore(path, busy_timeout_ms=200)
+    await store.open()
+    try:
+        with closing(sqlite3.connect(path, isolation_level=None)) as outside:
+            outside.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await post(store, record("c1"))
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await store.writable(0.1)
+            outside.execute("ROLLBACK")
+        assert await store.comment("c1") is None
+        await post(store, record("c2"))
+        await store.writable(0.5)
+        assert await store.comment("c2") is not None
+    finally:
+        await store.close()

@@ -14,15 +14,17 @@ import pytest
 import pytest_asyncio
 
 from server import events
+from server.names import MIXED_SCRIPTS
 from server.requests import NAME_REQUIRED
 from server.settings import Settings
 from tests.support.clients import WAIT, Tokens, provision, reader
 from tests.support.server import Running, serve
+from tests.test_names import HONEST, ISSUE_LOOKALIKES, RESERVED_LOOKALIKES
 
 LOOKALIKES = [
     "Lisa West",
     "lisa west",
-    "L1sa W\u0435st",  # a digit one, and a Cyrillic e
+    "L1sa \u051c\u0435\u0455\u0442",  # a digit one, and "West" in Cyrillic letters
     "\uff2c\uff49\uff53\uff41 \uff37\uff45\uff53\uff54",  # fullwidth
     "Lisa\u200b West",  # a zero-width space
     "Lisa \u202eWest",  # a right-to-left override
@@ -166,3 +168,39 @@ async def test_a_name_of_only_invisible_characters_is_no_name(poster: Poster, na
     """A name that is nothing once invisible characters go is refused like an empty one."""
     assert refused_name(await poster.post_as("news", name)) == NAME_REQUIRED
     assert await poster.names("news") == []
+
+
+@pytest.mark.parametrize("name", ISSUE_LOOKALIKES)
+async def test_the_issues_lookalikes_are_refused_on_her_site(poster: Poster, name: str) -> None:
+    """Issue 13 item 1: dotless i, Hangul fillers, Greek tau, small capitals, Latin alpha, W
+    with hook (and more) are a 422 on author.name on "news", and nothing is stored."""
+    message = refused_name(await poster.post_as("news", name))
+    assert "reserved" in message or message == MIXED_SCRIPTS
+    assert await poster.names("news") == []
+
+
+@pytest.mark.parametrize("name", RESERVED_LOOKALIKES)
+async def test_the_reserved_names_lookalikes_are_refused_everywhere(
+    poster: Poster, name: str
+) -> None:
+    """ "Adm\u0131n", "Moderator" with a Hangul filler and the like are a 422 on author.name on a
+    site with no such moderator too."""
+    refused_name(await poster.post_as("other", name))
+    assert await poster.names("other") == []
+
+
+@pytest.mark.parametrize("name", ["Lisa Wes\u03c4", "P\u0430ypal", "\u0391lice Smith"])
+async def test_a_word_mixing_scripts_is_refused_on_every_site(poster: Poster, name: str) -> None:
+    """Latin with Greek or Cyrillic in one word is refused with the mixed-script message on
+    "other", where no moderator's name is at stake."""
+    assert refused_name(await poster.post_as("other", name)) == MIXED_SCRIPTS
+
+
+async def test_honest_names_are_accepted_as_typed(server: Running, poster: Poster) -> None:
+    """Names in one script per word (accented Latin, Greek, Cyrillic, CJK, Arabic, ...) post
+    with 201 on Lisa's site and are shown exactly as typed."""
+    for name in HONEST:
+        answer = await poster.post_as("news", name)
+        assert answer.status_code == 201, (name, answer.text)
+        assert answer.json()["comment"]["author"]["name"] == name
+    assert await poster.names("news") == HONEST

@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import sqlite3
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +24,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from server import demo, events
 from server.limits import Concurrency, Limiter
 from server.settings import Settings
+from server.tokens import UNSUBSCRIBE_SECRET
+from server.web.app import store_for
 from server.web.guard import Guard
 from tests.support.clients import WAIT, Tokens, provision, reader
 from tests.support.follower import Follower
 from tests.support.server import Running, serve
 from tests.support.waiting import eventually
+from workers.confirmations import address_key
 
 # What uvicorn takes as the client's address: it trusts X-Forwarded-For from 127.0.0.1 (its
 # default FORWARDED_ALLOW_IPS), so the server sees this documentation address (RFC 5737).
@@ -472,3 +478,87 @@ async def test_user_export_and_live_delete_cover_all_of_a_persons_comments(
 
     assert await export(settings, "ann@example.com") == []
     assert await export(settings, "bob@example.com") == bobs
+
+
+def every_stored_value(path: str) -> bytes:
+    """Every value of every column of every table of a SQLite file, as bytes."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        values = [
+            value
+            for table in tables
+            for row in conn.execute(f'SELECT * FROM "{table}"')
+            for value in row
+        ]
+    return b"\n".join(v if isinstance(v, bytes) else str(v).encode() for v in values)
+
+
+async def test_no_table_or_wal_holds_an_edit_token_or_an_idempotency_key(
+    settings: Settings, tokens: Tokens, http: httpx.AsyncClient
+) -> None:
+    """After keyed posts, neither any table nor the WAL (after a checkpoint) holds an edit token
+    or a raw Idempotency-Key; a retry with the key gets the same token, which edits the comment;
+    another key gets another comment, whose token does not."""
+    path = settings.database.removeprefix("sqlite:///")
+    body = comment_payload("news", "article-1", "Keyed, and private about it", name="Ann")
+    posted: list[tuple[str, str, str]] = []
+    for _ in range(3):
+        key = f"widget-{uuid.uuid4()}"
+        answer = await http.post("/api/v1/comments", json=body, headers={"Idempotency-Key": key})
+        assert answer.status_code == 201, answer.text
+        posted.append((key, answer.json()["comment"]["id"], answer.json()["edit_token"]))
+    secrets = [s.encode() for key, _, token in posted for s in (key, token)]
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    stored = every_stored_value(path)
+    files = [await asyncio.to_thread(Path(p).read_bytes) for p in (path, f"{path}-wal")]
+    for secret in secrets:
+        assert secret not in stored
+        assert all(secret not in data for data in files)
+
+    key, comment_id, token = posted[0]
+    retry = await http.post("/api/v1/comments", json=body, headers={"Idempotency-Key": key})
+    assert (retry.json()["comment"]["id"], retry.json()["edit_token"]) == (comment_id, token)
+    edited = await http.patch(
+        f"/api/v1/comments/{comment_id}",
+        json={"body": "Changed by its author"},
+        headers={"X-Edit-Token": retry.json()["edit_token"]},
+    )
+    assert edited.status_code == 200, edited.text
+    other = await http.post("/api/v1/comments", json=body, headers={"Idempotency-Key": "another"})
+    assert other.json()["comment"]["id"] != comment_id and other.json()["edit_token"] != token
+    refused = await http.patch(
+        f"/api/v1/comments/{comment_id}",
+        json={"body": "Not yours"},
+        headers={"X-Edit-Token": other.json()["edit_token"]},
+    )
+    assert refused.status_code == 403
+
+
+async def test_user_delete_forgets_the_addresss_reply_mail_consent(settings: Settings) -> None:
+    """`user delete EMAIL` also forgets that the address confirmed reply mail (kept as a keyed
+    hash): a later comment with it would be asked to confirm again."""
+    await provision(settings)
+    store = store_for(settings)
+    await store.open()
+    try:
+        secret = await store.secret(UNSUBSCRIBE_SECRET)
+        key = address_key(secret, "Ann@Example.com")
+        assert await store.confirm_address(key, 1.0)
+        kept = address_key(secret, "bob@example.com")
+        assert await store.confirm_address(kept, 1.0)
+    finally:
+        await store.close()
+    code, out, err = await livethread(
+        "user", "delete", "ANN@example.com", "--database", settings.database
+    )
+    assert code == 0 and "erased 0 comment(s)" in out, err
+    store = store_for(settings)
+    await store.open()
+    try:
+        assert await store.address(key) is None
+        assert await store.address(kept) is not None
+    finally:
+        await store.close()

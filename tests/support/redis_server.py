@@ -16,6 +16,7 @@ when the server fails to start).
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -97,12 +98,24 @@ class RedisServer:
                 return
         raise RedisServerError(f"redis-server did not start on port {self._port}:\n{self._log()}")
 
+    def pause(self) -> None:
+        """SIGSTOP the server: a hung Redis (connections stay open, nothing answers)."""
+        if self._process is None:
+            raise RedisServerError("the server is not running")
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a paused server."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
     def stop(self, *, graceful: bool = True) -> None:
         """Stop the server: SIGTERM (clean shutdown) or, with graceful=False, SIGKILL (a crash)."""
         process, self._process = self._process, None
         if process is None:
             return
         if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a paused server handles no SIGTERM
             if graceful:
                 process.terminate()
             else:

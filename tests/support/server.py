@@ -81,6 +81,9 @@ async def serve(settings: Settings, port: int = 0) -> AsyncIterator[Running]:
     port = sock.getsockname()[1]
     options = uvicorn_options(settings.replace(port=port))
     options["log_level"] = "warning"
+    # The app's logging setup (server/logs.py) replaces the root logger's handlers, pytest's
+    # capture among them: in this process the test runner's logging stays as it is.
+    options["log_config"] = None
     server = uvicorn.Server(uvicorn.Config(watched, **options))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

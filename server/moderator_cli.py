@@ -1,0 +1,106 @@
+"""`livethread moderator add|revoke|list`: who may moderate a site.
+
+A moderator has one token, kept only as its hash: `add` makes one (replacing the old one, which
+stops working), `revoke` deletes it, `list` shows names, never tokens. A token that stops
+working must also stop the moderation sockets it opened, on every server process: with
+`--redis` (or LIVETHREAD_REDIS) the command says so on the site's moderators channel and every
+socket checks its token at once; without it, each socket finds out within
+LIVETHREAD_MODERATOR_RECHECK_SECONDS. HTTP calls check the token on every request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from server.command import Commands, subcommand, with_store
+from server.model import Moderator
+from server.ports import Store
+from server.settings import Settings
+from server.tokens import new_token, token_hash
+from server.web.app import bus_for
+from server.web.moderation_socket import moderators_channel
+
+
+def register(commands: Commands) -> None:
+    """Add `moderator add`, `moderator revoke` and `moderator list` to the command line."""
+    moderator = commands.add_parser("moderator", help="manage moderators")
+    actions = moderator.add_subparsers(required=True)
+    add = subcommand(
+        actions,
+        "add",
+        "create a moderator (or replace their token) and print the token once",
+        _add,
+        "name",
+    )
+    revoke = subcommand(
+        actions, "revoke", "delete a moderator's token (closes their sockets)", _revoke, "name"
+    )
+    listed = subcommand(actions, "list", "the site's moderators, by name (never tokens)", _list)
+    for parser in (add, revoke, listed):
+        parser.add_argument("--site", required=True)
+    for parser in (add, revoke):
+        parser.add_argument(
+            "--redis", help="Redis URL, to close the old token's open sockets at once"
+        )
+
+
+async def _announce(settings: Settings, site: str) -> None:
+    """Tell every server process that the site's tokens changed (a no-op without Redis: the
+    in-process bus of this command reaches no server)."""
+    if not settings.redis:
+        return
+    bus = bus_for(settings)
+    await bus.start()
+    try:
+        if not await bus.publish(moderators_channel(site), b"changed"):
+            print(
+                "livethread: warning: Redis did not take the announcement; open sockets of the "
+                "old token close within LIVETHREAD_MODERATOR_RECHECK_SECONDS",
+                file=sys.stderr,
+            )
+    finally:
+        await bus.close()
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        if await store.site(args.site) is None:
+            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
+            return 2
+        token = new_token()
+        await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
+        # A replaced token stops working now: its sockets too.
+        await _announce(settings, args.site)
+        print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
+        print(token)
+        return 0
+
+    return with_store(settings, work)
+
+
+def _revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        if not await store.remove_moderator(args.site, args.name):
+            print(
+                f"livethread: error: {args.site!r} has no moderator {args.name!r}",
+                file=sys.stderr,
+            )
+            return 2
+        await _announce(settings, args.site)
+        print(f"revoked the token of moderator {args.name} of {args.site}")
+        return 0
+
+    return with_store(settings, work)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Store) -> int:
+        if await store.site(args.site) is None:
+            print(f"livethread: error: no site {args.site!r}", file=sys.stderr)
+            return 2
+        for moderator in await store.moderators(args.site):
+            print(moderator.name)
+        return 0
+
+    return with_store(settings, work)

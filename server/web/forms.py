@@ -1,0 +1,23 @@
+"""The small urlencoded forms of our own pages (unsubscribe, confirm): a button's two fields."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+# A form of two short fields; anything longer is not ours.
+MAX_FORM_BYTES = 4096
+
+
+async def small_form(request: Request) -> dict[str, str]:
+    """The urlencoded form's first value per field (empty for anything else or too long)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in parsed.items() if values}
