@@ -1292,7 +1292,17 @@ def write_report(
             "",
         ]
     lines += ["## Every run", "", *per_run(results, servers)]
-    (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    (out / "RESULTS.md").write_text("\n".join(lines) + "\n" + _kept_sections(out / "RESULTS.md"))
+
+
+# Sections of RESULTS.md that this run does not measure, carried over from the file it replaces.
+KEPT_FROM = "## Figures behind design choices"
+
+
+def _kept_sections(path: Path) -> str:
+    text = path.read_text() if path.exists() else ""
+    at = text.find(KEPT_FROM)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def write_chart(results: list[dict[str, Outcome]], servers: Sequence[str], out: Path) -> None:

@@ -4,7 +4,7 @@ Rules that refuse (banned words: 422; velocity: 429) raise, so nothing is stored
 hold (too many links, the same body in another thread) or flag (suspect words) shape the
 comment that is stored: held comments wait for a moderator, hidden from readers; flagged ones
 are published and wait for a moderator's look. The optional external classifier is asked
-later, by the automod worker (workers/automod.py), so it never holds up a reader's request.
+later, by the automod worker (workers/classifier.py), so it never holds up a reader's request.
 
 Velocity and repeats are remembered per server process, as the web edge's rate limits are (N
 processes allow up to N times a rate): they exist to stop spam runs, not to meter. They are
@@ -25,12 +25,12 @@ import msgspec
 from server import rules as rule
 from server.errors import Invalid, Throttled
 from server.limits import Limiter, Rate
+from server.memo import Memo
 from server.model import CommentRecord, Moderator
 from server.names import skeleton
 from server.ports import Store
-from server.recent import Recent
-from server.requests import CleanComment
 from server.rules import Rules
+from server.validation import CleanComment
 
 # Most bodies remembered for the repeat rule (least recently posted forgotten first).
 REPEATS_MAX = 50_000
@@ -95,7 +95,7 @@ class Automod:
         self._limiters: dict[tuple[str, str, str], Limiter] = {}
         # (site, body digest, poster key) -> {thread: when}, most recent last.
         self._seen: OrderedDict[tuple[str, str, str], dict[str, float]] = OrderedDict()
-        self._rules: Recent[str, Rules] = Recent(self._stored_rules, ttl=RULES_TTL, clock=clock)
+        self._rules: Memo[str, Rules] = Memo(self._stored_rules, ttl=RULES_TTL, clock=clock)
 
     async def rules(self, site: str) -> Rules:
         """A site's rules (the defaults if it never set any), cached for a moment."""

@@ -17,12 +17,21 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from server import demo, logs, moderator_cli, rules_cli, site_cli, user_cli, webhooks_cli
+from server import (
+    demo,
+    logs,
+    moderator_cli,
+    rules_cli,
+    site_cli,
+    thread_cli,
+    user_cli,
+    webhooks_cli,
+)
 from server.command import database, subcommand, with_store
 from server.composition import worker_names, workers_for
 from server.ports import Store, StoreError
-from server.requests import RequestError
 from server.settings import Settings, SettingsError, environment, export
+from server.validation import RequestError
 from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
@@ -83,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     subcommand(commands, "migrate", "apply database migrations", _migrate)
 
     site_cli.register(commands)
+    thread_cli.register(commands)
     user_cli.register(commands)
 
     moderator_cli.register(commands)

@@ -15,10 +15,11 @@ from typing import Literal
 
 import msgspec
 
-from server import edits, events, idempotency, queue
+from server import edits, events, idempotency, review
 from server.automod import Automod, Poster, Verdict
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.idempotency import PostAnswer
+from server.memo import Memo
 from server.model import (
     ANONYMOUS,
     CommentRecord,
@@ -31,15 +32,14 @@ from server.model import (
 )
 from server.names import impersonates
 from server.ports import Bus, Store, StoredEvent, Transaction
-from server.recent import Recent
 from server.render import render
-from server.requests import CleanComment
 from server.tokens import new_comment_id, token_hash, token_matches
+from server.validation import CleanComment
 
 log = logging.getLogger(__name__)
 
-# Auto-moderation's decisions (queue.Review) take this same path as a moderator's.
-ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"] | queue.Review
+# Auto-moderation's decisions (review.Review) take this same path as a moderator's.
+ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"] | review.Review
 
 # Roles no anonymous poster may appear as, on any site.
 RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
@@ -87,10 +87,10 @@ class Comments:
         self._clock = clock
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
-        self._sites: Recent[str, Site] = Recent(store.site)
+        self._sites: Memo[str, Site] = Memo(store.site)
         # Read by every post (names that impersonate one are refused); `moderator add` applies
         # within the memo's moment.
-        self._moderators: Recent[str, list[Moderator]] = Recent(store.moderators)
+        self._moderators: Memo[str, list[Moderator]] = Memo(store.moderators)
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
@@ -171,7 +171,7 @@ class Comments:
             if idempotency_key is not None:
                 await idempotency.remember(tx, idempotency_key, fingerprint, answer, record, salt)
         await self._publish(new.site, new.thread, payload)
-        await queue.announce(self._bus, None, record)
+        await review.announce(self._bus, None, record)
         return answer
 
     async def _check_name(self, name: str, site: str, poster: Moderator | None) -> None:
@@ -208,7 +208,7 @@ class Comments:
             updated = edits.revised(current, body, verdict, held=held, now=self._clock())
             payload = await edits.store(tx, current, updated)
         await self._publish(found.site, found.thread, payload)
-        await queue.announce(self._bus, current, updated)
+        await review.announce(self._bus, current, updated)
         return edits.answer(updated)
 
     async def delete(
@@ -245,7 +245,7 @@ class Comments:
             # A retry of its post must not bring the text back from the answer kept for it.
             await idempotency.erase(tx, erased)
         await self._publish(found.site, found.thread, payload)
-        await queue.announce(self._bus, current, erased)
+        await review.announce(self._bus, current, erased)
         return public(erased)
 
     async def moderate(
@@ -282,7 +282,7 @@ class Comments:
                 if status != "removed":
                     payload = await self._take_down(tx, current, updated)
             elif action in ("hold", "flag", "unflag"):
-                updated = queue.review(current, action, moderator.name, reason)
+                updated = review.decide(current, action, moderator.name, reason)
                 if updated != current:
                     await tx.update_comment(updated)
                 if action == "hold" and status == "visible":
@@ -312,7 +312,7 @@ class Comments:
                         events.CommentEdited(seq=0, comment=public(updated)), comment_id
                     )
         await self._publish(found.site, found.thread, payload)
-        await queue.announce(self._bus, current, updated)
+        await review.announce(self._bus, current, updated)
         return public(updated)
 
     async def set_locked(

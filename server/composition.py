@@ -12,7 +12,7 @@ from server.adapters.redis_bus import RedisBus
 from server.adapters.sqlite_store import SqliteStore
 from server.ports import Bus, Store
 from server.settings import Settings
-from workers.automod import AutomodWorker
+from workers.classifier import ClassifierWorker
 from workers.notifications import Notifications
 from workers.runner import Worker
 from workers.webhooks import Webhooks
@@ -67,6 +67,6 @@ def workers_for(settings: Settings, store: Store, bus: Bus) -> list[Worker]:
             mails = Notifications(store, settings)
             built.append(Worker(handler=mails, close=mails.aclose))
         elif name == "automod":
-            automod = AutomodWorker(store, bus, allow_private=settings.allow_private_hooks)
+            automod = ClassifierWorker(store, bus, allow_private=settings.allow_private_hooks)
             built.append(Worker(handler=automod, close=automod.aclose))
     return built

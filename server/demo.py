@@ -7,7 +7,7 @@ from importlib import resources
 
 import msgspec
 
-from server.model import ANONYMOUS, CommentRecord, Moderator, Site
+from server.model import ANONYMOUS, CommentRecord, Moderator, Site, ThreadMeta
 from server.ports import Store
 from server.render import render
 from server.tokens import new_token, token_hash
@@ -50,6 +50,9 @@ async def install(store: Store, now: float | None = None) -> None:
     """Create the demo site and thread unless they exist; never touches a thread in use."""
     if await store.site(SITE) is None:
         await store.put_site(Site(name=SITE))
+    # Its title as any article's is kept, so mails name it with no code knowing the demo. No
+    # URL: the demo site lists no origins, and its mails link to /threads/demo/… as before.
+    await store.set_thread_meta(SITE, THREAD, ThreadMeta(title=TITLE), first=True)
     loaded = seed()
     start = (time.time() if now is None else now) - SPACING_SECONDS * len(loaded.comments)
     async with store.transaction(SITE, THREAD) as tx:

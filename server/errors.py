@@ -9,7 +9,7 @@ from __future__ import annotations
 from server.limits import retry_after
 
 
-class CommentError(Exception):
+class Refusal(Exception):
     """A use-case refused; `status` is the HTTP status the edge answers with."""
 
     status = 400
@@ -21,23 +21,23 @@ class CommentError(Exception):
         self.fields = fields or {}
 
 
-class NotFound(CommentError):
+class NotFound(Refusal):
     status, code = 404, "not_found"
 
 
-class Forbidden(CommentError):
+class Forbidden(Refusal):
     status, code = 403, "forbidden"
 
 
-class Conflict(CommentError):
+class Conflict(Refusal):
     status, code = 409, "conflict"
 
 
-class Invalid(CommentError):
+class Invalid(Refusal):
     status, code = 422, "invalid"
 
 
-class Throttled(CommentError):
+class Throttled(Refusal):
     """Too many, too fast: answered 429 with Retry-After (`retry_after`, whole seconds)."""
 
     status, code = 429, "rate_limited"

@@ -87,7 +87,7 @@ class Room:
         if self._seq is not None:
             self._repair_or_again()
 
-    def behind(self, seq: int) -> None:
+    def store_reached(self, seq: int) -> None:
         """The store has the thread at `seq`; catch up if this room has not passed it on yet."""
         if self._seq is not None and seq > self._seq:
             self._repair_or_again()
@@ -185,10 +185,8 @@ class Hub:
         # How long a new room's first reader waits for the bus to confirm its subscription
         # (Redis answers in about a millisecond) before going on without it (see `_subscribe`).
         self.subscribe_wait = subscribe_wait
-        # 64 members a turn (~0.6 ms): in 2-run comparisons against the websockets floor
-        # (bench/fanout.py, 5,000 readers) 64 gave p99 93 ms and 166k deliveries/s where 32
-        # cost more CPU per delivery (145k); 256 gave 133 ms and 143k in another run. The box
-        # is noisy: the order held, the sizes of the gaps did not always.
+        # 64 members a turn: fewer cost more CPU per delivery, more held other threads' events
+        # longer and raised the p99 (bench/fanout.py; figures in bench/RESULTS.md).
         self._fanout = Fanout(chunk=chunk, limit=outbox_limit)
         self._rooms: dict[tuple[str, str], Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -219,7 +217,7 @@ class Hub:
             for key, seq in newest.items():
                 room = self._rooms.get(key)
                 if room is not None:
-                    room.behind(seq)
+                    room.store_reached(seq)
             if entries:
                 self._cursor = entries[-1].position
             if len(entries) < self.backlog_limit:

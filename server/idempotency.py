@@ -27,8 +27,8 @@ import msgspec
 from server.errors import Conflict, Invalid
 from server.model import CommentRecord, PublicComment, public
 from server.ports import ERASED, IdempotentAnswer, Transaction
-from server.requests import CleanComment
 from server.tokens import derived_token, new_salt, new_token, token_hash, token_matches
+from server.validation import CleanComment
 
 
 class PostAnswer(msgspec.Struct, frozen=True, kw_only=True):

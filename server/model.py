@@ -37,13 +37,27 @@ class Moderator(msgspec.Struct, frozen=True, kw_only=True):
     site: str
 
 
+class ThreadMeta(msgspec.Struct, frozen=True, kw_only=True):
+    """What a thread is about: its article's title and URL ("" while not known). Plain text and
+    a normalised absolute URL on one of its site's origins, checked before they are stored."""
+
+    title: str = ""
+    url: str = ""
+
+
 class ThreadState(msgspec.Struct, frozen=True, kw_only=True):
-    """A thread's position in its event log and whether it accepts posts."""
+    """A thread's position in its event log, whether it accepts posts, and its metadata."""
 
     site: str
     thread: str
     seq: int = 0
     locked: bool = False
+    title: str = ""
+    url: str = ""
+
+    @property
+    def meta(self) -> ThreadMeta:
+        return ThreadMeta(title=self.title, url=self.url)
 
 
 class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,6 +133,9 @@ class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     edit_window: int = 900
     # True when the caller's moderator token made held and removed comments visible.
     moderator: bool = False
+    # The article's title and URL, "" while the thread has none (server/thread_meta.py).
+    title: str = ""
+    url: str = ""
 
 
 def _time(epoch: float) -> datetime:
@@ -212,6 +229,8 @@ def thread_snapshot(
         comments=comments,
         edit_window=edit_window,
         moderator=moderator,
+        title=state.title,
+        url=state.url,
     )
 
 

@@ -13,7 +13,14 @@ from typing import Literal, Protocol
 import msgspec
 
 from server.events import DurableEvent
-from server.model import CommentRecord, Moderator, PublicComment, Site, ThreadState
+from server.model import (
+    CommentRecord,
+    Moderator,
+    PublicComment,
+    Site,
+    ThreadMeta,
+    ThreadState,
+)
 from server.rules import Rules
 
 
@@ -174,7 +181,22 @@ class Store(Protocol):
         """Commits on a clean exit, rolls back if the block raises."""
         ...
 
-    async def thread_state(self, site: str, thread: str) -> ThreadState: ...
+    async def thread_state(self, site: str, thread: str) -> ThreadState:
+        """The thread's seq, lock flag and metadata (a thread never written to: seq 0, no
+        title or URL)."""
+        ...
+
+    async def thread_meta(self, site: str, thread: str) -> ThreadMeta:
+        """The thread's title and URL ("" each while not known)."""
+        ...
+
+    async def set_thread_meta(
+        self, site: str, thread: str, meta: ThreadMeta, *, first: bool = False
+    ) -> ThreadMeta:
+        """Store the thread's title and URL as given ("" clears one), seq and lock untouched.
+        `first`: set only the fields that are empty now, in one atomic step against every
+        process, so the first page to name a thread wins. Returns the metadata as it now is."""
+        ...
 
     async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
         """Every comment of a thread (all statuses) and the state they reflect, read together."""

@@ -19,8 +19,8 @@ import msgspec
 from server.command import Commands, subcommand, with_store
 from server.model import Site
 from server.ports import Store
-from server.requests import validate_ids
 from server.settings import Settings
+from server.validation import validate_ids
 from server.web.guard import normal_origin
 
 EXAMPLE = "https://news.example.com"

@@ -21,14 +21,14 @@ from collections import OrderedDict
 
 import msgspec
 
-from server.model import ThreadSnapshot, thread_snapshot
+from server.model import ThreadMeta, ThreadSnapshot, thread_snapshot
 from server.ports import Store
 
 LIMIT_BYTES = 64 * 1024 * 1024  # per process, JSON and gzip forms together
 # Counted per entry on top of its bytes (the entry, its key, the dictionary's slot), so a
 # flood of requests for empty threads cannot hold more than the limit either.
 ENTRY_OVERHEAD = 512
-GZIP_LEVEL = 6  # zlib's default: a 10,000-comment thread's 5 MB shrink about tenfold
+GZIP_LEVEL = 6  # zlib's default: a long thread's JSON shrinks well at it (bench/RESULTS.md)
 
 _encoder = msgspec.json.Encoder()
 
@@ -36,11 +36,15 @@ _encoder = msgspec.json.Encoder()
 class Snapshot:
     """One thread's reader snapshot at one seq, as JSON bytes (and gzipped, once asked for)."""
 
-    __slots__ = ("_zipping", "body", "counted", "gzipped", "key", "seq")
+    __slots__ = ("_zipping", "body", "counted", "gzipped", "key", "meta", "seq")
 
-    def __init__(self, key: tuple[str, str], seq: int, body: bytes) -> None:
+    def __init__(
+        self, key: tuple[str, str], seq: int, body: bytes, meta: ThreadMeta | None = None
+    ) -> None:
         self.key = key
         self.seq = seq
+        # A title or URL changes without an event (it moves no seq): compared on its own.
+        self.meta = meta or ThreadMeta()
         self.body = body
         self.gzipped: bytes | None = None
         self.counted = 0  # bytes of it the cache has counted against its limit
@@ -85,10 +89,11 @@ class Snapshots:
 
     async def get(self, site: str, thread: str) -> Snapshot:
         """The thread's reader snapshot at its current seq (or later)."""
-        seq = (await self._store.thread_state(site, thread)).seq
+        state = await self._store.thread_state(site, thread)
+        seq, meta = state.seq, state.meta
         key = (site, thread)
         entry = self._entries.get(key)
-        if entry is not None and entry.seq >= seq:
+        if entry is not None and entry.seq >= seq and entry.meta == meta:
             self._entries.move_to_end(key)
             return entry
         task = self._building.get(key)
@@ -98,7 +103,7 @@ class Snapshots:
             task.add_done_callback(lambda done: self._built(key, done))
         # Shielded: a client that goes away must not cancel a build others are waiting for.
         entry = await asyncio.shield(task)
-        if entry.seq < seq:
+        if entry.seq < seq or entry.meta != meta:
             # That build read the thread before the change this request already saw.
             entry = await self._build(key)
         return entry
@@ -123,7 +128,7 @@ class Snapshots:
         site, thread = key
         state, records = await self._store.readable_comments(site, thread)
         snapshot = thread_snapshot(site, thread, state, records, edit_window=self._edit_window)
-        entry = Snapshot(key, state.seq, _encoder.encode(snapshot))
+        entry = Snapshot(key, state.seq, _encoder.encode(snapshot), state.meta)
         self.builds += 1
         self._remember(entry)
         return entry

@@ -1,14 +1,41 @@
-"""The import rules of DESIGN.md's rooms, checked on the source."""
+"""The rules of the house (ARCHITECTURE.md, "The rooms"), checked on the source."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = {"server/model.py", "server/events.py"}
+ADAPTERS = "server.adapters"
+# The only modules outside server/adapters/ that may import an adapter, and why.
+ADAPTER_IMPORTERS = {
+    "server.composition": "the composition root: `store_for` and `bus_for` pick the store and the "
+    "bus for the web edge (`create_app`), the command line and `livethread worker`",
+}
+# What adapters must not know: the use-cases, the live delivery, the workers, the web edge.
+# (`server.rules` is not among them: its `Rules` is the record of a site's rules the stores keep.)
+USE_CASES = (
+    "server.comments",
+    "server.edits",
+    "server.automod",
+    "server.review",
+    "server.idempotency",
+    "server.hub",
+    "server.fanout",
+    "server.snapshots",
+    "workers",
+    "server.web",
+)
+MAX_LINES = 400
+# Modules allowed over MAX_LINES, and why; each must still be over it (else drop it here).
+LONG_MODULES = {
+    "server/ports.py": "the wide Store port, about 40 methods; issue 14 splits it, one port per "
+    "concern",
+}
 
 
 def _modules() -> list[Path]:
@@ -46,6 +73,212 @@ def test_room_rules(path: Path) -> None:
         assert not any(i.startswith(("server.web", "server.hub")) for i in imports)
 
 
+def _module(path: str) -> str:
+    """`server/web/app.py` → `server.web.app`; a package's `__init__.py` → the package."""
+    parts = path.removesuffix(".py").split("/")
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def import_graph(sources: Mapping[str, str]) -> dict[str, set[str]]:
+    """Which of the given modules each one imports, from its AST (every import, at any depth).
+
+    `sources` maps a path under the repository (`server/hub.py`) to its text. `from P import n`
+    counts as importing `P.n` when that is one of the modules, else `P`; relative imports are
+    resolved against the importing module's package.
+    """
+    modules = {_module(path) for path in sources}
+    graph: dict[str, set[str]] = {}
+    for path, text in sources.items():
+        name = _module(path)
+        package = name if path.endswith("/__init__.py") else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in node.names:
+                    target = f"{base}.{alias.name}"
+                    if target in modules:
+                        found.add(target)
+                    elif base in modules:
+                        found.add(base)
+        graph[name] = found - {name}
+    return graph
+
+
+def adapter_importers(
+    graph: Mapping[str, set[str]], allowed: Mapping[str, str]
+) -> dict[str, set[str]]:
+    """Modules outside the adapters, not in `allowed`, that import an adapter; and which."""
+    found = {
+        module: {i for i in imports if _within(i, ADAPTERS)}
+        for module, imports in graph.items()
+        if not _within(module, ADAPTERS) and module not in allowed
+    }
+    return {module: adapters for module, adapters in found.items() if adapters}
+
+
+def adapters_using_use_cases(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Adapters that import a use-case (or hub, worker, web edge); and which."""
+    found = {
+        module: {i for i in imports if any(_within(i, u) for u in USE_CASES)}
+        for module, imports in graph.items()
+        if _within(module, ADAPTERS)
+    }
+    return {module: used for module, used in found.items() if used}
+
+
+def import_cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+    """One cycle (`a → b → … → a`) per strongly connected group of modules (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[set[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph.get(module, set())):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group: set[str] = set()
+            while not group or module not in group:
+                group.add(stack.pop())
+            if len(group) > 1:
+                groups.append(group)
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return [_cycle_through(min(group), group, graph) for group in groups]
+
+
+def _cycle_through(start: str, group: set[str], graph: Mapping[str, set[str]]) -> list[str]:
+    """The shortest path from `start` back to itself inside one strongly connected group."""
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        nxt: list[str] = []
+        for module in frontier:
+            for other in sorted(graph[module] & group):
+                if other == start:
+                    return [*paths[module], start]
+                if other not in paths:
+                    paths[other] = [*paths[module], other]
+                    nxt.append(other)
+        frontier = nxt
+    raise AssertionError(f"{start} is in no cycle of {sorted(group)}")
+
+
+def long_modules(
+    lengths: Mapping[str, int], allowed: Mapping[str, str], limit: int = MAX_LINES
+) -> dict[str, int]:
+    """Modules over `limit` lines that `allowed` does not name; with their lengths."""
+    return {p: n for p, n in lengths.items() if n > limit and p not in allowed}
+
+
+def _sources() -> dict[str, str]:
+    return {_name(path): path.read_text() for path in _modules()}
+
+
+def test_only_the_composition_root_imports_adapters() -> None:
+    """No module outside server/adapters/ imports an adapter but the composition root."""
+    graph = import_graph(_sources())
+    assert adapter_importers(graph, ADAPTER_IMPORTERS) == {}
+    assert set(ADAPTER_IMPORTERS) <= set(graph), "an allowed importer no longer exists"
+
+
+def test_adapters_import_no_use_case() -> None:
+    """Adapters store and fetch: none imports a use-case, the hub, a worker or the web edge."""
+    assert adapters_using_use_cases(import_graph(_sources())) == {}
+
+
+def test_no_import_cycles() -> None:
+    """The modules of server/ and workers/ import each other without a cycle."""
+    assert import_cycles(import_graph(_sources())) == []
+
+
+def test_modules_stay_small() -> None:
+    """No module of server/ or workers/ passes 400 lines but the named exceptions."""
+    lengths = {_name(p): len(p.read_text().splitlines()) for p in _modules()}
+    assert long_modules(lengths, LONG_MODULES) == {}
+    back = {p for p in LONG_MODULES if lengths.get(p, 0) <= MAX_LINES}
+    assert not back, f"{back} no longer need an exception: remove it from LONG_MODULES"
+
+
+def test_each_rule_reports_a_violation() -> None:
+    """Fed a graph that breaks each rule, every check names the culprit."""
+    graph = {
+        "server.comments": {"server.adapters.sqlite_store", "server.ports"},
+        "server.composition": {"server.adapters.memory_store"},
+        "server.adapters.sqlite_store": {"server.hub", "server.model", "server.adapters.x"},
+        "server.adapters.x": {"workers.consumer"},
+        "server.a": {"server.b"},
+        "server.b": {"server.c"},
+        "server.c": {"server.a", "server.ports"},
+        "server.ports": set(),
+        "server.model": set(),
+    }
+    assert adapter_importers(graph, ADAPTER_IMPORTERS) == {
+        "server.comments": {"server.adapters.sqlite_store"}
+    }
+    assert adapters_using_use_cases(graph) == {
+        "server.adapters.sqlite_store": {"server.hub"},
+        "server.adapters.x": {"workers.consumer"},
+    }
+    assert import_cycles(graph) == [["server.a", "server.b", "server.c", "server.a"]]
+    assert long_modules({"server/big.py": MAX_LINES + 1, "server/ok.py": MAX_LINES}, {}) == {
+        "server/big.py": MAX_LINES + 1
+    }
+
+
+def test_the_import_graph_sees_every_form_of_import() -> None:
+    """Plain, from-, relative, nested and function-level imports all become edges."""
+    sources = {
+        "server/__init__.py": "",
+        "server/adapters/__init__.py": "",
+        "server/adapters/sqlite_store.py": "from ..hub import Hub\n",
+        "server/adapters/memory_store.py": "from . import sqlite_store\n",
+        "server/hub.py": "import server.adapters.memory_store\nimport json\n",
+        "server/comments.py": "def f() -> None:\n    from server.adapters import sqlite_store\n",
+        "server/web/__init__.py": "",
+        "server/web/app.py": "from server.hub import Hub\nfrom server import comments\n",
+    }
+    graph = import_graph(sources)
+    assert graph == {
+        "server": set(),
+        "server.adapters": set(),
+        "server.adapters.sqlite_store": {"server.hub"},
+        "server.adapters.memory_store": {"server.adapters.sqlite_store"},
+        "server.hub": {"server.adapters.memory_store"},
+        "server.comments": {"server.adapters.sqlite_store"},
+        "server.web": set(),
+        "server.web.app": {"server.hub", "server.comments"},
+    }
+    assert set(adapter_importers(graph, ADAPTER_IMPORTERS)) == {"server.hub", "server.comments"}
+    assert adapters_using_use_cases(graph) == {"server.adapters.sqlite_store": {"server.hub"}}
+    assert import_cycles(graph) == [
+        [
+            "server.adapters.memory_store",
+            "server.adapters.sqlite_store",
+            "server.hub",
+            "server.adapters.memory_store",
+        ]
+    ]
+
+
 def test_only_settings_reads_the_environment() -> None:
     """No module but settings touches os.environ or os.getenv."""
     for path in _modules():
@@ -53,3 +286,12 @@ def test_only_settings_reads_the_environment() -> None:
             continue
         text = path.read_text()
         assert "os.environ" not in text and "getenv" not in text, _name(path)
+
+
+def test_only_the_demo_and_its_hosts_import_the_demo() -> None:
+    """No module under server/ or workers/ imports server.demo but the demo itself, the CLI
+    (`serve --demo`), the composition root that installs it, and the article page's module."""
+    hosts = {"server.demo", "server.cli", "server.web.app", "server.web.pages"}
+    graph = import_graph(_sources())
+    importers = {module for module, imports in graph.items() if "server.demo" in imports}
+    assert importers - hosts == set()

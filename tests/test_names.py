@@ -7,7 +7,7 @@ import pytest
 from server.comments import RESERVED_NAMES
 from server.names import MIXED_SCRIPTS, impersonates, invisible, mixes_scripts, skeleton
 from server.render import clean_name
-from server.requests import NewAuthor, NewComment, RequestError, validate_comment
+from server.validation import NewAuthor, NewComment, RequestError, validate_comment
 
 MODERATOR = "Lisa West"
 

@@ -1,4 +1,4 @@
-"""Reliability: no update lost, duplicated or brought back, through faults (issue 4; DESIGN.md
+"""Reliability: no update lost, duplicated or brought back, through faults (issue 4; ARCHITECTURE.md
 invariants 1 to 4).
 
 Every test runs real servers: uvicorn in this process (`serve`), or `livethread serve` child

@@ -23,7 +23,7 @@ from typing import BinaryIO
 import httpx
 import pytest
 
-from server.adapters.sqlite_thread import store_error
+from server.adapters.sqlite_connection import store_error
 from server.ports import StoreError, StoreUnavailable
 from server.settings import Settings
 from server.web.app import RETRY_AFTER_SECONDS

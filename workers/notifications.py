@@ -13,8 +13,9 @@ retries it; one killed between the send and the record sends it again, with the 
 deterministic `Message-ID` (`<reply-ID.RECIPIENT_HASH@livethread>`) so mail systems can drop
 the duplicate. An SMTP failure raises: the consumer retries the event with backoff.
 
-The mail is plain text: the thread's title (the thread id, or the demo's title), the reply's
-author and text, a link to the comment on this server's page of the thread
+The mail is plain text: the thread's title (its metadata's, server/thread_meta.py, else the
+thread id), the reply's author and text, a link to the comment on its article (`URL#comment-ID`,
+the widget there opens it) or, while the thread has no URL, on this server's page of the thread
 (`PUBLIC_URL/threads/SITE/THREAD#comment-ID`, server/web/pages.py: it works for every site,
 where the start page shows only the demo), and a one-click unsubscribe link,
 `PUBLIC_URL/unsubscribe?c=PARENT_ID&t=TOKEN`, where TOKEN is the hex HMAC-SHA256 of the
@@ -39,8 +40,7 @@ from urllib.parse import quote, urlencode
 import aiosmtplib
 import msgspec
 
-from server import demo
-from server.model import CommentRecord
+from server.model import CommentRecord, ThreadMeta
 from server.ports import LogEntry, Store
 from server.settings import Settings
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token
@@ -94,11 +94,9 @@ class _Event(msgspec.Struct):
 _event = msgspec.json.Decoder(_Event)
 
 
-def thread_title(site: str, thread: str) -> str:
-    """What a mail calls a thread: the demo's title for the demo, otherwise its id."""
-    if site == demo.SITE and thread == demo.THREAD:
-        return demo.TITLE
-    return thread
+def thread_title(meta: ThreadMeta, thread: str) -> str:
+    """What a mail calls a thread: its title once named, else its id."""
+    return meta.title or thread
 
 
 def message_id(reply_id: str, recipient: str) -> str:
@@ -112,8 +110,11 @@ def unsubscribe_url(base_url: str, secret: str, comment_id: str) -> str:
     return f"{base_url}/unsubscribe?{query}"
 
 
-def comment_url(base_url: str, comment: CommentRecord) -> str:
-    """The comment on this server's page of its thread (`GET /threads/{site}/{thread}`)."""
+def comment_url(base_url: str, comment: CommentRecord, article: str = "") -> str:
+    """The comment on its article (`article`, the thread's URL) or, without one, on this
+    server's page of its thread (`GET /threads/{site}/{thread}`)."""
+    if article:
+        return f"{article}#comment-{comment.id}"
     site, thread = quote(comment.site, safe=""), quote(comment.thread, safe="")
     return f"{base_url}/threads/{site}/{thread}#comment-{comment.id}"
 
@@ -126,10 +127,13 @@ def compose(
     sender: str,
     base_url: str,
     secret: str,
+    meta: ThreadMeta | None = None,
 ) -> EmailMessage:
-    """The notification mail about `reply` for the author of `parent`."""
-    title = thread_title(reply.site, reply.thread)
-    link = comment_url(base_url, reply)
+    """The notification mail about `reply` for the author of `parent`, in the thread `meta`
+    names (its title and article; the thread id and this server's page without them)."""
+    meta = meta or ThreadMeta()
+    title = thread_title(meta, reply.thread)
+    link = comment_url(base_url, reply, meta.url)
     unsubscribe = unsubscribe_url(base_url, secret, parent.id)
     mail = EmailMessage(policy=POLICY)
     mail["From"] = sender
@@ -208,6 +212,7 @@ class Notifications:
             sender=self._settings.mail_from,
             base_url=self._settings.base_url,
             secret=secret,
+            meta=await self._store.thread_meta(reply.site, reply.thread),
         )
         await self._send(mail)
         await self._store.mark_notified(reply.id, recipient)

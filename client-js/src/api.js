@@ -39,6 +39,8 @@ export class Api {
     this.thread = thread;
     /** @type {string | null} */
     this.moderator = null;
+    /** @type {Record<string, string>} the page's title and URL (meta.js), sent with the snapshot */
+    this.meta = {};
   }
 
   /** @param {Record<string, string>} [extra] */
@@ -73,7 +75,7 @@ export class Api {
 
   /** @returns {Promise<Snapshot>} */
   snapshot() {
-    const q = new URLSearchParams({ site: this.site, thread: this.thread });
+    const q = new URLSearchParams({ site: this.site, thread: this.thread, ...this.meta });
     return this.call("GET", `/api/v1/threads?${q}`);
   }
 
@@ -108,6 +110,11 @@ export class Api {
   lock(locked) {
     const body = { site: this.site, thread: this.thread, action: locked ? "lock" : "unlock" };
     return this.call("POST", "/api/v1/threads/moderation", body);
+  }
+
+  /** @param {string} title @param {string} url @returns {Promise<{title: string, url: string}>} */
+  retitle(title, url) {
+    return this.call("POST", "/api/v1/threads/moderation", { site: this.site, thread: this.thread, action: "retitle", title, url });
   }
 
   /** @param {number} since */

@@ -24,16 +24,17 @@ export function askToken(root, t, site, problem, retry) {
 }
 
 /**
- * The toolbar's buttons: close (or reopen) the thread, and forget the token.
- * @param {Strings} t @param {string} site @param {() => void} onLock
+ * The toolbar's buttons: close (or reopen) the thread, name it, and forget the token.
+ * @param {Strings} t @param {string} site @param {() => void} onLock @param {() => void} onRetitle
  */
-export function toolbar(t, site, onLock) {
+export function toolbar(t, site, onLock, onRetitle) {
   const forget = () => {
     remembered.setModerator(site, null);
     location.reload();
   };
   return [
     h("button", { type: "button", class: "lt-link lt-lock", onclick: onLock }),
+    h("button", { type: "button", class: "lt-link lt-retitle", onclick: onRetitle }, t.retitle),
     h("button", { type: "button", class: "lt-link", onclick: forget }, t.forget),
   ];
 }

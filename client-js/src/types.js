@@ -9,7 +9,7 @@
  * }} Comment
  * @typedef {{
  *   site: string, thread: string, seq: number, count: number, locked: boolean,
- *   comments: Comment[], edit_window?: number, moderator?: boolean
+ *   comments: Comment[], edit_window?: number, moderator?: boolean, title?: string, url?: string
  * }} Snapshot
  * @typedef {{
  *   site: string, thread: string, state: "pending" | "flagged", comment: Comment,

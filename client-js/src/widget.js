@@ -5,6 +5,7 @@ import { Connection } from "./connection.js";
 import { h } from "./dom.js";
 import { Held } from "./held.js";
 import { askToken, openQueue, toolbar } from "./moderation.js";
+import { pageMeta } from "./meta.js";
 import { Sequence } from "./sequence.js";
 import { remembered } from "./storage.js";
 import { pick } from "./strings.js";
@@ -30,6 +31,8 @@ export class Widget {
     this.lang = lang;
     this.api = new Api(data.api || base, data.site || "", data.thread || "");
     this.moderating = data.moderate !== undefined;
+    // The moderators' page is this server's, never the article: it names nothing.
+    if (!this.moderating) this.api.meta = pageMeta(data);
     this.root = host.attachShadow({ mode: "open" });
     adopt(this.root);
     this.thread = new Thread();
@@ -37,6 +40,8 @@ export class Widget {
     this.held = new Held();
     this.locked = false;
     this.editWindow = 900;
+    /** the thread's title and URL as the snapshot gave them (moderators may change them) */
+    this.about = { title: "", url: "" };
     /** @type {Frame[] | null} frames waiting while a snapshot reloads */
     this.queue = null;
     /** @type {Map<string, HTMLLIElement>} */
@@ -135,6 +140,7 @@ export class Widget {
     this.thread = new Thread(snap.comments);
     this.seq = new Sequence(snap.seq);
     this.editWindow = snap.edit_window || 900;
+    this.about = { title: snap.title || "", url: snap.url || "" };
     this.held.take();
     this.items.clear();
     this.writing.inline = null;
@@ -143,7 +149,7 @@ export class Widget {
     this.showHeld();
     this.counted();
     if (this.moderating) {
-      this.tools.replaceChildren(...toolbar(this.t, this.api.site, () => this.lock()));
+      this.tools.replaceChildren(...toolbar(this.t, this.api.site, () => this.lock(), () => this.retitle()));
       this.setLocked(snap.locked);
     }
   }
@@ -352,6 +358,23 @@ export class Widget {
       await this.api.lock(!this.locked);
     } catch (error) {
       this.trouble(error);
+    }
+  }
+
+  /** A moderator names the thread (what reply mails call it and link to); plain prompts, as
+   * this is the moderators' page only. A refused value says what is wrong with it. */
+  async retitle() {
+    const title = prompt(this.t.articleTitle, this.about.title);
+    const url = title === null ? null : prompt(this.t.articleUrl, this.about.url);
+    if (title === null || url === null) return;
+    try {
+      const { title: named, url: at } = await this.api.retitle(title, url);
+      this.about = { title: named, url: at };
+      this.status.textContent = "";
+    } catch (error) {
+      const fields = error instanceof ApiError ? Object.values(error.fields).join(" ") : "";
+      if (fields) this.status.textContent = fields;
+      else this.trouble(error);
     }
   }
 }

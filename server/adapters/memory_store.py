@@ -16,7 +16,7 @@ import msgspec
 
 from server.adapters.memory_tables import Tables
 from server.adapters.memory_transaction import MemoryTransaction
-from server.model import CommentRecord, Moderator, Site, ThreadState, readable
+from server.model import CommentRecord, Moderator, Site, ThreadMeta, ThreadState, readable
 from server.ports import (
     AddressState,
     Delivery,
@@ -60,6 +60,22 @@ class MemoryStore:
 
     async def thread_state(self, site: str, thread: str) -> ThreadState:
         return self._tables.threads.get((site, thread), ThreadState(site=site, thread=thread))
+
+    async def thread_meta(self, site: str, thread: str) -> ThreadMeta:
+        return (await self.thread_state(site, thread)).meta
+
+    async def set_thread_meta(
+        self, site: str, thread: str, meta: ThreadMeta, *, first: bool = False
+    ) -> ThreadMeta:
+        # Taken as a transaction is: one open now would otherwise put back, as it commits, the
+        # state it read before this change.
+        async with self._lock:
+            state = await self.thread_state(site, thread)
+            title = state.title if first and state.title else meta.title
+            url = state.url if first and state.url else meta.url
+            changed = msgspec.structs.replace(state, title=title, url=url)
+            self._tables.threads[(site, thread)] = changed
+            return changed.meta
 
     async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
         records = self._tables.comments.get((site, thread), {}).values()

@@ -86,7 +86,8 @@ class RedisBus:
         self._publisher = Redis(connection_pool=publish_pool)
         # Publishers wait here for a free connection, so the pool is never asked for more than
         # it holds: redis-py's BlockingConnectionPool would wait too, but its condition, timers
-        # and metrics cost half as much CPU again as the publish itself.
+        # and metrics add a good part of the publish's own CPU again (figure in
+        # bench/RESULTS.md).
         self._publishing = asyncio.Semaphore(max_publishers)
         # Only a factory (URL parsing, connection class) for subscriber connections. Retrying is
         # the reader's job (with backoff); RESP2 and bytes are what the reader parses, whatever

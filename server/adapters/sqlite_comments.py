@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from server.model import CommentRecord, ThreadState
+from server.model import CommentRecord, ThreadMeta, ThreadState
 from server.ports import StoreError
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32); shared by
@@ -90,11 +90,41 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
 
 def thread_state(conn: sqlite3.Connection, site: str, thread: str) -> ThreadState:
     row = conn.execute(
-        "SELECT seq, locked FROM threads WHERE site = ? AND thread = ?", (site, thread)
+        "SELECT seq, locked, title, url FROM threads WHERE site = ? AND thread = ?",
+        (site, thread),
     ).fetchone()
     if row is None:
         return ThreadState(site=site, thread=thread)
-    return ThreadState(site=site, thread=thread, seq=int(row[0]), locked=bool(row[1]))
+    return ThreadState(
+        site=site, thread=thread, seq=int(row[0]), locked=bool(row[1]), title=row[2], url=row[3]
+    )
+
+
+def thread_meta(conn: sqlite3.Connection, site: str, thread: str) -> ThreadMeta:
+    row = conn.execute(
+        "SELECT title, url FROM threads WHERE site = ? AND thread = ?", (site, thread)
+    ).fetchone()
+    return ThreadMeta() if row is None else ThreadMeta(title=row[0], url=row[1])
+
+
+# `first`: a field already set keeps its value, decided inside the one statement, so two
+# processes naming a new thread at once cannot both win.
+_KEEP_SET = (
+    "title = CASE WHEN threads.title = '' THEN excluded.title ELSE threads.title END, "
+    "url = CASE WHEN threads.url = '' THEN excluded.url ELSE threads.url END"
+)
+_REPLACE = "title = excluded.title, url = excluded.url"
+
+
+def set_thread_meta(
+    conn: sqlite3.Connection, site: str, thread: str, meta: ThreadMeta, first: bool
+) -> ThreadMeta:
+    conn.execute(
+        "INSERT INTO threads (site, thread, title, url) VALUES (?, ?, ?, ?) "
+        f"ON CONFLICT (site, thread) DO UPDATE SET {_KEEP_SET if first else _REPLACE}",
+        (site, thread, meta.title, meta.url),
+    )
+    return thread_meta(conn, site, thread)
 
 
 def thread_comments(
@@ -108,8 +138,8 @@ def readable_comments(
     conn: sqlite3.Connection, site: str, thread: str
 ) -> tuple[ThreadState, list[CommentRecord]]:
     # Half the columns of thread_comments: on a long thread, reading the others (the source
-    # text, the email, the token hash...) costs the readers' snapshot a third of its time. Not
-    # `_record` over placeholder columns: that read 10,000 comments in 61 ms against 45.
+    # text, the email, the token hash...) is a large part of the readers' snapshot's time. Not
+    # `_record` over placeholder columns: that was slower (figures in bench/RESULTS.md).
     state, rows = _thread_rows(conn, site, thread, _READABLE_COLUMNS)
     return state, [
         CommentRecord(

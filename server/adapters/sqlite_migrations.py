@@ -253,6 +253,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         "CREATE INDEX mail_addresses_by_request ON mail_addresses (site, requested_at)",
     ),
+    (
+        # 12: thread metadata. The article's title and URL ('' while not known), for reply
+        # mails (and feeds) to name the thread and link to the article (server/thread_meta.py).
+        "ALTER TABLE threads ADD COLUMN title TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE threads ADD COLUMN url TEXT NOT NULL DEFAULT ''",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

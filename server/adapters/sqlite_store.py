@@ -1,7 +1,7 @@
 """The default Store: one SQLite file, shared by every server process on the host.
 
-sqlite3 blocks, so each connection lives on its own thread (sqlite_thread.py) and every call hops
-there and back. Two connections:
+sqlite3 blocks, so each connection lives on its own thread (sqlite_connection.py) and every
+call hops there and back. Two connections:
 
 - the writer, taken in turns by this process's writers (see sqlite_writer.py: transactions and
   single writes join a group committed together; migrations take it alone) and behind BEGIN
@@ -12,7 +12,7 @@ there and back. Two connections:
   transaction, as it would if it shared the writer's connection.
 
 Each thread runs one job at a time in the order handed over, and a handed-over job always runs
-even if its caller is cancelled (see sqlite_thread.py); so a ROLLBACK handed over after a
+even if its caller is cancelled (see sqlite_connection.py); so a ROLLBACK handed over after a
 cancelled BEGIN still runs after it, and the next transaction finds the connection clean.
 
 The SQL lives in one module per concept (sqlite_comments, sqlite_events, sqlite_sites, ...), a
@@ -39,11 +39,11 @@ from server.adapters import (
     sqlite_sites,
     sqlite_webhooks,
 )
+from server.adapters.sqlite_connection import SqliteConnection
 from server.adapters.sqlite_migrations import migrate
-from server.adapters.sqlite_thread import SqliteThread
 from server.adapters.sqlite_transaction import SqliteTransaction
 from server.adapters.sqlite_writer import GroupWriter
-from server.model import CommentRecord, Moderator, Site, ThreadState
+from server.model import CommentRecord, Moderator, Site, ThreadMeta, ThreadState
 from server.ports import (
     AddressState,
     Delivery,
@@ -155,15 +155,15 @@ class SqliteStore:
         self._writes = GroupWriter(group_commit, busy_timeout_ms=busy_timeout_ms)
         # The writer connection alone, outside any transaction (an open group commits first).
         self._write_lock = self._writes.exclusive
-        self._writer: SqliteThread | None = None
-        self._reader: SqliteThread | None = None
+        self._writer: SqliteConnection | None = None
+        self._reader: SqliteConnection | None = None
 
     async def open(self) -> None:
         """Connect both threads, check durability settings, and migrate the schema."""
         if self._writer is not None:
             raise StoreError("the store is already open")
-        writer = SqliteThread("livethread-sqlite-writer")
-        reader = SqliteThread("livethread-sqlite-reader")
+        writer = SqliteConnection("livethread-sqlite-writer")
+        reader = SqliteConnection("livethread-sqlite-reader")
         self._writer, self._reader = writer, reader
         try:
             await writer.connect(
@@ -217,7 +217,7 @@ class SqliteStore:
                     await db.close()
 
     @staticmethod
-    def _require(db: SqliteThread | None) -> SqliteThread:
+    def _require(db: SqliteConnection | None) -> SqliteConnection:
         if db is None:
             raise StoreError("the store is not open")
         return db
@@ -241,6 +241,14 @@ class SqliteStore:
 
     async def thread_state(self, site: str, thread: str) -> ThreadState:
         return await self._require(self._reader).call(sqlite_comments.thread_state, site, thread)
+
+    async def thread_meta(self, site: str, thread: str) -> ThreadMeta:
+        return await self._require(self._reader).call(sqlite_comments.thread_meta, site, thread)
+
+    async def set_thread_meta(
+        self, site: str, thread: str, meta: ThreadMeta, *, first: bool = False
+    ) -> ThreadMeta:
+        return await self._write(sqlite_comments.set_thread_meta, site, thread, meta, first)
 
     async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
         return await self._require(self._reader).call(sqlite_comments.thread_comments, site, thread)

@@ -19,7 +19,7 @@ commits once, when nobody is waiting to join or `cap` members have joined.
 - While another process holds the write lock, BEGIN is retried from the event loop every
   0.5-2 ms instead of sleeping in SQLite's busy handler: the other process's groups commit
   back to back, and the handler's growing sleeps (up to 100 ms) made this one miss its turn
-  again and again (measured: half the posts/s, seven times the p99, bench/posting.py).
+  again and again, losing posts/s and p99 (bench/posting.py; figures in bench/RESULTS.md).
 - Writes that cannot run inside a transaction (migrations, closing) take an exclusive turn:
   the open group commits first, then they have the connection to themselves.
 
@@ -58,7 +58,8 @@ class _Busy(Exception):
 
 
 class Runner(Protocol):
-    """The writer connection's thread (sqlite_thread.SqliteThread): runs `fn(conn, ...)` there."""
+    """The writer connection's thread (sqlite_connection.SqliteConnection): runs
+    `fn(conn, ...)` there."""
 
     def call(
         self,

@@ -1,4 +1,4 @@
-"""The HTTP API (v1): snapshot, post, edit, delete, moderate, lock, counts."""
+"""The HTTP API (v1): snapshot, post, edit, delete, moderate, lock and retitle, counts."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from server.automod import Poster
 from server.comments import Comments
-from server.errors import CommentError, Forbidden, Throttled
+from server.errors import Forbidden, Refusal, Throttled
 from server.model import PublicComment
 from server.ports import Store
-from server.requests import (
+from server.snapshots import Snapshots
+from server.thread_meta import ThreadMetas
+from server.validation import (
     EditComment,
     ModerationRequest,
     NewComment,
@@ -23,7 +25,6 @@ from server.requests import (
     validate_edit,
     validate_ids,
 )
-from server.snapshots import Snapshots
 from server.web import auth
 from server.web.guard import Guard
 from server.web.responses import accepts_gzip, error_response, json_response
@@ -41,6 +42,8 @@ class ThreadAnswer(msgspec.Struct, frozen=True, kw_only=True):
     thread: str
     seq: int
     locked: bool
+    title: str = ""
+    url: str = ""
 
 
 class CountsAnswer(msgspec.Struct, frozen=True):
@@ -48,7 +51,7 @@ class CountsAnswer(msgspec.Struct, frozen=True):
     counts: dict[str, int]
 
 
-class TooLarge(CommentError):
+class TooLarge(Refusal):
     status, code = 413, "too_large"
 
 
@@ -67,6 +70,7 @@ class Api:
         self._snapshots = snapshots
         self._guard = guard
         self._max_body = max_body
+        self._meta = ThreadMetas(store)
 
     def routes(self) -> list[Route]:
         return [
@@ -82,9 +86,17 @@ class Api:
     async def snapshot(self, request: Request) -> Response:
         """The thread as readers see it; with the site's moderator token, as moderators do."""
         site, thread = _thread_query(request)
+        found = await self._comments.site(site)
         # A page the site does not list learns so here, plainly, rather than from a websocket
         # that cannot open (browsers hide the handshake's 403) or a refused post.
-        self._guard.check_origin(request, await self._comments.site(site))
+        self._guard.check_origin(request, found)
+        # Idempotent and bounded, so a GET may carry it: the first page to name the thread
+        # names it, once, and one row per thread at most (server/thread_meta.py). Asked
+        # before the snapshot is read, so a first page's answer already carries its title.
+        query = request.query_params
+        await self._meta.offered(
+            found, thread, request.headers.get("origin"), query.get("title"), query.get("url")
+        )
         moderator = await auth.moderator(request, self._store)
         if moderator is not None and moderator.site != site:
             raise Forbidden("Your moderator token is for another site")
@@ -156,11 +168,23 @@ class Api:
         change = decode(await self._body(request), ThreadModeration)
         validate_ids(change.site, change.thread)
         self._guard.check_origin(request, await self._comments.site(change.site))
-        state = await self._comments.set_locked(
-            change.site, change.thread, change.action == "lock", moderator
-        )
+        if change.action == "retitle":
+            state = await self._meta.retitle(
+                change.site, change.thread, title=change.title, url=change.url, moderator=moderator
+            )
+        else:
+            state = await self._comments.set_locked(
+                change.site, change.thread, change.action == "lock", moderator
+            )
         return json_response(
-            ThreadAnswer(site=state.site, thread=state.thread, seq=state.seq, locked=state.locked)
+            ThreadAnswer(
+                site=state.site,
+                thread=state.thread,
+                seq=state.seq,
+                locked=state.locked,
+                title=state.title,
+                url=state.url,
+            )
         )
 
     async def counts(self, request: Request) -> Response:
@@ -207,8 +231,8 @@ def _thread_query(request: Request) -> tuple[str, str]:
     return site, thread
 
 
-async def on_comment_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, CommentError)
+async def on_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refusal)
     headers = {"Retry-After": exc.retry_after} if isinstance(exc, Throttled) else None
     return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
 

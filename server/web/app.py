@@ -19,14 +19,14 @@ from server import demo, faults
 from server.automod import Automod
 from server.comments import Comments
 from server.composition import bus_for, store_for, workers_for
-from server.errors import CommentError
+from server.errors import Refusal
 from server.hub import Hub
 from server.outbox import Outbox
 from server.ports import StoreUnavailable
-from server.requests import RequestError
 from server.settings import Settings
 from server.snapshots import Snapshots
-from server.web.api import Api, on_comment_error, on_request_error
+from server.validation import RequestError
+from server.web.api import Api, on_refusal, on_request_error
 from server.web.confirm import Confirm
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
@@ -133,7 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers={
-            CommentError: on_comment_error,
+            Refusal: on_refusal,
             RequestError: on_request_error,
             StoreUnavailable: on_store_unavailable,
             **DISCONNECT_HANDLERS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from server.errors import CommentError
+from server.errors import Refusal
 from server.model import Moderator
 from server.ports import Store
 from server.tokens import token_hash
@@ -16,7 +16,7 @@ from server.tokens import token_hash
 EDIT_TOKEN_HEADER = "x-edit-token"
 
 
-class Unauthorized(CommentError):
+class Unauthorized(Refusal):
     status, code = 401, "unauthorized"
 
 

@@ -44,8 +44,8 @@ class _Quiet(logging.LoggerAdapter):  # type: ignore[type-arg]
     """uvicorn's logger without its info lines about each socket: its "[accepted]" line (the
     client's address and the page's thread, which livethread keeps out of logs unless the
     access log is asked for) and the websockets library's "connection open" / "connection
-    closed". Those cost a tenth of a new reader's CPU (py-spy, 5,000 readers connecting);
-    warnings and errors still go to uvicorn's log."""
+    closed". Formatting them was a sizeable share of a new reader's CPU (figure in
+    bench/RESULTS.md); warnings and errors still go to uvicorn's log."""
 
     @property
     def level(self) -> int:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
-from server.errors import CommentError, Throttled
+from server.errors import Refusal, Throttled
 from server.limits import Addresses, Concurrency, Limiter, Rate
 from server.model import Site
 from server.settings import Settings
@@ -48,7 +48,7 @@ DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _PLAIN_ORIGIN = re.compile(r"https?://(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?")
 
 
-class OriginRefused(CommentError):
+class OriginRefused(Refusal):
     status, code = 403, "origin_refused"
 
 

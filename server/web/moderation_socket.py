@@ -32,11 +32,11 @@ import msgspec
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server import events, queue
-from server.errors import CommentError, NotFound
+from server import events, review
+from server.errors import NotFound, Refusal
 from server.ports import Bus, Store
-from server.requests import RequestError, validate_ids
 from server.tokens import token_hash
+from server.validation import RequestError, validate_ids
 from server.web.guard import Guard, OriginRefused, RateLimited
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class ModerationSocket:
             found = await self._store.site(site)
             if found is None:
                 raise NotFound(f"Unknown site {site!r}")
-        except (RequestError, CommentError) as exc:
+        except (RequestError, Refusal) as exc:
             await ws.accept()
             await _refuse(ws, _code(exc), exc.message, POLICY)
             return
@@ -182,7 +182,7 @@ class ModerationSocket:
     async def _serve(self, ws: WebSocket, site: str, hashed: str) -> None:
         feed = _Feed(self._inbox)
         recheck = _Recheck(feed.wake)
-        channel, moderators = queue.moderation_channel(site), moderators_channel(site)
+        channel, moderators = review.moderation_channel(site), moderators_channel(site)
         # Subscribed before the queue is read: a change committed in between is in both. The
         # moderators channel before the token is checked again: a revoke in between is seen.
         await self._bus.subscribe(moderators, recheck)
@@ -238,13 +238,13 @@ class ModerationSocket:
 
     async def _send_queue(self, ws: WebSocket, site: str) -> None:
         records = await self._store.queue(site, QUEUE_LIMIT)
-        items = [i for i in (queue.item(r) for r in records) if i is not None]
+        items = [i for i in (review.item(r) for r in records) if i is not None]
         frame = events.Queue(site=site, items=items)
         await ws.send_text(events.encode_moderation(frame).decode())
 
 
-def _code(exc: RequestError | CommentError) -> str:
-    return exc.code if isinstance(exc, CommentError) else "invalid"
+def _code(exc: RequestError | Refusal) -> str:
+    return exc.code if isinstance(exc, Refusal) else "invalid"
 
 
 async def _read_until_closed(ws: WebSocket) -> None:

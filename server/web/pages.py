@@ -16,9 +16,8 @@ from server import demo
 from server.errors import NotFound
 from server.model import PublicComment, reader_view, visible_count
 from server.ports import Bus, Store, StoreError
-from server.requests import validate_ids
+from server.validation import validate_ids
 from server.web.responses import NOSNIFF, json_response
-from workers.notifications import thread_title
 from workers.runner import Runner
 
 HERE = Path(__file__).parent
@@ -110,7 +109,8 @@ class Pages:
         state, records = await self._store.comments(site, thread)
         view = reader_view(records)
         context = {
-            "title": thread_title(site, thread),
+            # The article's title once a page or a moderator named it (server/thread_meta.py).
+            "title": state.title or thread,
             "site": site,
             "thread": thread,
             "count": visible_count(view),
@@ -144,7 +144,8 @@ class Pages:
 
     async def health(self, request: Request) -> Response:
         """200 while the store answers; the bus being down degrades live delivery, not health."""
-        await self._store.thread_state(demo.SITE, demo.THREAD)
+        # One primary-key read that any database answers, demo or not.
+        await self._store.log_end()
         bus = "connected" if self._bus.connected else "disconnected"
         answer: dict[str, object] = {"status": "ok", "bus": bus}
         if self._runner is not None:

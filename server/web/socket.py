@@ -17,9 +17,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import events
 from server.comments import Comments
-from server.errors import CommentError
+from server.errors import Refusal
 from server.hub import Hub
-from server.requests import RequestError, validate_ids
+from server.validation import RequestError, validate_ids
 from server.web.connection import (
     SLOW_CLOSE_TIMEOUT,
     TOO_SLOW,
@@ -67,7 +67,7 @@ class ThreadSocket:
         try:
             site, thread, since = self._params(ws)
             found = await self._comments.site(site)
-        except (RequestError, CommentError) as exc:
+        except (RequestError, Refusal) as exc:
             await ws.accept()
             await _refuse(ws, exc, POLICY)
             return
@@ -182,8 +182,8 @@ async def _read_until_closed(ws: WebSocket) -> None:
             return
 
 
-async def _refuse(ws: WebSocket, exc: RequestError | CommentError, close_code: int) -> None:
-    code = exc.code if isinstance(exc, CommentError) else "invalid"
+async def _refuse(ws: WebSocket, exc: RequestError | Refusal, close_code: int) -> None:
+    code = exc.code if isinstance(exc, Refusal) else "invalid"
     with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         await ws.send_text(_frame(events.Error(code=code, message=exc.message)))
     await _close(ws, close_code, exc.message[:120])

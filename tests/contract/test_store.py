@@ -17,7 +17,17 @@ from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteStore
 from server.events import CommentCreated, CommentEdited, CommentRemoved, ThreadLocked
 from server.idempotency import key_hash
-from server.model import CommentRecord, Moderator, Site, Status, public, readable, tombstone
+from server.model import (
+    CommentRecord,
+    Moderator,
+    Site,
+    Status,
+    ThreadMeta,
+    ThreadState,
+    public,
+    readable,
+    tombstone,
+)
 from server.ports import (
     ERASED,
     Delivery,
@@ -95,9 +105,19 @@ async def seqs(store: AnyStore, thread: str, site: str = SITE) -> list[int]:
 
 
 async def test_migrations_are_idempotent(store: AnyStore) -> None:
-    """Migrating an up-to-date store again changes nothing and reports the same version."""
+    """Migrating an up-to-date store again keeps its sites, comments and events, and its version."""
+    # The memory store has no schema (its version is always 0), so what it can be held to is
+    # that `livethread migrate` on a live store loses nothing.
+    site = Site(name=SITE, origins=("https://a.example",))
+    await store.put_site(site)
+    rec = record("c1")
+    payload = await post(store, rec)
     first = await store.migrate()
     assert await store.migrate() == first
+    assert first == (LATEST if isinstance(store, SqliteStore) else 0)
+    assert await store.site(SITE) == site
+    assert await store.comment("c1") == rec
+    assert [e.payload for e in await store.events_after(SITE, "t1", 0, 10)] == [payload]
 
 
 async def test_sqlite_reopen_keeps_schema_version(tmp_path: Path) -> None:
@@ -1107,5 +1127,73 @@ async def test_sqlite_locked_past_the_busy_timeout_is_unavailable(tmp_path: Path
         await post(store, record("c2"))
         await store.writable(0.5)
         assert await store.comment("c2") is not None
+    finally:
+        await store.close()
+
+
+async def test_thread_meta_first_fills_only_empty_fields_and_keeps_seq(store: AnyStore) -> None:
+    """`first` sets only the fields still empty (a second page changes nothing), a plain set
+    replaces both, neither moves the seq or the lock, and the state and snapshot reads carry it."""
+    assert await store.thread_meta(SITE, "t1") == ThreadMeta()
+    await post(store, record("c1"))
+    named = await store.set_thread_meta(SITE, "t1", ThreadMeta(title="Budget"), first=True)
+    assert named == ThreadMeta(title="Budget")
+    later = ThreadMeta(title="Other", url="https://a.example/x")
+    assert await store.set_thread_meta(SITE, "t1", later, first=True) == ThreadMeta(
+        title="Budget", url="https://a.example/x"
+    )
+    assert await store.set_thread_meta(SITE, "t1", ThreadMeta(title="Zz"), first=True) == (
+        ThreadMeta(title="Budget", url="https://a.example/x")
+    )
+    replaced = await store.set_thread_meta(SITE, "t1", ThreadMeta(title="New"))
+    assert replaced == ThreadMeta(title="New") == await store.thread_meta(SITE, "t1")
+    state = await store.thread_state(SITE, "t1")
+    assert (state.seq, state.locked, state.meta) == (1, False, ThreadMeta(title="New"))
+    readable_state, _ = await store.readable_comments(SITE, "t1")
+    assert readable_state.meta == ThreadMeta(title="New")
+    assert await store.thread_meta(SITE, "t2") == ThreadMeta()
+
+
+async def test_a_transaction_keeps_meta_set_while_it_was_open(store: AnyStore) -> None:
+    """A title set while another thread transaction is open survives that transaction's commit
+    (seq and lock from the transaction, title from the set), and a new thread's row made by a
+    title starts at seq 0, unlocked."""
+    await store.set_thread_meta(SITE, "t1", ThreadMeta(title="Named"), first=True)
+    assert await store.thread_state(SITE, "t1") == ThreadState(
+        site=SITE, thread="t1", title="Named"
+    )
+    started = asyncio.Event()
+
+    async def rename() -> ThreadMeta:
+        started.set()
+        return await store.set_thread_meta(SITE, "t1", ThreadMeta(title="Renamed"))
+
+    async with asyncio.timeout(TIMEOUT):
+        async with store.transaction(SITE, "t1") as tx:
+            await tx.set_locked(True)
+            racing = asyncio.ensure_future(rename())
+            # Resumed once the rename has run up to its first wait, inside this transaction.
+            await started.wait()
+        await racing
+    state = await store.thread_state(SITE, "t1")
+    assert (state.locked, state.title) == (True, "Renamed")
+
+
+async def test_migration_12_gives_existing_threads_empty_metadata(tmp_path: Path) -> None:
+    """A database at version 11 keeps its threads' seq and lock and reads title and URL as ""."""
+    path = tmp_path / "eleven.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.create_function("livethread_sha256", 1, key_hash)
+        for migration in MIGRATIONS[:11]:
+            for statement in migration:
+                conn.execute(statement)
+        conn.execute("INSERT INTO threads (site, thread, seq, locked) VALUES ('s', 't', 3, 1)")
+        conn.execute("PRAGMA user_version = 11")
+        conn.commit()
+    store = SqliteStore(str(path))
+    await store.open()
+    try:
+        state = await store.thread_state("s", "t")
+        assert (state.seq, state.locked, state.meta) == (3, True, ThreadMeta())
     finally:
         await store.close()

@@ -23,7 +23,8 @@ from server import events
 from server.comments import RESERVED_NAMES
 from server.names import impersonates
 from server.render import clean_name, render
-from server.requests import (
+from server.settings import Settings
+from server.validation import (
     BODY_MAX,
     NAME_MAX,
     CleanComment,
@@ -37,7 +38,6 @@ from server.requests import (
     error_body,
     validate_comment,
 )
-from server.settings import Settings
 from tests.support.clients import WAIT, Reader, Tokens, provision
 from tests.support.server import Running, serve
 

@@ -15,8 +15,8 @@ import pytest_asyncio
 
 from server import events
 from server.names import MIXED_SCRIPTS
-from server.requests import NAME_REQUIRED
 from server.settings import Settings
+from server.validation import NAME_REQUIRED
 from tests.support.clients import WAIT, Tokens, provision, reader
 from tests.support.server import Running, serve
 from tests.test_names import HONEST, ISSUE_LOOKALIKES, RESERVED_LOOKALIKES

@@ -11,7 +11,7 @@ from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_store import SqliteStore
 from server.comments import Comments
 from server.model import Site
-from server.requests import CleanComment
+from server.validation import CleanComment
 
 
 def new_comment(

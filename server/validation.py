@@ -8,7 +8,9 @@ the messages the comment form shows next to each input.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -20,6 +22,7 @@ EMAIL_MAX = 254
 BODY_MAX = 5000
 ID_MAX = 128
 PARENT_MAX = 64
+TITLE_MAX = 200
 
 NAME_REQUIRED = "Please enter your name here"
 BODY_REQUIRED = "Please enter your comment!"
@@ -68,11 +71,14 @@ class ModerationRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ThreadModeration(msgspec.Struct, forbid_unknown_fields=True):
-    """`POST /api/v1/threads/moderation`."""
+    """`POST /api/v1/threads/moderation`. `retitle` sets the title and URL given (an omitted
+    one is kept, "" clears it); the other actions ignore them."""
 
     site: str
     thread: str
-    action: Literal["lock", "unlock"]
+    action: Literal["lock", "unlock", "retitle"]
+    title: str | None = None
+    url: str | None = None
 
 
 class CleanComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -259,3 +265,45 @@ def validate_ids(site: str | None, thread: str | None) -> tuple[str, str]:
     if errors:
         raise RequestError(422, FORM_INVALID, errors)
     return checked
+
+
+def _title(raw: str) -> tuple[str, str | None]:
+    # Plain text, as a name is: never read as HTML anywhere it is shown (escaped on pages,
+    # textContent in the widget, plain-text mails), so "<b>" is kept as the characters it is.
+    title = clean_name(raw)
+    if len(title) > TITLE_MAX:
+        return title, f"The title is too long ({TITLE_MAX} characters at most)"
+    return title, None
+
+
+def _article_url(raw: str, origins: Sequence[str]) -> tuple[str, str | None]:
+    """The article's address, normalised and without its fragment (mails add #comment-ID), on
+    one of the site's origins: a thread's mail links lead only where its site's pages are."""
+    try:
+        url = clean_url(raw) or ""
+    except ValueError as exc:
+        return "", str(exc)
+    if not url:
+        return "", None
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" not in {o.strip().lower() for o in origins}:
+        return "", "The address must be on one of the site's origins"
+    return urlunsplit(parts._replace(fragment="")), None
+
+
+def thread_meta_fields(
+    title: str | None, url: str | None, origins: Sequence[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The given title and URL that are acceptable, cleaned, and what is wrong with the rest,
+    each by field name ("title", "url"); a field given as None is in neither."""
+    errors: dict[str, str] = {}
+    kept: dict[str, str] = {}
+    for name, raw in (("title", title), ("url", url)):
+        if raw is None:
+            continue
+        value, error = _title(raw) if name == "title" else _article_url(raw, origins)
+        if error is None:
+            kept[name] = value
+        else:
+            errors[name] = error
+    return kept, errors

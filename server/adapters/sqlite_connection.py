@@ -2,9 +2,9 @@
 
 sqlite3 blocks, so the event loop hands each call to the connection's thread and awaits an
 asyncio future the thread resolves. Not a ThreadPoolExecutor: its concurrent future (with a
-lock and a condition each), the chaining onto an asyncio future and the shield cost about 100 µs
-of CPU per call here, against about 40 µs for a queue and one `call_soon_threadsafe`
-(an ad-hoc measurement under uvloop); a post makes several calls, a new reader at least one.
+lock and a condition each), the chaining onto an asyncio future and the shield cost well over
+the CPU per call of a queue and one `call_soon_threadsafe` (figure in bench/RESULTS.md), and a
+post makes several calls, a new reader at least one.
 
 Jobs run one at a time in the order they were handed over, and a job always runs even if its
 caller is cancelled meanwhile: a ROLLBACK handed over after a cancelled BEGIN still runs after
@@ -46,7 +46,7 @@ def store_error(exc: sqlite3.Error) -> StoreError:
     return (StoreUnavailable if transient else StoreError)(f"SQLite: {exc}")
 
 
-class SqliteThread:
+class SqliteConnection:
     def __init__(self, name: str) -> None:
         self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

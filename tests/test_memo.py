@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.recent import Recent
+from server.memo import Memo
 
 
 class Rows:
@@ -22,7 +22,7 @@ async def test_a_value_is_read_once_per_ttl_and_a_change_shows_after_it() -> Non
     now = [0.0]
     rows = Rows()
     rows.rows["news"] = "v1"
-    memo: Recent[str, str] = Recent(rows.load, ttl=2.0, clock=lambda: now[0])
+    memo: Memo[str, str] = Memo(rows.load, ttl=2.0, clock=lambda: now[0])
     assert await memo.get("news") == "v1"
     rows.rows["news"] = "v2"
     now[0] = 1.9
@@ -36,7 +36,7 @@ async def test_a_value_is_read_once_per_ttl_and_a_change_shows_after_it() -> Non
 async def test_an_absent_row_is_never_remembered() -> None:
     """An unknown key is read again each time, so a site created a moment later is found."""
     rows = Rows()
-    memo: Recent[str, str] = Recent(rows.load, ttl=60.0, clock=lambda: 0.0)
+    memo: Memo[str, str] = Memo(rows.load, ttl=60.0, clock=lambda: 0.0)
     assert await memo.get("new") is None
     rows.rows["new"] = "here"
     assert await memo.get("new") == "here"
@@ -47,7 +47,7 @@ async def test_the_memo_is_bounded() -> None:
     """Past `limit` keys the memo starts afresh instead of growing."""
     rows = Rows()
     rows.rows.update({f"k{n}": str(n) for n in range(10)})
-    memo: Recent[str, str] = Recent(rows.load, ttl=60.0, limit=4, clock=lambda: 0.0)
+    memo: Memo[str, str] = Memo(rows.load, ttl=60.0, limit=4, clock=lambda: 0.0)
     for n in range(10):
         assert await memo.get(f"k{n}") == str(n)
     assert len(memo) <= 4

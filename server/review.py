@@ -65,7 +65,7 @@ def change(before: CommentRecord | None, after: CommentRecord) -> events.Moderat
     return None
 
 
-def review(current: CommentRecord, action: Review, by: str, reason: str | None) -> CommentRecord:
+def decide(current: CommentRecord, action: Review, by: str, reason: str | None) -> CommentRecord:
     """The comment held for review, flagged, or with its flag cleared. The caller stores it
     (when it changed) and takes a held comment down for readers."""
     if action == "unflag":

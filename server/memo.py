@@ -16,7 +16,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class Recent(Generic[K, V]):
+class Memo(Generic[K, V]):
     def __init__(
         self,
         load: Callable[[K], Awaitable[V | None]],

@@ -38,7 +38,7 @@ import msgspec
 
 from server import destinations
 from server.comments import Comments
-from server.errors import CommentError
+from server.errors import Refusal
 from server.model import CommentRecord, Moderator
 from server.ports import Bus, LogEntry, Store
 from server.rules import Rules
@@ -75,7 +75,7 @@ _verdict = msgspec.json.Decoder(_JsonVerdict)
 _encoder = msgspec.json.Encoder()
 
 
-class AutomodWorker:
+class ClassifierWorker:
     """The automod worker's handler (see the module's docstring)."""
 
     name = "automod"
@@ -142,7 +142,7 @@ class AutomodWorker:
             await self._comments.moderate(
                 record.id, "hold", Moderator(name=CLASSIFIER, site=record.site), reason=reason
             )
-        except CommentError as exc:
+        except Refusal as exc:
             # Deleted or removed meanwhile: nothing left to hold.
             log.info("classifier verdict on %s not applied: %s", record.id, exc.message)
             return

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.adapters.sqlite_thread import SqliteThread
+from server.adapters.sqlite_connection import SqliteConnection
 from server.ports import StoreError
 from tests.support.waiting import eventually
 
@@ -17,8 +17,8 @@ WAIT = 10.0
 
 
 @pytest.fixture
-async def db() -> AsyncIterator[SqliteThread]:
-    opened = SqliteThread("test-sqlite")
+async def db() -> AsyncIterator[SqliteConnection]:
+    opened = SqliteConnection("test-sqlite")
     await opened.connect(lambda: sqlite3.connect(":memory:", check_same_thread=True))
     try:
         yield opened
@@ -26,7 +26,7 @@ async def db() -> AsyncIterator[SqliteThread]:
         await opened.close()
 
 
-async def test_jobs_run_on_one_thread_in_the_order_handed_over(db: SqliteThread) -> None:
+async def test_jobs_run_on_one_thread_in_the_order_handed_over(db: SqliteConnection) -> None:
     """Fifty concurrent calls run one at a time, in order, all on the connection's thread."""
     seen: list[tuple[int, str]] = []
 
@@ -41,7 +41,7 @@ async def test_jobs_run_on_one_thread_in_the_order_handed_over(db: SqliteThread)
     assert {name for _, name in seen} == {"test-sqlite"}
 
 
-async def test_a_cancelled_callers_job_still_runs_before_the_next(db: SqliteThread) -> None:
+async def test_a_cancelled_callers_job_still_runs_before_the_next(db: SqliteConnection) -> None:
     """Cancelling a caller whose job waits does not drop the job: the ROLLBACK after it runs
     after it, on a clean connection."""
     gate = threading.Event()
@@ -75,7 +75,7 @@ async def test_a_cancelled_callers_job_still_runs_before_the_next(db: SqliteThre
     assert order == ["first", "begin", "rollback"]
 
 
-async def test_errors_reach_the_caller_sqlite_ones_as_store_errors(db: SqliteThread) -> None:
+async def test_errors_reach_the_caller_sqlite_ones_as_store_errors(db: SqliteConnection) -> None:
     """A SQLite error becomes StoreError; any other exception reaches the caller as it is."""
 
     def bad_sql(conn: sqlite3.Connection) -> None:
@@ -93,7 +93,7 @@ async def test_errors_reach_the_caller_sqlite_ones_as_store_errors(db: SqliteThr
 
 async def test_after_close_calls_are_refused_and_the_thread_is_gone() -> None:
     """close() closes the connection on its thread, ends the thread, and refuses later calls."""
-    db = SqliteThread("test-closing")
+    db = SqliteConnection("test-closing")
     await db.connect(lambda: sqlite3.connect(":memory:"))
     await db.close()
     assert "test-closing" not in {t.name for t in threading.enumerate()}

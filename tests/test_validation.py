@@ -1,4 +1,4 @@
-"""Request decoding and validation at the HTTP edge (server/requests.py)."""
+"""Request decoding and validation at the HTTP edge (server/validation.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 import server
 from server import events
 from server.adapters.sqlite_store import SqliteStore
-from server.requests import (
+from server.settings import Settings
+from server.validation import (
     BODY_MAX,
     EMAIL_MAX,
     NAME_MAX,
@@ -29,7 +30,6 @@ from server.requests import (
     validate_edit,
     validate_ids,
 )
-from server.settings import Settings
 from tests.support.clients import comment_json, reader
 from tests.support.server import Running
 
