@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from server import edits, events, idempotency, review
+from server import channels, edits, events, idempotency, review
 from server.automod import Automod, Poster, Verdict
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.idempotency import PostAnswer
@@ -52,15 +52,6 @@ class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
     state: ThreadState
     missed: list[StoredEvent]
     resync: str | None = None
-
-
-# Announced after every commit, so log readers (workers) wake without polling.
-LOG_CHANNEL = "log"
-
-
-def thread_channel(site: str, thread: str) -> str:
-    """The bus channel of a thread's events."""
-    return f"thread:{site}:{thread}"
 
 
 class Comments:
@@ -391,7 +382,7 @@ class Comments:
             return
         self._after_commit()
         # Readers first; then wake the log's readers (workers), who also poll slowly.
-        messages = ((thread_channel(site, thread), payload), (LOG_CHANNEL, b""))
+        messages = ((channels.thread(site, thread), payload), (channels.LOG, b""))
         if not await self._bus.publish_all(messages):
             # Committed but not announced: every process's hub finds it in the log's tail.
             log.warning(

@@ -28,8 +28,7 @@ from typing import Any
 
 import msgspec
 
-from server import events
-from server.comments import thread_channel
+from server import channels, events
 from server.fanout import Fanout, Line, Member
 from server.ports import Bus, Store
 
@@ -259,7 +258,7 @@ class Hub:
             except BaseException:
                 room.failed = True
                 self._rooms.pop(key, None)
-                await self.bus.unsubscribe(thread_channel(site, thread), room)
+                await self.bus.unsubscribe(channels.thread(site, thread), room)
                 raise
             finally:
                 room.ready.set()
@@ -276,7 +275,7 @@ class Hub:
         Redis: the subscriber's keepalive takes ~10 s to notice), go on without it, leaving the
         subscription to finish as a hub task: until then the log-tail check delivers the
         thread's events, and once it is confirmed the room reads back what it may have missed."""
-        channel = thread_channel(room.site, room.thread)
+        channel = channels.thread(room.site, room.thread)
         loop = asyncio.get_running_loop()
         subscribing = loop.create_task(
             self.bus.subscribe(channel, room), name=f"subscribe {channel}"
@@ -308,13 +307,13 @@ class Hub:
     async def leave(self, site: str, thread: str, member: Member) -> None:
         room = self._forget(site, thread, member)
         if room is not None:
-            await self.bus.unsubscribe(thread_channel(site, thread), room)
+            await self.bus.unsubscribe(channels.thread(site, thread), room)
 
     def discard(self, site: str, thread: str, member: Member) -> None:
         """`leave` for a caller that cannot wait: the room's unsubscribe runs as a hub task."""
         room = self._forget(site, thread, member)
         if room is not None:
-            channel = thread_channel(site, thread)
+            channel = channels.thread(site, thread)
             self.spawn(self.bus.unsubscribe(channel, room), f"unsubscribe {channel}")
 
     def _forget(self, site: str, thread: str, member: Member) -> Room | None:
@@ -346,5 +345,5 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for (site, thread), room in tuple(self._rooms.items()):
-            await self.bus.unsubscribe(thread_channel(site, thread), room)
+            await self.bus.unsubscribe(channels.thread(site, thread), room)
         self._rooms.clear()

@@ -19,7 +19,7 @@ from typing import Literal
 
 import msgspec
 
-from server import events
+from server import channels, events
 from server.errors import Conflict
 from server.model import CommentRecord, with_pending_edit
 from server.ports import Bus
@@ -27,11 +27,6 @@ from server.ports import Bus
 log = logging.getLogger(__name__)
 
 Review = Literal["hold", "flag", "unflag"]
-
-
-def moderation_channel(site: str) -> str:
-    """The bus channel of a site's queue changes."""
-    return f"moderation:{site}"
 
 
 def item(record: CommentRecord) -> events.QueueItem | None:
@@ -83,7 +78,7 @@ async def announce(bus: Bus, before: CommentRecord | None, after: CommentRecord)
     """Tell the site's moderators' sockets how the queue changed (call after the commit)."""
     frame = change(before, after)
     if frame is not None and not await bus.publish(
-        moderation_channel(after.site), events.encode_moderation(frame)
+        channels.moderation(after.site), events.encode_moderation(frame)
     ):
         # Moderators' sockets send the whole queue again when their bus comes back.
         log.warning("bus unavailable; queue change of %s not announced", after.id)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from server.cli.sites import OriginError, origin
 from server.model import Site
 from server.settings import Settings, SettingsError, environment
-from server.site_cli import OriginError, origin
 from server.tokens import token_hash
 from server.web.app import store_for
 from tests.support.command import livethread

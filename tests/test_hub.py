@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from server import events
+from server import channels, events
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import MemoryStore
-from server.comments import thread_channel
 from server.hub import Hub
 from server.model import CommentRecord, public
 from server.ports import Listener, StoredEvent
@@ -135,8 +134,8 @@ async def test_a_large_fanout_takes_turns_with_other_threads() -> None:
         for member in big:
             await hub.join("s", "big", member)
         await hub.join("s", "small", small)
-        await bus.publish(thread_channel("s", "big"), _locked(1))
-        await bus.publish(thread_channel("s", "small"), _locked(1))
+        await bus.publish(channels.thread("s", "big"), _locked(1))
+        await bus.publish(channels.thread("s", "small"), _locked(1))
         async with asyncio.timeout(WAIT):
             await small.done.wait()
             for member in big:
@@ -161,7 +160,7 @@ async def test_chunked_fanout_keeps_each_threads_order_even_past_the_outbox_limi
                     await hub.join("s", name, member)
             for seq in range(1, 11):
                 for name in rooms:
-                    await bus.publish(thread_channel("s", name), _locked(seq))
+                    await bus.publish(channels.thread("s", name), _locked(seq))
             async with asyncio.timeout(WAIT):
                 for members in rooms.values():
                     for member in members:

@@ -11,9 +11,8 @@ import httpx
 import pytest
 import redis.asyncio
 
-from server import events
+from server import channels, events
 from server.settings import Settings
-from server.web.moderation_socket import moderators_channel
 from tests.support.clients import WAIT, provision
 from tests.support.command import livethread
 from tests.support.moderation import Moderation, moderating
@@ -67,7 +66,7 @@ async def test_a_revoked_tokens_sockets_close_at_once_on_every_process(
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     tokens = await provision(Settings(database=database))
     args = ("--database", database, "--redis", redis_server.url)
-    channel = "livethread:" + moderators_channel("news")
+    channel = "livethread:" + channels.moderators("news")
     async with (
         serve_process(*args) as first,
         serve_process(*args) as second,

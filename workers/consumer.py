@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from server.comments import LOG_CHANNEL
+from server import channels
 from server.ports import Bus, LogEntry, Store
 
 log = logging.getLogger(__name__)
@@ -108,12 +108,12 @@ class Consumer:
     async def run(self) -> None:
         """Consume until cancelled."""
         listener = _Wake(self._wake)
-        await self._bus.subscribe(LOG_CHANNEL, listener)
+        await self._bus.subscribe(channels.LOG, listener)
         try:
             while True:
                 await self._round()
         finally:
-            await self._bus.unsubscribe(LOG_CHANNEL, listener)
+            await self._bus.unsubscribe(channels.LOG, listener)
             # Give the lease back (an expiry in the past), so a successor need not wait it
             # out. A copy that dies without this is replaced once its lease lapses.
             with contextlib.suppress(Exception):

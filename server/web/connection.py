@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 from starlette.websockets import WebSocket
 
+from server.web.closing import TOO_SLOW
 from server.web.direct import DirectWriter, Framer
 
-TOO_SLOW = 4008
 TOO_SLOW_REASON = "too slow: reconnect and resume with since"
 # A too-slow socket cannot take its close frame until it drains what is already buffered
 # (bounded by the transport's high-water mark); give it this long, then drop it

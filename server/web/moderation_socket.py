@@ -15,7 +15,7 @@ other site's token is answered with an `error` frame and close 1008.
 
 Revocation: a token revoked or replaced (`livethread moderator revoke|add`) must stop its open
 sockets at once, on every server process. The command announces the change on the site's
-moderators channel (`moderators_channel`); every socket of the site listens there and checks
+moderators channel (`channels.moderators`); every socket of the site listens there and checks
 its token's hash against the store again, closing with an `unauthorized` error frame and 1008
 if it is gone. As a safety net (a revoke made without Redis, a message lost while the bus was
 down, which `resumed()` also answers with a check) each socket checks every `recheck` seconds.
@@ -24,32 +24,36 @@ down, which `resumed()` also answers with a check) each socket checks every `rec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 
 import msgspec
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import events, review
+from server import channels, events, review
 from server.errors import NotFound, Refusal
 from server.ports import Bus, Store
 from server.tokens import token_hash
 from server.validation import RequestError, validate_ids
+from server.web.closing import (
+    INTERNAL,
+    POLICY,
+    RATE_LIMITED,
+    TOO_SLOW,
+    close,
+    error_code,
+    read_until_closed,
+    refuse,
+)
 from server.web.guard import Guard, OriginRefused, RateLimited
 
 log = logging.getLogger(__name__)
 
-POLICY = 1008
-INTERNAL = 1011
-TOO_SLOW = 4008
-RATE_LIMITED = 4029
 AUTH_SECONDS = 10.0
 # Most items in the first `queue` frame: a queue longer than this is a backlog to work
 # through from the oldest, not a page to render at once.
 QUEUE_LIMIT = 500
-CLOSE_TIMEOUT = 2.0
 # A socket that takes longer than this to accept the frames due is too slow (4008).
 SEND_SECONDS = 10.0
 
@@ -84,12 +88,6 @@ class _Feed:
         self._frames.clear()
         self.wake.clear()
         return taken
-
-
-def moderators_channel(site: str) -> str:
-    """The bus channel that says a site's moderator tokens changed (one was revoked or
-    replaced): its sockets check their tokens again. The message's content does not matter."""
-    return f"moderators:{site}"
 
 
 class _Recheck:
@@ -130,7 +128,7 @@ class ModerationSocket:
                 raise NotFound(f"Unknown site {site!r}")
         except (RequestError, Refusal) as exc:
             await ws.accept()
-            await _refuse(ws, _code(exc), exc.message, POLICY)
+            await refuse(ws, error_code(exc), exc.message, POLICY)
             return
         try:
             self._guard.check_origin(ws, found)
@@ -141,7 +139,7 @@ class ModerationSocket:
         try:
             release = self._guard.take_socket(ws)
         except RateLimited as exc:
-            await _refuse(ws, exc.code, exc.message, RATE_LIMITED)
+            await refuse(ws, exc.code, exc.message, RATE_LIMITED)
             return
         try:
             hashed = await self._authenticated(ws, site)
@@ -151,7 +149,7 @@ class ModerationSocket:
             return
         except Exception:
             log.exception("moderation socket for %s failed", site)
-            await _close(ws, INTERNAL, "internal error")
+            await close(ws, INTERNAL, "internal error")
         finally:
             release()
 
@@ -162,32 +160,32 @@ class ModerationSocket:
                 message = await ws.receive_text()
             token = events.decode_auth(message).token
         except TimeoutError:
-            await _refuse(ws, "unauthorized", "No {type: auth, token} in time", POLICY)
+            await refuse(ws, "unauthorized", "No {type: auth, token} in time", POLICY)
             return None
         except (msgspec.DecodeError, KeyError, RuntimeError):
-            await _refuse(
+            await refuse(
                 ws, "unauthorized", "The first message must be {type: auth, token}", POLICY
             )
             return None
         hashed = token_hash(token)
         moderator = await self._store.moderator(hashed)
         if moderator is None:
-            await _refuse(ws, "unauthorized", "Unknown or revoked moderator token", POLICY)
+            await refuse(ws, "unauthorized", "Unknown or revoked moderator token", POLICY)
             return None
         if moderator.site != site:
-            await _refuse(ws, "forbidden", "Your moderator token is for another site", POLICY)
+            await refuse(ws, "forbidden", "Your moderator token is for another site", POLICY)
             return None
         return hashed
 
     async def _serve(self, ws: WebSocket, site: str, hashed: str) -> None:
         feed = _Feed(self._inbox)
         recheck = _Recheck(feed.wake)
-        channel, moderators = review.moderation_channel(site), moderators_channel(site)
+        channel, moderators = channels.moderation(site), channels.moderators(site)
         # Subscribed before the queue is read: a change committed in between is in both. The
         # moderators channel before the token is checked again: a revoke in between is seen.
         await self._bus.subscribe(moderators, recheck)
         await self._bus.subscribe(channel, feed)
-        reader = asyncio.create_task(_read_until_closed(ws))
+        reader = asyncio.create_task(read_until_closed(ws))
         loop = asyncio.get_running_loop()
         try:
             if not await self._still_valid(ws, site, hashed):
@@ -208,7 +206,7 @@ class ModerationSocket:
                     if not await self._still_valid(ws, site, hashed):
                         return
                 if feed.overflowed:
-                    await _close(ws, TOO_SLOW, "too slow: reconnect for the queue")
+                    await close(ws, TOO_SLOW, "too slow: reconnect for the queue")
                     return
                 if feed.stale:
                     feed.stale = False
@@ -219,7 +217,7 @@ class ModerationSocket:
                         for payload in feed.take():
                             await ws.send_text(payload.decode())
                 except TimeoutError:
-                    await _close(ws, TOO_SLOW, "too slow: reconnect for the queue")
+                    await close(ws, TOO_SLOW, "too slow: reconnect for the queue")
                     return
         finally:
             reader.cancel()
@@ -233,7 +231,7 @@ class ModerationSocket:
         moderator = await self._store.moderator(hashed)
         if moderator is not None and moderator.site == site:
             return True
-        await _refuse(ws, "unauthorized", "This moderator token was revoked", POLICY)
+        await refuse(ws, "unauthorized", "This moderator token was revoked", POLICY)
         return False
 
     async def _send_queue(self, ws: WebSocket, site: str) -> None:
@@ -241,30 +239,3 @@ class ModerationSocket:
         items = [i for i in (review.item(r) for r in records) if i is not None]
         frame = events.Queue(site=site, items=items)
         await ws.send_text(events.encode_moderation(frame).decode())
-
-
-def _code(exc: RequestError | Refusal) -> str:
-    return exc.code if isinstance(exc, Refusal) else "invalid"
-
-
-async def _read_until_closed(ws: WebSocket) -> None:
-    # After `auth` a moderator has nothing more to say; this notices the close.
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-
-
-async def _refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
-    frame = events.encode_moderation(events.Error(code=code, message=message)).decode()
-    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
-        await ws.send_text(frame)
-    await _close(ws, close_code, message[:120])
-
-
-async def _close(ws: WebSocket, code: int, reason: str) -> None:
-    if ws.application_state != WebSocketState.CONNECTED:
-        return
-    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await ws.close(code, reason)

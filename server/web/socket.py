@@ -8,21 +8,29 @@ events that arrived meanwhile (the connection skips seqs it already sent), then 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import events
 from server.comments import Comments
 from server.errors import Refusal
 from server.hub import Hub
 from server.validation import RequestError, validate_ids
+from server.web.closing import (
+    INTERNAL,
+    POLICY,
+    RATE_LIMITED,
+    TOO_SLOW,
+    close,
+    error_code,
+    read_until_closed,
+    refuse,
+)
 from server.web.connection import (
     SLOW_CLOSE_TIMEOUT,
-    TOO_SLOW,
     TOO_SLOW_REASON,
     DirectMember,
     Member,
@@ -34,10 +42,6 @@ from server.web.guard import Guard, OriginRefused, RateLimited
 log = logging.getLogger(__name__)
 
 # Close codes (documented in the README).
-POLICY = 1008
-INTERNAL = 1011
-RATE_LIMITED = 4029
-CLOSE_TIMEOUT = 2.0
 
 
 class ThreadSocket:
@@ -69,7 +73,7 @@ class ThreadSocket:
             found = await self._comments.site(site)
         except (RequestError, Refusal) as exc:
             await ws.accept()
-            await _refuse(ws, exc, POLICY)
+            await refuse(ws, error_code(exc), exc.message, POLICY)
             return
         try:
             self._guard.check_origin(ws, found)
@@ -81,7 +85,7 @@ class ThreadSocket:
         try:
             give_back = self._guard.take_socket(ws)
         except RateLimited as exc:
-            await _refuse(ws, exc, RATE_LIMITED)
+            await refuse(ws, error_code(exc), exc.message, RATE_LIMITED)
             return
         writer = writer_of(ws.scope)
         member: DirectMember | QueuedMember = (
@@ -113,14 +117,14 @@ class ThreadSocket:
             return
         except Exception:
             log.exception("websocket for %s/%s failed", site, thread)
-            await _close(ws, INTERNAL, "internal error")
+            await close(ws, INTERNAL, "internal error")
             return
         finally:
             if not detached:
                 give_back()
         if member.overflowed:
             member.drop()
-            await _close(ws, TOO_SLOW, TOO_SLOW_REASON, self._slow_close)
+            await close(ws, TOO_SLOW, TOO_SLOW_REASON, self._slow_close)
 
     def _lost(self, site: str, thread: str, member: Member, give_back: Callable[[], None]) -> None:
         self._hub.discard(site, thread, member)
@@ -158,7 +162,7 @@ class ThreadSocket:
 async def _stream(ws: WebSocket, member: QueuedMember) -> None:
     """The queued path: a writer task and a reader task, until either ends or overflow."""
     tasks = {
-        asyncio.create_task(_read_until_closed(ws)),
+        asyncio.create_task(read_until_closed(ws)),
         asyncio.create_task(member.overflow.wait()),
         asyncio.create_task(member.write()),
     }
@@ -172,26 +176,3 @@ async def _stream(ws: WebSocket, member: QueuedMember) -> None:
 
 def _frame(frame: events.ServerFrame) -> str:
     return events.encode(frame).decode()
-
-
-async def _read_until_closed(ws: WebSocket) -> None:
-    # v1 clients have nothing to say; the loop notices the close (or the peer vanishing).
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-
-
-async def _refuse(ws: WebSocket, exc: RequestError | Refusal, close_code: int) -> None:
-    code = exc.code if isinstance(exc, Refusal) else "invalid"
-    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
-        await ws.send_text(_frame(events.Error(code=code, message=exc.message)))
-    await _close(ws, close_code, exc.message[:120])
-
-
-async def _close(ws: WebSocket, code: int, reason: str, within: float = CLOSE_TIMEOUT) -> None:
-    if ws.application_state != WebSocketState.CONNECTED:
-        return
-    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-        async with asyncio.timeout(within):
-            await ws.close(code, reason)

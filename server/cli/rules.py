@@ -12,7 +12,7 @@ import sys
 import msgspec
 
 from server import destinations
-from server.command import Commands, subcommand, with_store
+from server.cli.command import Commands, subcommand, with_store
 from server.ports import Store
 from server.rules import CLASSIFIER_KINDS, Rules, RulesError, check
 from server.settings import Settings

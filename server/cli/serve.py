@@ -1,8 +1,6 @@
-"""The `livethread` command: serve, migrate, and the admin commands for sites and moderators.
+"""`livethread serve|worker|migrate`: run the server, run the background workers, migrate.
 
-Settings come from the environment, then `--env-file PATH` (the file the systemd units read)
-over it, then the command's flags. Admin commands refuse a database that does not exist yet;
-`serve`, `migrate` and `worker` create it.
+These three may create the database; the admin commands refuse one that does not exist yet.
 """
 
 from __future__ import annotations
@@ -13,62 +11,21 @@ import contextlib
 import resource
 import signal
 import sys
-from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from server import (
-    demo,
-    logs,
-    moderator_cli,
-    rules_cli,
-    site_cli,
-    thread_cli,
-    user_cli,
-    webhooks_cli,
-)
-from server.command import database, subcommand, with_store
+from server import demo, logs
+from server.cli.command import Commands, database, subcommand, with_store
 from server.composition import worker_names, workers_for
-from server.ports import Store, StoreError
-from server.settings import Settings, SettingsError, environment, export
-from server.validation import RequestError
+from server.ports import Store
+from server.settings import Settings, export
 from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = Settings.from_environ(
-            environment(args.env_file),
-            host=getattr(args, "host", None),
-            port=getattr(args, "port", None),
-            workers=getattr(args, "workers", None),
-            database=getattr(args, "database", None),
-            redis=getattr(args, "redis", None),
-            demo=True if getattr(args, "demo", False) else None,
-            run_workers=False if getattr(args, "no_workers", False) else None,
-            worker_names=",".join(args.names) if getattr(args, "names", None) else None,
-        )
-        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
-        return handler(args, settings)
-    except (SettingsError, RequestError, StoreError) as exc:
-        message = exc.message if isinstance(exc, RequestError) else str(exc)
-        print(f"livethread: error: {message}", file=sys.stderr)
-        return 2
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livethread", description=__doc__)
-    parser.add_argument(
-        "--env-file",
-        metavar="PATH",
-        help="read LIVETHREAD_* settings from this systemd-style environment file (e.g. "
-        "/etc/livethread.env); they override the environment, the command's flags override both",
-    )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
+def register(commands: Commands) -> None:
+    """Add `serve`, `worker` and `migrate` to the command line."""
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
@@ -90,16 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(handler=_worker)
 
     subcommand(commands, "migrate", "apply database migrations", _migrate)
-
-    site_cli.register(commands)
-    thread_cli.register(commands)
-    user_cli.register(commands)
-
-    moderator_cli.register(commands)
-
-    webhooks_cli.register(commands)
-    rules_cli.register(commands)
-    return parser
 
 
 def _raise_file_limit() -> None:
@@ -186,7 +133,3 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return with_store(settings, work, create=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

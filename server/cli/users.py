@@ -13,7 +13,7 @@ import sys
 
 import msgspec
 
-from server.command import Commands, subcommand, with_store
+from server.cli.command import Commands, subcommand, with_store
 from server.comments import Comments
 from server.ports import Store
 from server.settings import Settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from server.command import Commands, subcommand, with_store
+from server.cli.command import Commands, subcommand, with_store
 from server.errors import Refusal
 from server.model import ThreadState
 from server.ports import Store

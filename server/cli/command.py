@@ -1,7 +1,8 @@
 """What every `livethread` command group shares: the --database option and a store to work on.
 
-The groups (`rules_cli`, `user_cli`, `webhooks_cli`, and the commands in `cli`) each add their
-own subcommands; a handler takes the parsed arguments and the settings and returns the exit code.
+Each group in `server/cli/` (`serve`, `sites`, `threads`, `users`, `moderators`, `webhooks`,
+`rules`) adds its own subcommands in its `register`, which `main` calls; a handler takes the parsed
+arguments and the settings and returns the exit code.
 """
 
 from __future__ import annotations

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from server.command import Commands, subcommand, with_store
+from server import channels
+from server.cli.command import Commands, subcommand, with_store
 from server.model import Moderator
 from server.ports import Store
 from server.settings import Settings
 from server.tokens import new_token, token_hash
 from server.web.app import bus_for
-from server.web.moderation_socket import moderators_channel
 
 
 def register(commands: Commands) -> None:
@@ -53,7 +53,7 @@ async def _announce(settings: Settings, site: str) -> None:
     bus = bus_for(settings)
     await bus.start()
     try:
-        if not await bus.publish(moderators_channel(site), b"changed"):
+        if not await bus.publish(channels.moderators(site), b"changed"):
             print(
                 "livethread: warning: Redis did not take the announcement; open sockets of the "
                 "old token close within LIVETHREAD_MODERATOR_RECHECK_SECONDS",

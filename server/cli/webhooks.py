@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from server import destinations
-from server.command import Commands, subcommand, with_store
+from server.cli.command import Commands, subcommand, with_store
 from server.ports import Store, Webhook
 from server.settings import Settings
 from workers.webhooks import WebhookError, new_webhook

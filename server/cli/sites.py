@@ -16,7 +16,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import msgspec
 
-from server.command import Commands, subcommand, with_store
+from server.cli.command import Commands, subcommand, with_store
 from server.model import Site
 from server.ports import Store
 from server.settings import Settings

@@ -1,0 +1,26 @@
+"""Every bus channel livethread uses, named in one place (the bus adds its own prefix).
+
+Redis pub/sub delivers at most once and only to those listening at that moment, so no channel
+carries anything that is not also in the database: each is a fast path, repaired from the store.
+"""
+
+from __future__ import annotations
+
+# Announced after every commit, so log readers (workers) wake without polling.
+LOG = "log"
+
+
+def thread(site: str, thread: str) -> str:
+    """A thread's events, as readers get them (the bytes the store committed)."""
+    return f"thread:{site}:{thread}"
+
+
+def moderation(site: str) -> str:
+    """A site's review-queue changes, for the moderators' sockets."""
+    return f"moderation:{site}"
+
+
+def moderators(site: str) -> str:
+    """Says a site's moderator tokens changed (one was revoked or replaced): its moderators'
+    sockets check their tokens again. The message's content does not matter."""
+    return f"moderators:{site}"

@@ -1,0 +1,62 @@
+"""The `livethread` command: serve, migrate, and the admin commands for sites and moderators.
+
+Settings come from the environment, then `--env-file PATH` (the file the systemd units read)
+over it, then the command's flags. Admin commands refuse a database that does not exist yet;
+`serve`, `migrate` and `worker` create it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from server.cli import moderators, rules, serve, sites, threads, users, webhooks
+from server.ports import StoreError
+from server.settings import Settings, SettingsError, environment
+from server.validation import RequestError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ(
+            environment(args.env_file),
+            host=getattr(args, "host", None),
+            port=getattr(args, "port", None),
+            workers=getattr(args, "workers", None),
+            database=getattr(args, "database", None),
+            redis=getattr(args, "redis", None),
+            demo=True if getattr(args, "demo", False) else None,
+            run_workers=False if getattr(args, "no_workers", False) else None,
+            worker_names=",".join(args.names) if getattr(args, "names", None) else None,
+        )
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except (SettingsError, RequestError, StoreError) as exc:
+        message = exc.message if isinstance(exc, RequestError) else str(exc)
+        print(f"livethread: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livethread", description=__doc__)
+    parser.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="read LIVETHREAD_* settings from this systemd-style environment file (e.g. "
+        "/etc/livethread.env); they override the environment, the command's flags override both",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve.register(commands)
+
+    sites.register(commands)
+    threads.register(commands)
+    users.register(commands)
+
+    moderators.register(commands)
+
+    webhooks.register(commands)
+    rules.register(commands)
+    return parser
