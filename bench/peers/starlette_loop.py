@@ -62,7 +62,7 @@ def create_app(redis_url: str, prefix: str) -> Starlette:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            await pubsub.aclose()
             await client.aclose()
 
     return Starlette(routes=[WebSocketRoute("/ws", reader)], lifespan=lifespan)

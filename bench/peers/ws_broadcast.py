@@ -63,7 +63,7 @@ async def serve_forever(port: int, redis_url: str, prefix: str) -> None:
         print(f"listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
         await stop
     task.cancel()
-    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+    await pubsub.aclose()
     await client.aclose()
 
 
