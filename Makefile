@@ -72,13 +72,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Tests start their own private redis-server and nginx (deploy/nginx.conf, tests/deploy/) on free
-# loopback ports; they need only the binaries. Debian's packages do not start a service here
+# loopback ports, and check the systemd units with systemd-analyze (no init system is run); they
+# need only the binaries. Debian's packages do not start a service here
 # when there is no init system; where there is one, stop it if you do not want it.
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y nginx; }
+	@command -v systemd-analyze >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y systemd; }
 
 # The widget: client-js/src/ bundled into server/web/static/embed.js, which is committed so that
 # `make run` needs no Node. `make js` rebuilds it; `make js-test` fails when it is stale.

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.ports import Store
 from server.tokens import UNSUBSCRIBE_SECRET
-from server.web.forms import small_form
+from server.web.forms import link_fields
 from server.web.pages import PAGE_HEADERS, TEMPLATES
 from workers.confirmations import confirm_token_matches
 
@@ -40,11 +40,7 @@ class Confirm:
         return [Route("/confirm", self.page, methods=["GET", "POST"])]
 
     async def page(self, request: Request) -> Response:
-        key = request.query_params.get("e", "")
-        token = request.query_params.get("t", "")
-        if request.method == "POST":
-            form = await small_form(request)
-            key, token = form.get("e", key), form.get("t", token)
+        key, token = await link_fields(request, "e", "t")
         if not (_HEX.fullmatch(key) and _HEX.fullmatch(token)):
             return self._render(request, "malformed", status=400)
         secret = self.secret or await self.store.secret(UNSUBSCRIBE_SECRET)

@@ -21,3 +21,13 @@ async def small_form(request: Request) -> dict[str, str]:
             return {}
     parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     return {name: values[0] for name, values in parsed.items() if values}
+
+
+async def link_fields(request: Request, *names: str) -> list[str]:
+    """The named fields of one of our mailed links: from its query, overridden on POST by the
+    form's (the page's button posts both; RFC 8058 one-click may post only its own field)."""
+    values = {name: request.query_params.get(name, "") for name in names}
+    if request.method == "POST":
+        form = await small_form(request)
+        values.update({name: form[name] for name in names if name in form})
+    return [values[name] for name in names]

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.ports import Store
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token_matches
-from server.web.forms import small_form
+from server.web.forms import link_fields
 from server.web.pages import PAGE_HEADERS, TEMPLATES
 
 # What a link we sent can hold: a comment id (the API's id alphabet) and a hex HMAC-SHA256.
@@ -39,12 +39,7 @@ class Unsubscribe:
         return [Route("/unsubscribe", self.page, methods=["GET", "POST"])]
 
     async def page(self, request: Request) -> Response:
-        comment_id = request.query_params.get("c", "")
-        token = request.query_params.get("t", "")
-        if request.method == "POST":
-            form = await small_form(request)
-            comment_id = form.get("c", comment_id)
-            token = form.get("t", token)
+        comment_id, token = await link_fields(request, "c", "t")
         if not (_COMMENT_ID.fullmatch(comment_id) and _TOKEN.fullmatch(token)):
             return self._render(request, "malformed", "", "", status=400)
         if not await self._valid(comment_id, token):

@@ -20,9 +20,10 @@ TIMEOUT = 30.0
 
 
 def _tool(name: str) -> str:
+    """systemd's own checker; `make system-deps` (run by `make test`) installs systemd."""
     found = shutil.which(name)
     if found is None:
-        pytest.skip(f"{name} is not installed on this machine")
+        pytest.fail(f"{name} is not installed: run `make system-deps` (make test does)")
     return found
 
 
