@@ -35,7 +35,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from server import events
-from server.rules import Rules
+from server.moderation.rules import Rules
 from server.settings import Settings
 from tests.chaos import raise_file_limit
 from tests.support.clients import comment_json, provision

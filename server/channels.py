@@ -6,13 +6,15 @@ carries anything that is not also in the database: each is a fast path, repaired
 
 from __future__ import annotations
 
+from server.model import ThreadKey
+
 # Announced after every commit, so log readers (workers) wake without polling.
 LOG = "log"
 
 
-def thread(site: str, thread: str) -> str:
+def thread(key: ThreadKey) -> str:
     """A thread's events, as readers get them (the bytes the store committed)."""
-    return f"thread:{site}:{thread}"
+    return f"thread:{key.site}:{key.thread}"
 
 
 def moderation(site: str) -> str:

@@ -6,23 +6,28 @@ web edge) both wire themselves from here, so implementations are chosen in this 
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.memory_store import MemoryStore
+from server.adapters.memory_store import memory_storage
 from server.adapters.redis_bus import RedisBus
-from server.adapters.sqlite_store import SqliteStore
-from server.ports import Bus, Store
+from server.adapters.sqlite_store import sqlite_storage
+from server.bus import Bus
 from server.settings import Settings
+from server.storage import Storage
+from server.threads.comments import Comments
 from workers.classifier import ClassifierWorker
-from workers.notifications import Notifications
+from workers.notifications.worker import Notifications
 from workers.runner import Worker
-from workers.webhooks import Webhooks
+from workers.webhooks.worker import Webhooks
 
 
-def store_for(settings: Settings) -> Store:
-    """SQLite (embedded, durable) by default; `memory:` for throwaway runs."""
+def store_for(settings: Settings) -> Storage:
+    """SQLite (embedded, durable) by default; `memory:` for throwaway runs. A new store is its
+    adapters plus one branch here."""
     if settings.database == "memory:":
-        return MemoryStore()
-    return SqliteStore(
+        return memory_storage()
+    return sqlite_storage(
         settings.database.removeprefix("sqlite:///"),
         group_commit=settings.group_commit,
         busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000),
@@ -52,21 +57,48 @@ def worker_names(settings: Settings) -> tuple[str, ...]:
     return names
 
 
-def workers_for(settings: Settings, store: Store, bus: Bus) -> list[Worker]:
+def comments_for(store: Storage, bus: Bus, **options: Any) -> Comments:
+    """The comment use-cases on a store's ports (options: see `Comments`)."""
+    return Comments(
+        bus,
+        threads=store.threads,
+        log=store.log,
+        comments=store.comments,
+        sites=store.sites,
+        moderators=store.moderators,
+        **options,
+    )
+
+
+def workers_for(settings: Settings, store: Storage, bus: Bus) -> list[Worker]:
     """The workers to run, built on the given store (and bus, to announce their decisions)."""
     built: list[Worker] = []
     for name in worker_names(settings):
         if name == "webhooks":
             hooks = Webhooks(
-                store,
+                store.webhooks,
+                store.deliveries,
+                store.cursors,
                 lease=settings.worker_lease_seconds,
                 allow_private=settings.allow_private_hooks,
             )
             built.append(Worker(handler=hooks, loops=(hooks.deliver_forever,), close=hooks.aclose))
         elif name == "notifications":
-            mails = Notifications(store, settings)
+            mails = Notifications(
+                settings,
+                reads=store.comments,
+                threads=store.threads,
+                subscriptions=store.subscriptions,
+                addresses=store.addresses,
+                secrets=store.secrets,
+            )
             built.append(Worker(handler=mails, close=mails.aclose))
         elif name == "automod":
-            automod = ClassifierWorker(store, bus, allow_private=settings.allow_private_hooks)
+            automod = ClassifierWorker(
+                store.rules,
+                store.comments,
+                comments_for(store, bus),
+                allow_private=settings.allow_private_hooks,
+            )
             built.append(Worker(handler=automod, close=automod.aclose))
     return built

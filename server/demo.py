@@ -7,9 +7,9 @@ from importlib import resources
 
 import msgspec
 
-from server.model import ANONYMOUS, CommentRecord, Moderator, Site, ThreadMeta
-from server.ports import Store
+from server.model import ANONYMOUS, CommentRecord, Moderator, Site, ThreadKey, ThreadMeta
 from server.render import render
+from server.storage import Storage
 from server.tokens import new_token, token_hash
 
 SITE = "demo"
@@ -46,16 +46,16 @@ def seed() -> Seed:
     return msgspec.json.decode(data, type=Seed)
 
 
-async def install(store: Store, now: float | None = None) -> None:
+async def install(store: Storage, now: float | None = None) -> None:
     """Create the demo site and thread unless they exist; never touches a thread in use."""
-    if await store.site(SITE) is None:
-        await store.put_site(Site(name=SITE))
+    if await store.sites.get(SITE) is None:
+        await store.sites.put(Site(name=SITE))
     # Its title as any article's is kept, so mails name it with no code knowing the demo. No
     # URL: the demo site lists no origins, and its mails link to /threads/demo/… as before.
-    await store.set_thread_meta(SITE, THREAD, ThreadMeta(title=TITLE), first=True)
+    await store.threads.set_meta(ThreadKey(SITE, THREAD), ThreadMeta(title=TITLE), first=True)
     loaded = seed()
     start = (time.time() if now is None else now) - SPACING_SECONDS * len(loaded.comments)
-    async with store.transaction(SITE, THREAD) as tx:
+    async with store.threads.transaction(ThreadKey(SITE, THREAD)) as tx:
         if (await tx.state()).seq > 0 or await tx.comment(loaded.comments[0].id) is not None:
             return
         for index, comment in enumerate(loaded.comments):
@@ -76,8 +76,8 @@ async def install(store: Store, now: float | None = None) -> None:
             )
 
 
-async def issue_moderator_token(store: Store) -> str:
+async def issue_moderator_token(store: Storage) -> str:
     """A fresh token for the byline author (replacing the last one), printed by `serve --demo`."""
     token = new_token()
-    await store.put_moderator(Moderator(name=seed().article.byline, site=SITE), token_hash(token))
+    await store.moderators.put(Moderator(name=seed().article.byline, site=SITE), token_hash(token))
     return token

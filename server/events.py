@@ -130,6 +130,8 @@ class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
     # True when what awaits is an edit of a published comment: `comment.html` is the new
     # text, and readers keep the approved one until a moderator decides.
     edit: bool = False
+    # The moderators' actions offered on this item (server/moderation/actions.py's table).
+    actions: tuple[str, ...] = ()
 
 
 class Queue(Frame, tag="queue", frozen=True):

@@ -37,6 +37,17 @@ class Moderator(msgspec.Struct, frozen=True, kw_only=True):
     site: str
 
 
+class ThreadKey(msgspec.Struct, frozen=True, order=True):
+    """Which thread: a site's name and the thread's id, checked once where they enter
+    (`validation.validate_ids`, the post's schema, the command line) and then carried whole."""
+
+    site: str
+    thread: str
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.thread}"
+
+
 class ThreadMeta(msgspec.Struct, frozen=True, kw_only=True):
     """What a thread is about: its article's title and URL ("" while not known). Plain text and
     a normalised absolute URL on one of its site's origins, checked before they are stored."""
@@ -90,6 +101,26 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     pending_body_source: str | None = None
     pending_body_html: str | None = None
 
+    @property
+    def key(self) -> ThreadKey:
+        return ThreadKey(self.site, self.thread)
+
+
+def in_review(record: CommentRecord) -> bool:
+    """Whether a comment is in its site's review queue: held (pending), or published with a
+    flag or with an edit that waits for a moderator. The one statement of the rule: stores keep
+    its answer beside each row (stores only read and write rows)."""
+    if record.status == "pending":
+        return True
+    return record.status == "visible" and (
+        record.flag is not None or record.pending_body_html is not None
+    )
+
+
+def counted(record: CommentRecord) -> bool:
+    """Whether a comment counts in its thread's comment count: readers can see it."""
+    return record.status == "visible"
+
 
 class Author(msgspec.Struct, frozen=True, kw_only=True):
     """The public face of a comment's author: a name and, if given, a website."""
@@ -133,7 +164,7 @@ class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     edit_window: int = 900
     # True when the caller's moderator token made held and removed comments visible.
     moderator: bool = False
-    # The article's title and URL, "" while the thread has none (server/thread_meta.py).
+    # The article's title and URL, "" while the thread has none (server/threads/meta.py).
     title: str = ""
     url: str = ""
 
@@ -241,7 +272,7 @@ def reader_view(records: Iterable[CommentRecord]) -> list[PublicComment]:
     something shown hangs below it, so replies keep their place. Pending comments are hidden.
     """
     ordered = _oldest_first(records)
-    shown = _with_tombstones(ordered, lambda r: r.status == "visible")
+    shown = _with_tombstones(ordered, counted)
     return [public(r) for r in ordered if r.id in shown and r.status != "pending"]
 
 
@@ -282,5 +313,6 @@ def _with_tombstones(
 
 
 def visible_count(comments: Iterable[PublicComment]) -> int:
-    """The number a reader sees in the header: visible comments, tombstones not counted."""
+    """The number a reader sees in the header: the comments `counted` counts (a reader's view
+    holds no others but tombstones, which are not counted)."""
     return sum(1 for c in comments if c.status == "visible")

@@ -21,7 +21,7 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 
-from server.ports import Bus, Listener
+from server.bus import Bus, Listener
 
 log = logging.getLogger(__name__)
 

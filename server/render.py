@@ -29,10 +29,10 @@ LINK_REL = "nofollow ugc noopener"
 
 
 class _WebAddresses:
-    """linkify-it narrowed to the addresses the automod "links" rule counts (server/rules.py):
-    `http://…`, `https://…` and `www.…`. Bare host names ("setup.py", "example.com"), e-mail
-    addresses and other schemes stay text, so what a reader sees as a link is what the rule
-    counts as one."""
+    """linkify-it narrowed to the addresses the automod "links" rule counts
+    (server/moderation/rules.py): `http://…`, `https://…` and `www.…`. Bare host names ("setup.py",
+    "example.com"), e-mail addresses and other schemes stay text, so what a reader sees as a link is
+    what the rule counts as one."""
 
     # Beyond linkify-it's own list (com, org, net, … and every two-letter country code): the
     # newer endings readers' `www.` addresses often have. `https://` addresses need none.

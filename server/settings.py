@@ -97,7 +97,7 @@ class Settings:
     worker_lease_seconds: float = 30.0
     # How often a worker looks for new events when no bus message woke it.
     worker_poll_seconds: float = 5.0
-    # Reply notifications (workers/notifications.py): the SMTP server mails go out through.
+    # Reply notifications (workers/notifications/worker.py): the SMTP server mails go out through.
     # smtp_tls: "none" (plain), "starttls" (upgrade after connecting) or "tls" (implicit TLS).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -113,8 +113,9 @@ class Settings:
     allow_private_hooks: bool = False
     # Signs unsubscribe links; None means one generated once and kept in the database.
     secret: str | None = None
-    # Reply-mail double opt-in (workers/confirmations.py): at most one confirmation mail per
-    # address per this many seconds, and at most COUNT per SECONDS per site.
+    # Reply-mail double opt-in (workers/notifications/confirmations.py): at most one
+    # confirmation mail per address per this many seconds, and at most COUNT per SECONDS per
+    # site.
     confirm_interval_seconds: float = 86400.0
     confirm_rate_site: str = "20/3600"
     # Seconds a write waits for another process's SQLite write lock before it fails (503).

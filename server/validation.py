@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.model import ThreadKey
+from server.moderation.actions import ModeratorsAction
 from server.names import MIXED_SCRIPTS, mixes_scripts
 from server.render import clean_name, clean_url
 
@@ -66,7 +68,7 @@ REASON_MAX = 500
 class ModerationRequest(msgspec.Struct, forbid_unknown_fields=True):
     """`POST /api/v1/comments/{id}/moderation`."""
 
-    action: Literal["remove", "restore", "approve", "reject", "pin", "unpin"]
+    action: ModeratorsAction
     reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] | None = None
 
 
@@ -92,6 +94,10 @@ class CleanComment(msgspec.Struct, frozen=True, kw_only=True):
     url: str | None
     body: str
     notify: bool
+
+    @property
+    def key(self) -> ThreadKey:
+        return ThreadKey(self.site, self.thread)
 
 
 class RequestError(Exception):
@@ -255,10 +261,10 @@ def validate_edit(e: EditComment) -> str:
     return body
 
 
-def validate_ids(site: str | None, thread: str | None) -> tuple[str, str]:
-    """Check the site and thread of a query string; returns them once known to be well formed."""
+def validate_ids(site: str | None, thread: str | None) -> ThreadKey:
+    """Check the site and thread of a query string: the thread's key, once well formed."""
     errors: dict[str, str] = {}
-    checked = (
+    checked = ThreadKey(
         _take(errors, "site", _identifier("site", site, ID_MAX)),
         _take(errors, "thread", _identifier("thread", thread, ID_MAX)),
     )

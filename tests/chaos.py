@@ -38,8 +38,9 @@ from typing import Literal
 import httpx
 
 from server import events
-from server.ports import Store
+from server.model import ThreadKey
 from server.settings import Settings
+from server.storage import Storage
 from server.web.app import store_for
 from tests.support.checker import Report, Truth, check
 from tests.support.clients import comment_json, provision
@@ -366,8 +367,8 @@ class Writer:
             self.last_ack = time.monotonic()
 
 
-async def _committed_seq(store: Store) -> int:
-    return (await store.thread_state(SITE, THREAD)).seq
+async def _committed_seq(store: Storage) -> int:
+    return (await store.threads.state(ThreadKey(SITE, THREAD))).seq
 
 
 async def _all_reach(readers: list[Follower], seq: int, within: float) -> int:
@@ -510,8 +511,8 @@ async def run(config: Config, workdir: Path) -> Result:
                 r.start()
             result.not_converged += await _all_reach(late, result.final_seq, CONVERGE_WITHIN)
 
-            truth = Truth.of(await store.events_after(SITE, THREAD, 0, 10**9))
-            _, records = await store.comments(SITE, THREAD)
+            truth = Truth.of(await store.log.events_after(ThreadKey(SITE, THREAD), 0, 10**9))
+            _, records = await store.comments.of_thread(ThreadKey(SITE, THREAD))
             removed = truth.removed
             reports: list[Report] = [check(truth, r) for r in [*readers, *late]]
             result.delivered = [len(r.received) for r in readers]

@@ -16,29 +16,33 @@ ADAPTER_IMPORTERS = {
     "server.composition": "the composition root: `store_for` and `bus_for` pick the store and the "
     "bus for the web edge (`create_app`), the command line and `livethread worker`",
 }
-# What adapters must not know: the use-cases, the live delivery, the workers, the web edge.
-# (`server.rules` is not among them: its `Rules` is the record of a site's rules the stores keep.)
-USE_CASES = (
-    "server.comments",
-    "server.edits",
-    "server.automod",
-    "server.review",
-    "server.idempotency",
-    "server.hub",
-    "server.fanout",
-    "server.snapshots",
-    "workers",
-    "server.web",
+# All that adapters may know of ours besides other adapters: the contract (what a comment and
+# an event are), the ports they implement, and the records those ports carry. No use-case, no
+# live delivery, no worker, no web edge: adapters store and fetch.
+ADAPTERS_KNOW = {
+    "server.model",
+    "server.events",
+    "server.storage",
+    "server.bus",
+    "workers.cursors",
+    # A site's rules, as the rule book port keeps them.
+    "server.moderation.rules",
+}
+# The rooms: a feature each, whose `__init__.py` names in `__all__` the modules other rooms may
+# import; the rest are its own.
+FEATURES = (
+    "server.threads",
+    "server.moderation",
+    "server.sites",
+    "workers.webhooks",
+    "workers.notifications",
 )
 # The command line's parser and its serve/worker/migrate commands (once `server/cli.py`): the
 # only modules outside the web edge that may import Starlette.
 CLI_ENTRY = {"server/cli/parser.py", "server/cli/serve.py"}
 MAX_LINES = 400
 # Modules allowed over MAX_LINES, and why; each must still be over it (else drop it here).
-LONG_MODULES = {
-    "server/ports.py": "the wide Store port, about 40 methods; issue 14 splits it, one port per "
-    "concern",
-}
+LONG_MODULES: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:
@@ -73,7 +77,7 @@ def test_room_rules(path: Path) -> None:
     if not (name.startswith("server/web/") or name in CLI_ENTRY):
         assert "starlette" not in roots, f"{name} imports starlette"
     if name.startswith("workers/"):
-        assert not any(i.startswith(("server.web", "server.hub")) for i in imports)
+        assert not any(i.startswith(("server.web", "server.threads.hub")) for i in imports)
 
 
 def _module(path: str) -> str:
@@ -129,14 +133,50 @@ def adapter_importers(
     return {module: adapters for module, adapters in found.items() if adapters}
 
 
+def _a_port(module: str) -> bool:
+    return module in ADAPTERS_KNOW or module.endswith(".ports")
+
+
 def adapters_using_use_cases(graph: Mapping[str, set[str]]) -> dict[str, set[str]]:
-    """Adapters that import a use-case (or hub, worker, web edge); and which."""
+    """Adapters that import anything of ours but adapters, ports and the contract; and what."""
     found = {
-        module: {i for i in imports if any(_within(i, u) for u in USE_CASES)}
+        module: {i for i in imports if not (_within(i, ADAPTERS) or _a_port(i))}
         for module, imports in graph.items()
         if _within(module, ADAPTERS)
     }
     return {module: used for module, used in found.items() if used}
+
+
+def public_modules(sources: Mapping[str, str]) -> dict[str, set[str]]:
+    """Each room's public modules, as its `__init__.py` names them in `__all__`."""
+    public: dict[str, set[str]] = {}
+    for feature in FEATURES:
+        tree = ast.parse(sources[feature.replace(".", "/") + "/__init__.py"])
+        names: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
+                names = {str(name) for name in ast.literal_eval(node.value)}
+        public[feature] = {f"{feature}.{name}" for name in names}
+    return public
+
+
+def reaching_in(
+    graph: Mapping[str, set[str]], public: Mapping[str, set[str]]
+) -> dict[str, set[str]]:
+    """Modules that import another room's own (non-public) modules; and which."""
+    found: dict[str, set[str]] = {}
+    for module, imports in graph.items():
+        for feature, allowed in public.items():
+            if _within(module, feature):
+                continue
+            inside = {
+                i for i in imports if _within(i, feature) and i != feature and i not in allowed
+            }
+            if inside:
+                found.setdefault(module, set()).update(inside)
+    return found
 
 
 def import_cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
@@ -208,6 +248,17 @@ def test_adapters_import_no_use_case() -> None:
     assert adapters_using_use_cases(import_graph(_sources())) == {}
 
 
+def test_no_room_reaches_into_another() -> None:
+    """A module outside a room imports only the modules the room's `__all__` makes public."""
+    sources = _sources()
+    public = public_modules(sources)
+    assert reaching_in(import_graph(sources), public) == {}
+    graph = import_graph(sources)
+    for feature, names in public.items():
+        assert names, f"{feature}/__init__.py names no public module"
+        assert names <= set(graph), f"{feature} names a module it does not have"
+
+
 def test_no_import_cycles() -> None:
     """The modules of server/ and workers/ import each other without a cycle."""
     assert import_cycles(import_graph(_sources())) == []
@@ -227,8 +278,9 @@ def test_each_rule_reports_a_violation() -> None:
         "server.comments": {"server.adapters.sqlite_store", "server.ports"},
         "server.composition": {"server.adapters.memory_store"},
         "server.adapters.sqlite_store": {"server.hub", "server.model", "server.adapters.x"},
-        "server.adapters.x": {"workers.consumer"},
+        "server.adapters.x": {"workers.consumer", "server.threads.ports"},
         "server.a": {"server.b"},
+        "server.web.x": {"server.threads.room", "server.threads.hub"},
         "server.b": {"server.c"},
         "server.c": {"server.a", "server.ports"},
         "server.ports": set(),
@@ -242,6 +294,8 @@ def test_each_rule_reports_a_violation() -> None:
         "server.adapters.x": {"workers.consumer"},
     }
     assert import_cycles(graph) == [["server.a", "server.b", "server.c", "server.a"]]
+    public = {"server.threads": {"server.threads.hub", "server.threads.ports"}}
+    assert reaching_in(graph, public) == {"server.web.x": {"server.threads.room"}}
     assert long_modules({"server/big.py": MAX_LINES + 1, "server/ok.py": MAX_LINES}, {}) == {
         "server/big.py": MAX_LINES + 1
     }

@@ -12,7 +12,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server import events
-from server.rules import Rules
+from server.model import ThreadKey
+from server.moderation.rules import Rules
 from server.settings import Settings
 from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, reader
@@ -43,7 +44,7 @@ async def stored_bodies(settings: Settings, thread: str) -> list[str]:
     store = store_for(settings)
     await store.open()
     try:
-        _, records = await store.comments("news", thread)
+        _, records = await store.comments.of_thread(ThreadKey("news", thread))
         return [r.body_source for r in records]
     finally:
         await store.close()

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server import events
-from server.rules import ClassifierKind, Rules
+from server.moderation.rules import ClassifierKind, Rules
 from server.settings import Settings
 from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, reader
@@ -75,7 +75,7 @@ async def log_end(settings: Settings) -> int:
     store = store_for(settings)
     await store.open()
     try:
-        return await store.log_end()
+        return await store.log.end()
     finally:
         await store.close()
 

@@ -52,9 +52,9 @@ def test_site_and_moderator_add_store_only_a_token_hash(tmp_path: Path) -> None:
         store = store_for(Settings(database=database))
         await store.open()
         try:
-            site = await store.site("news")
+            site = await store.sites.get("news")
             assert site is not None and site.origins == ("https://news.example",)
-            moderator = await store.moderator(token_hash(token))
+            moderator = await store.moderators.by_token(token_hash(token))
             assert moderator is not None and moderator.name == "Lisa West"
         finally:
             await store.close()
@@ -94,7 +94,7 @@ def _site(database: str, name: str = "news") -> Site | None:
         store = store_for(Settings(database=database))
         await store.open()
         try:
-            return await store.site(name)
+            return await store.sites.get(name)
         finally:
             await store.close()
 
@@ -370,7 +370,7 @@ def test_moderator_list_shows_names_and_revoke_deletes_the_token(tmp_path: Path)
         store = store_for(Settings(database=database))
         await store.open()
         try:
-            found = await store.moderator(token_hash(token))
+            found = await store.moderators.by_token(token_hash(token))
             return None if found is None else found.name
         finally:
             await store.close()

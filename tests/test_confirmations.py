@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import httpx
 import pytest
 
-from server.adapters.memory_store import MemoryStore
+from server.adapters.memory_store import memory_storage
 from server.settings import Settings, SettingsError
 from server.tokens import unsubscribe_token
 from tests.support.clients import WAIT, provision
@@ -18,8 +18,8 @@ from tests.support.mail import Mailbox, smtp_server, text_of
 from tests.support.redis_server import free_port
 from tests.support.server import Running, serve
 from tests.support.waiting import eventually
-from workers.confirmations import Confirmations, address_key, confirm_token
-from workers.notifications import POLICY, message_id
+from workers.notifications.confirmations import Confirmations, address_key, confirm_token
+from workers.notifications.worker import POLICY, message_id
 
 ANN, CY, DEE = "ann@mail.example", "cy@mail.example", "dee@mail.example"
 CONFIRM_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/confirm\?e=([0-9a-f]{64})&t=([0-9a-f]{64}))")
@@ -197,21 +197,21 @@ async def test_a_bad_confirm_link_answers_a_page_never_500(
 async def test_a_confirmation_is_asked_again_only_after_the_interval() -> None:
     """Per address, one confirmation mail per LIVETHREAD_CONFIRM_INTERVAL_SECONDS: none while
     it runs, one after; none at all once the address is confirmed."""
-    store, sent = MemoryStore(), list[EmailMessage]()
+    store, sent = memory_storage(), list[EmailMessage]()
     now = [1000.0]
 
     async def send(mail: EmailMessage) -> None:
         sent.append(mail)
 
     settings = Settings(confirm_interval_seconds=86400.0)
-    asking = Confirmations(store, settings, send, policy=POLICY, clock=lambda: now[0])
+    asking = Confirmations(store.addresses, settings, send, policy=POLICY, clock=lambda: now[0])
     assert await asking.ask("k", ANN, "news", 1)
     now[0] += 86399.0
     assert not await asking.ask("k", ANN.upper(), "news", 2)
     now[0] += 1.0
     assert await asking.ask("k", ANN, "news", 3)
     assert [m["Message-ID"] != sent[0]["Message-ID"] for m in sent] == [False, True]
-    await store.confirm_address(address_key("k", ANN), now[0])
+    await store.addresses.confirm(address_key("k", ANN), now[0])
     now[0] += 200000.0
     assert not await asking.ask("k", ANN, "news", 4)
     assert await asking.confirmed("k", ANN.title())

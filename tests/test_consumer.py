@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from server.comments import Comments
-from server.ports import LogEntry
+from server.threads.comments import Comments
+from server.threads.ports import LogEntry
 from tests.support.parts import Parts, new_comment, use_cases
 from workers.consumer import Consumer
 
@@ -72,7 +72,7 @@ class Copies:
         changed = asyncio.Condition()
         self.one, self.two = Recorder(changed=changed), Recorder(changed=changed)
         self.consumers = {
-            r: Consumer(store, bus, r, poll=0.1, lease=30.0, gather=gather)
+            r: Consumer(store.cursors, store.log, bus, r, poll=0.1, lease=30.0, gather=gather)
             for r in (self.one, self.two)
         }
         self._changed = changed
@@ -98,10 +98,10 @@ async def test_every_event_is_handled_in_order_and_the_cursor_follows(
     for n in range(5):
         await _post(comments, f"#{n}")
     handler = Recorder()
-    async with running(Consumer(store, bus, handler, poll=60.0)):
+    async with running(Consumer(store.cursors, store.log, bus, handler, poll=60.0)):
         await handler.reach(5)
     assert handler.positions == [1, 2, 3, 4, 5]
-    assert await store.cursor("recorder") == 5
+    assert await store.cursors.position("recorder") == 5
 
 
 async def test_a_new_event_wakes_the_worker_through_the_bus(
@@ -110,7 +110,7 @@ async def test_a_new_event_wakes_the_worker_through_the_bus(
     """With a one-minute poll, a post is still handled at once: the commit wakes the worker."""
     store, bus, comments = parts
     handler = Recorder()
-    consumer = Consumer(store, bus, handler, poll=60.0)
+    consumer = Consumer(store.cursors, store.log, bus, handler, poll=60.0)
     async with running(consumer):
         await _post(comments, "first")
         await handler.reach(1)
@@ -126,7 +126,7 @@ async def test_with_the_bus_down_a_slow_poll_still_finds_events(
     """When nothing is announced (the bus is down), the slow poll finds new events."""
     store, bus, comments = parts
     handler = Recorder()
-    async with running(Consumer(store, bus, handler, poll=0.2)):
+    async with running(Consumer(store.cursors, store.log, bus, handler, poll=0.2)):
         await bus.close()  # publish now returns False: no wake-ups
         await _post(comments, "unannounced")
         await handler.reach(1)
@@ -140,7 +140,9 @@ async def test_a_failing_handler_is_retried_and_nothing_is_skipped(
     await _post(comments, "one")
     await _post(comments, "two")
     handler = Recorder(fail=2)
-    async with running(Consumer(store, bus, handler, poll=60.0, retry=(0.01, 0.05))):
+    async with running(
+        Consumer(store.cursors, store.log, bus, handler, poll=60.0, retry=(0.01, 0.05))
+    ):
         await handler.reach(2)
     assert handler.positions == [1, 2]
     assert handler.attempts == 4
@@ -152,7 +154,7 @@ async def test_a_worker_that_was_down_catches_up_from_its_cursor(
     """Events committed while the worker was stopped are handled when it starts again, once."""
     store, bus, comments = parts
     first = Recorder()
-    earlier = Consumer(store, bus, first, poll=60.0)
+    earlier = Consumer(store.cursors, store.log, bus, first, poll=60.0)
     async with running(earlier):
         await _post(comments, "before")
         async with asyncio.timeout(WAIT):
@@ -160,7 +162,7 @@ async def test_a_worker_that_was_down_catches_up_from_its_cursor(
     await _post(comments, "while down 1")
     await _post(comments, "while down 2")
     second = Recorder()
-    consumer = Consumer(store, bus, second, poll=60.0)
+    consumer = Consumer(store.cursors, store.log, bus, second, poll=60.0)
     assert (await consumer.lag()).events == 2
     async with running(consumer):
         await second.reach(2)

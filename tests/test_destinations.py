@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server import destinations
-from server.rules import Rules
+from server.moderation.rules import Rules
 from server.settings import Settings
 from tests import test_webhooks
 from tests.support.clients import WAIT, Tokens, decode_json
@@ -25,7 +25,7 @@ from tests.support.parts import Parts
 from tests.support.server import serve
 from tests.test_automod_classifier import classifying, post_judged
 from tests.test_webhooks import _post, receiving
-from workers.webhooks import Webhooks, new_webhook
+from workers.webhooks.worker import Webhooks, new_webhook
 
 OPT_IN = {"LIVETHREAD_ALLOW_PRIVATE_HOOKS": "1"}
 
@@ -122,18 +122,18 @@ async def test_a_delivery_to_a_private_address_is_parked_unsent(parts: Parts) ->
     async with receiving() as receiver:
         port = receiver.url.rsplit(":", 1)[1]
         hook = new_webhook("news", f"http://localhost:{port}/in")
-        await store.put_webhook(hook)
+        await store.webhooks.put(hook)
         receiver.secrets["in"] = hook.secret
-        hooks = Webhooks(store)
+        hooks = Webhooks(store.webhooks, store.deliveries, store.cursors)
         try:
             await _post(comments, "for the inside only")
-            (entry,) = await store.log_after(0, 10)
+            (entry,) = await store.log.after(0, 10)
             await hooks.handle(entry)
             assert await hooks.deliver_due() == 0
         finally:
             await hooks.aclose()
         assert receiver.arrivals == []
-    (parked,) = await store.deliveries("parked")
+    (parked,) = await store.deliveries.in_status("parked")
     assert parked.attempts == 1
     assert parked.last_error is not None
     assert parked.last_error.startswith("not sent: the webhook URL's host localhost")
@@ -157,11 +157,11 @@ async def test_the_opt_in_delivers_to_the_checked_address_with_the_urls_host(
 
     async with served(Starlette(routes=[Route("/in", record, methods=["POST"])])) as url:
         port = url.rsplit(":", 1)[1]
-        await store.put_webhook(new_webhook("news", f"http://localhost:{port}/in"))
-        hooks = Webhooks(store, allow_private=True)
+        await store.webhooks.put(new_webhook("news", f"http://localhost:{port}/in"))
+        hooks = Webhooks(store.webhooks, store.deliveries, store.cursors, allow_private=True)
         try:
             await _post(comments, "hello")
-            (entry,) = await store.log_after(0, 10)
+            (entry,) = await store.log.after(0, 10)
             await hooks.handle(entry)
             assert await hooks.deliver_due() == 1
             async with asyncio.timeout(WAIT):

@@ -12,7 +12,8 @@ import httpx
 from websockets.frames import Frame, Opcode
 
 from server import events
-from server.hub import Hub
+from server.model import ThreadKey
+from server.threads.hub import Hub
 from server.web.connection import DirectMember
 from server.web.direct import Framer
 from tests.support.clients import WAIT, comment_json, reader
@@ -132,7 +133,7 @@ class RawReader:
 async def test_readers_on_uvicorn_use_the_direct_path(server: Running) -> None:
     """Sockets served by uvicorn get the transport writer: no writer task, same frames."""
     async with reader(server.ws(SITE, THREAD)) as a, reader(server.ws(SITE, THREAD)) as b:
-        members = _hub(server).members(SITE, THREAD)
+        members = _hub(server).members(ThreadKey(SITE, THREAD))
         assert len(members) == 2
         assert all(isinstance(m, DirectMember) for m in members)
         async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http:
@@ -155,7 +156,7 @@ async def test_idle_readers_hold_no_task_and_leave_the_hub_when_they_close(
                 await stack.enter_async_context(reader(server.ws(SITE, THREAD))) for _ in range(20)
             ]
         await _detached(tasks, 20)
-        assert hub.readers(SITE, THREAD) == 20
+        assert hub.readers(ThreadKey(SITE, THREAD)) == 20
         async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http:
             answer = await http.post("/api/v1/comments", json=comment_json(body="detached"))
         assert answer.status_code == 201
@@ -164,7 +165,7 @@ async def test_idle_readers_hold_no_task_and_leave_the_hub_when_they_close(
             assert isinstance(event, events.CommentCreated)
         for r in readers[:10]:
             await r.ws.close()
-        await eventually(lambda: hub.readers(SITE, THREAD) == 10)
+        await eventually(lambda: hub.readers(ThreadKey(SITE, THREAD)) == 10)
     await eventually(lambda: hub.rooms() == 0)
 
 
@@ -179,7 +180,7 @@ async def test_idle_readers_add_no_task_to_the_server(server: Running) -> None:
         running = await _still_running(started, TASK_SLACK)
         assert len(running) <= TASK_SLACK, f"{READERS} readers keep {len(running)} tasks"
         assert len(asyncio.all_tasks()) <= before + TASK_SLACK
-        assert _hub(server).readers(SITE, THREAD) == READERS
+        assert _hub(server).readers(ThreadKey(SITE, THREAD)) == READERS
         async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http:
             answer = await http.post("/api/v1/comments", json=comment_json(body="to all"))
         assert answer.status_code == 201
@@ -209,7 +210,7 @@ async def test_a_detached_reader_that_talks_is_ignored_not_disconnected(server: 
         for r in (chatty, quiet):
             (event,) = await r.events(1)
             assert isinstance(event, events.CommentCreated)
-        assert _hub(server).readers(SITE, THREAD) == 2
+        assert _hub(server).readers(ThreadKey(SITE, THREAD)) == 2
 
 
 def test_framer_builds_each_event_once_and_matches_the_library() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 
 from server import events
-from server.model import Moderator, Site
-from server.rules import Rules
+from server.model import Moderator, Site, ThreadKey
+from server.moderation.rules import Rules
 from server.settings import Settings
 from server.tokens import token_hash
 from server.web.app import store_for
@@ -20,7 +20,7 @@ from tests.support.moderation import moderating, set_rules
 from tests.support.parts import new_comment, use_cases
 from tests.support.server import serve
 from tests.test_webhooks import _hook, receiving
-from workers.webhooks import Webhooks
+from workers.webhooks.worker import Webhooks
 
 THREAD = "article-1"
 SNAPSHOT = f"/api/v1/threads?site=news&thread={THREAD}"
@@ -145,7 +145,7 @@ async def test_a_rejected_edit_leaves_the_approved_text(settings: Settings, toke
     store = store_for(settings)
     await store.open()
     try:
-        kept = await store.comment(cid)
+        kept = await store.comments.get(cid)
     finally:
         await store.close()
     assert kept is not None and kept.body_source == OLD and kept.pending_body_source is None
@@ -158,7 +158,9 @@ async def test_on_a_premoderated_site_an_approved_comments_edit_is_held(
     store = store_for(settings)
     await store.open()
     try:
-        await store.put_site(Site(name="news", origins=("https://news.example",), premoderate=True))
+        await store.sites.put(
+            Site(name="news", origins=("https://news.example",), premoderate=True)
+        )
     finally:
         await store.close()
     async with (
@@ -213,7 +215,7 @@ async def test_after_an_edit_a_replay_from_zero_holds_only_the_current_text(
     store = store_for(settings)
     await store.open()
     try:
-        stored = await store.events_after("news", THREAD, 0, 100)
+        stored = await store.log.events_after(ThreadKey("news", THREAD), 0, 100)
     finally:
         await store.close()
     assert stored and all(b"555-0142" not in e.payload for e in stored)
@@ -232,13 +234,15 @@ async def test_a_webhook_delivery_sent_after_an_edit_carries_only_the_new_text(
         receiving() as receiver,
     ):
         await _hook(store, receiver, "news", "news", ("comment.created",))
-        await store.put_moderator(Moderator(name="Mo", site="news"), token_hash("mo-token"))
+        await store.moderators.put(Moderator(name="Mo", site="news"), token_hash("mo-token"))
         first = await comments.post(new_comment("Ring 555-0199 for a deal"))
-        hooks = Webhooks(store, allow_private=True, backoff=(0.05, 0.2))
+        hooks = Webhooks(
+            store.webhooks, store.deliveries, store.cursors, allow_private=True, backoff=(0.05, 0.2)
+        )
         try:
-            for entry in await store.log_after(0, 10):
+            for entry in await store.log.after(0, 10):
                 await hooks.handle(entry)
-            assert [d.payload for d in await store.deliveries("pending")]
+            assert [d.payload for d in await store.deliveries.in_status("pending")]
             await comments.edit(
                 first.comment.id,
                 "Ring [removed] for a deal",
@@ -297,7 +301,7 @@ async def test_an_author_deleting_a_comment_erases_its_held_edit_too(
     store = store_for(settings)
     await store.open()
     try:
-        kept = await store.comment(cid)
+        kept = await store.comments.get(cid)
     finally:
         await store.close()
     assert kept is not None and kept.status == "deleted"

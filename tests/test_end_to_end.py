@@ -11,8 +11,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server import events
-from server.model import CommentRecord, Site, public
+from server.model import CommentRecord, Site, ThreadKey, public
 from server.settings import Settings
+from server.threads import history
 from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, provision, reader
 from tests.support.server import Running, serve
@@ -355,9 +356,11 @@ async def test_unpublished_event_is_repaired_from_the_store(
                 body_html="<p>committed, never published</p>",
                 created_at=time.time(),
             )
-            async with elsewhere.transaction(SITE, THREAD) as tx:
+            async with elsewhere.threads.transaction(ThreadKey(SITE, THREAD)) as tx:
                 await tx.insert_comment(record)
-                await tx.append(events.CommentCreated(seq=0, comment=public(record)), record.id)
+                await history.append(
+                    tx, events.CommentCreated(seq=0, comment=public(record)), record.id
+                )
         finally:
             await elsewhere.close()
         await post(http, body="the next one")
@@ -374,7 +377,7 @@ async def test_premoderated_comment_waits_for_approval(
     store = store_for(settings)
     await store.open()
     try:
-        await store.put_site(Site(name=SITE, premoderate=True))
+        await store.sites.put(Site(name=SITE, premoderate=True))
     finally:
         await store.close()
     async with reader(server.ws(SITE, THREAD)) as r:

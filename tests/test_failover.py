@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.model import ThreadKey
 from server.settings import Settings
 from server.web.app import store_for
 from tests.chaos import raise_file_limit
@@ -46,7 +47,7 @@ async def _truth(database: str) -> Truth:
     store = store_for(Settings(database=database))
     await store.open()
     try:
-        return Truth.of(await store.events_after(SITE, THREAD, 0, 100_000))
+        return Truth.of(await store.log.events_after(ThreadKey(SITE, THREAD), 0, 100_000))
     finally:
         await store.close()
 

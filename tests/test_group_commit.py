@@ -19,14 +19,16 @@ import httpx
 import pytest
 
 from server import events
-from server.adapters.sqlite_store import SqliteStore
+from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.events import CommentCreated
-from server.model import CommentRecord, public
-from server.ports import StoreError
+from server.model import CommentRecord, ThreadKey, public
+from server.storage import Storage, StoreError
+from server.threads import history
 from tests.support.clients import WAIT, comment_json, decode_json
 from tests.support.cluster import cluster, exited, log_text, snapshot
 
 SITE, THREAD = "example", "t1"
+KEY = ThreadKey(SITE, THREAD)
 TIMEOUT = 30.0
 
 
@@ -35,8 +37,8 @@ class Boom(Exception):
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = SqliteStore(str(tmp_path / "group.db"), group_commit=64)
+async def store(tmp_path: Path) -> AsyncIterator[Storage]:
+    opened = sqlite_storage(str(tmp_path / "group.db"), group_commit=64)
     await opened.open()
     try:
         yield opened
@@ -57,12 +59,19 @@ def record(comment_id: str) -> CommentRecord:
     )
 
 
-async def post(store: SqliteStore, comment_id: str) -> int:
+def database(store: Storage) -> SqliteDatabase:
+    """The store's SQLite database, for its path and its group writer."""
+    db = store.database
+    assert isinstance(db, SqliteDatabase)
+    return db
+
+
+async def post(store: Storage, comment_id: str) -> int:
     """Insert a comment and its event; the seq it got."""
     rec = record(comment_id)
-    async with store.transaction(SITE, THREAD) as tx:
+    async with store.threads.transaction(KEY) as tx:
         await tx.insert_comment(rec)
-        payload = await tx.append(CommentCreated(seq=0, comment=public(rec)), rec.id)
+        payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
     return events.seq_of(payload)
 
 
@@ -72,24 +81,24 @@ def on_disk(path: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT id FROM comments")}
 
 
-def commits(store: SqliteStore) -> int:
-    return store._writes.commits
+def commits(store: Storage) -> int:
+    return database(store).writes.commits
 
 
 class Holder:
     """A transaction that has written and stays open until released: the writer's turn is
     held, so everything started meanwhile queues up to join its group."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Storage) -> None:
         self.inside = asyncio.Event()
         self.release = asyncio.Event()
         self.task = asyncio.create_task(self._hold(store))
 
-    async def _hold(self, store: SqliteStore) -> int:
+    async def _hold(self, store: Storage) -> int:
         rec = record("holder")
-        async with store.transaction(SITE, THREAD) as tx:
+        async with store.threads.transaction(KEY) as tx:
             await tx.insert_comment(rec)
-            payload = await tx.append(CommentCreated(seq=0, comment=public(rec)), rec.id)
+            payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
             self.inside.set()
             await self.release.wait()
         return events.seq_of(payload)
@@ -111,7 +120,7 @@ async def queued(work: Callable[[], Awaitable[object]]) -> asyncio.Task[object]:
 
 
 async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it_returns(
-    store: SqliteStore,
+    store: Storage,
 ) -> None:
     """40 concurrent posts commit in a handful of COMMITs, each visible to another connection
     the moment its transaction returns, each with its own seq."""
@@ -119,7 +128,7 @@ async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it
 
     async def post_and_check(n: int) -> int:
         seq = await post(store, f"c{n}")
-        seen_at_return.append(f"c{n}" in on_disk(store.path))
+        seen_at_return.append(f"c{n}" in on_disk(database(store).path))
         return seq
 
     before = commits(store)
@@ -128,23 +137,25 @@ async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it
     assert sorted(seqs) == list(range(1, 41))
     assert seen_at_return == [True] * 40
     assert commits(store) - before <= 4, commits(store) - before
-    assert store._writes.committed >= 40
+    assert database(store).writes.committed >= 40
 
 
-async def test_failing_members_do_not_harm_their_group(store: SqliteStore) -> None:
+async def test_failing_members_do_not_harm_their_group(store: Storage) -> None:
     """In one group, a member that raises and one that hits a constraint error roll back
     alone; the others commit, with consecutive seqs and log positions in commit order."""
     holder = Holder(store)
 
     async def doomed() -> None:
-        async with store.transaction(SITE, THREAD) as tx:
+        async with store.threads.transaction(KEY) as tx:
             await tx.insert_comment(record("doomed"))
-            await tx.append(CommentCreated(seq=0, comment=public(record("doomed"))), "doomed")
+            await history.append(
+                tx, CommentCreated(seq=0, comment=public(record("doomed"))), "doomed"
+            )
             raise Boom
 
     async def duplicate() -> None:
-        async with store.transaction(SITE, THREAD) as tx:
-            await tx.append(CommentCreated(seq=0, comment=public(record("dup"))), None)
+        async with store.threads.transaction(KEY) as tx:
+            await history.append(tx, CommentCreated(seq=0, comment=public(record("dup"))), None)
             await tx.insert_comment(record("holder"))  # the holder's id: a constraint error
 
     async with asyncio.timeout(TIMEOUT):
@@ -163,22 +174,24 @@ async def test_failing_members_do_not_harm_their_group(store: SqliteStore) -> No
         with pytest.raises(StoreError, match="already exists"):
             await dup
     assert commits(store) - before == 1
-    assert on_disk(store.path) == {"holder", "a", "b", "c"}
-    log = await store.log_after(0, 100)
-    assert [(e.position, e.seq) for e in log] == [(1, 1), (2, 2), (3, 3), (4, 4)]
-    assert [e.seq for e in await store.events_after(SITE, THREAD, 0, 100)] == [1, 2, 3, 4]
+    assert on_disk(database(store).path) == {"holder", "a", "b", "c"}
+    entries = await store.log.after(0, 100)
+    assert [(e.position, e.seq) for e in entries] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert [e.seq for e in await store.log.events_after(KEY, 0, 100)] == [1, 2, 3, 4]
 
 
-async def test_cancelled_member_leaves_its_group_clean(store: SqliteStore) -> None:
+async def test_cancelled_member_leaves_its_group_clean(store: Storage) -> None:
     """A member cancelled halfway (after writing) loses its work only; the group commits
     the others, and the connection is clean for the next transaction."""
     holder = Holder(store)
     stuck_inside = asyncio.Event()
 
     async def stuck() -> None:
-        async with store.transaction(SITE, THREAD) as tx:
+        async with store.threads.transaction(KEY) as tx:
             await tx.insert_comment(record("stuck"))
-            await tx.append(CommentCreated(seq=0, comment=public(record("stuck"))), "stuck")
+            await history.append(
+                tx, CommentCreated(seq=0, comment=public(record("stuck"))), "stuck"
+            )
             stuck_inside.set()
             await asyncio.Event().wait()
 
@@ -194,12 +207,12 @@ async def test_cancelled_member_leaves_its_group_clean(store: SqliteStore) -> No
         assert await holder.task == 1
         assert await after == 2
         assert await post(store, "next") == 3
-    assert on_disk(store.path) == {"holder", "after", "next"}
-    assert [e.seq for e in await store.log_after(0, 100)] == [1, 2, 3]
+    assert on_disk(database(store).path) == {"holder", "after", "next"}
+    assert [e.seq for e in await store.log.after(0, 100)] == [1, 2, 3]
 
 
 async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(
-    store: SqliteStore,
+    store: Storage,
 ) -> None:
     """A caller cancelled while it waits for its turn never runs; one cancelled while its group
     commits is committed all the same (as before group commit: it was done), and the others
@@ -215,10 +228,10 @@ async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(
         holder.release.set()
         assert await holder.task == 1
         assert await kept == 2
-    assert on_disk(store.path) == {"holder", "kept"}
+    assert on_disk(database(store).path) == {"holder", "kept"}
 
 
-async def test_a_lost_transaction_acknowledges_no_member(store: SqliteStore) -> None:
+async def test_a_lost_transaction_acknowledges_no_member(store: Storage) -> None:
     """If SQLite ends the group's transaction under a member (as it does on an I/O error),
     no member of that group is acknowledged, nothing of it is kept, and the next group works."""
     holder = Holder(store)
@@ -228,34 +241,34 @@ async def test_a_lost_transaction_acknowledges_no_member(store: SqliteStore) -> 
 
     async with asyncio.timeout(TIMEOUT):
         await holder.inside.wait()
-        loser = await queued(lambda: store._write(lose))
+        loser = await queued(lambda: database(store).write(lose))
         follower = await queued(lambda: post(store, "follower"))
         holder.release.set()
         results = await asyncio.gather(holder.task, loser, follower, return_exceptions=True)
         assert all(isinstance(r, StoreError) for r in results), results
         assert await post(store, "later") == 1
-    assert on_disk(store.path) == {"later"}
+    assert on_disk(database(store).path) == {"later"}
 
 
-async def test_exclusive_writer_runs_after_the_open_group_commits(store: SqliteStore) -> None:
+async def test_exclusive_writer_runs_after_the_open_group_commits(store: Storage) -> None:
     """A migration (an exclusive turn) queued behind an open group waits for its COMMIT and
     runs outside any transaction; the group's members are all committed."""
     holder = Holder(store)
     async with asyncio.timeout(TIMEOUT):
         await holder.inside.wait()
         joined = await queued(lambda: post(store, "joined"))
-        migration = await queued(store.migrate)
+        migration = await queued(store.database.migrate)
         later = await queued(lambda: post(store, "later"))
         holder.release.set()
         assert [await holder.task, await joined] == [1, 2]
         assert await migration
         assert await later == 3
-    assert on_disk(store.path) == {"holder", "joined", "later"}
+    assert on_disk(database(store).path) == {"holder", "joined", "later"}
 
 
 async def test_group_commit_of_one_commits_every_transaction_alone(tmp_path: Path) -> None:
     """With group_commit=1 (the old behaviour), queued transactions each get their own COMMIT."""
-    alone = SqliteStore(str(tmp_path / "alone.db"), group_commit=1)
+    alone = sqlite_storage(str(tmp_path / "alone.db"), group_commit=1)
     await alone.open()
     try:
         before = commits(alone)
@@ -268,15 +281,15 @@ async def test_group_commit_of_one_commits_every_transaction_alone(tmp_path: Pat
 
 
 async def test_waiting_for_another_process_retries_begin_then_commits(
-    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While another process holds the write lock, BEGIN fails fast and is retried from the
     event loop; once the lock is free the post commits, and the busy timeout is intact."""
-    other = SqliteStore(store.path)
+    other = sqlite_storage(database(store).path)
     await other.open()
     busy = asyncio.Event()
     loop = asyncio.get_running_loop()
-    begin = store._writes._begin
+    begin = database(store).writes._begin
 
     def watched(conn: sqlite3.Connection) -> None:
         try:
@@ -285,7 +298,7 @@ async def test_waiting_for_another_process_retries_begin_then_commits(
             loop.call_soon_threadsafe(busy.set)
             raise
 
-    monkeypatch.setattr(store._writes, "_begin", watched)
+    monkeypatch.setattr(database(store).writes, "_begin", watched)
     try:
         holder = Holder(other)
         async with asyncio.timeout(TIMEOUT):
@@ -295,10 +308,10 @@ async def test_waiting_for_another_process_retries_begin_then_commits(
             holder.release.set()
             assert await holder.task == 1
             assert await waiting == 2
-        assert (await store.durability()).busy_timeout >= 1000
+        assert (await database(store).durability()).busy_timeout >= 1000
     finally:
         await other.close()
-    assert on_disk(store.path) == {"holder", "waited"}
+    assert on_disk(database(store).path) == {"holder", "waited"}
 
 
 @pytest.mark.timeout(90)

@@ -8,26 +8,33 @@ import time
 
 from server import channels, events
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.memory_store import MemoryStore
-from server.hub import Hub
-from server.model import CommentRecord, public
-from server.ports import Listener, StoredEvent
+from server.adapters.memory_store import memory_storage
+from server.bus import Listener
+from server.model import CommentRecord, ThreadKey, public
+from server.storage import Storage
+from server.threads import history
+from server.threads.hub import Hub
+from server.threads.ports import EventLog, LogEntry, StoredEvent
 
 WAIT = 5.0
 
 
-class GatedStore(MemoryStore):
-    """The in-memory store, with one backlog read held at a gate the test opens."""
+class GatedLog:
+    """An event log with one backlog read held at a gate the test opens."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, inner: EventLog) -> None:
+        self._inner = inner
         self.gate: asyncio.Event | None = None
         self.waiting = asyncio.Event()
 
-    async def events_after(
-        self, site: str, thread: str, after: int, limit: int
-    ) -> list[StoredEvent]:
-        got = await super().events_after(site, thread, after, limit)
+    async def end(self) -> int:
+        return await self._inner.end()
+
+    async def after(self, after: int, limit: int) -> list[LogEntry]:
+        return await self._inner.after(after, limit)
+
+    async def events_after(self, key: ThreadKey, after: int, limit: int) -> list[StoredEvent]:
+        got = await self._inner.events_after(key, after, limit)
         if self.gate is not None:
             gate, self.gate = self.gate, None
             self.waiting.set()
@@ -52,7 +59,7 @@ class Recorder:
         raise AssertionError(f"unexpected resync at {seq}")
 
 
-async def _commit_unpublished(store: MemoryStore, n: int) -> None:
+async def _commit_unpublished(store: Storage, n: int) -> None:
     record = CommentRecord(
         id=f"c{n}",
         site="s",
@@ -63,27 +70,29 @@ async def _commit_unpublished(store: MemoryStore, n: int) -> None:
         body_html="<p>b</p>",
         created_at=time.time(),
     )
-    async with store.transaction("s", "t") as tx:
+    async with store.threads.transaction(ThreadKey("s", "t")) as tx:
         await tx.insert_comment(record)
-        await tx.append(events.CommentCreated(seq=0, comment=public(record)), record.id)
+        await history.append(tx, events.CommentCreated(seq=0, comment=public(record)), record.id)
 
 
 async def test_tail_check_during_a_catch_up_is_not_forgotten() -> None:
     """An event committed while a room is already catching up still reaches its members."""
-    store, bus = GatedStore(), MemoryBus()
+    store, bus = memory_storage(), MemoryBus()
+    gated = GatedLog(store.log)
     await store.open()
     await bus.start()
-    hub = Hub(store, bus, tail_interval=3600)  # the test drives the tail checks itself
+    # The test drives the tail checks itself.
+    hub = Hub(store.threads, gated, bus, tail_interval=3600)
     await hub.start()
     member = Recorder(until=2)
     try:
-        await hub.join("s", "t", member)
+        await hub.join(ThreadKey("s", "t"), member)
         await _commit_unpublished(store, 1)
-        store.gate = asyncio.Event()
-        gate = store.gate
+        gated.gate = asyncio.Event()
+        gate = gated.gate
         await hub.check_tail()  # the room starts catching up and is held reading seq 1
         async with asyncio.timeout(WAIT):
-            await store.waiting.wait()
+            await gated.waiting.wait()
         await _commit_unpublished(store, 2)  # committed after that read
         await hub.check_tail()  # seen while the catch-up is still running
         gate.set()
@@ -113,10 +122,10 @@ class Counter:
 
 
 async def _hub(**options: int) -> tuple[Hub, MemoryBus]:
-    store, bus = MemoryStore(), MemoryBus()
+    store, bus = memory_storage(), MemoryBus()
     await store.open()
     await bus.start()
-    hub = Hub(store, bus, tail_interval=3600, **options)
+    hub = Hub(store.threads, store.log, bus, tail_interval=3600, **options)
     await hub.start()
     return hub, bus
 
@@ -132,10 +141,10 @@ async def test_a_large_fanout_takes_turns_with_other_threads() -> None:
     small = Counter(big)
     try:
         for member in big:
-            await hub.join("s", "big", member)
-        await hub.join("s", "small", small)
-        await bus.publish(channels.thread("s", "big"), _locked(1))
-        await bus.publish(channels.thread("s", "small"), _locked(1))
+            await hub.join(ThreadKey("s", "big"), member)
+        await hub.join(ThreadKey("s", "small"), small)
+        await bus.publish(channels.thread(ThreadKey("s", "big")), _locked(1))
+        await bus.publish(channels.thread(ThreadKey("s", "small")), _locked(1))
         async with asyncio.timeout(WAIT):
             await small.done.wait()
             for member in big:
@@ -157,10 +166,10 @@ async def test_chunked_fanout_keeps_each_threads_order_even_past_the_outbox_limi
         try:
             for name, members in rooms.items():
                 for member in members:
-                    await hub.join("s", name, member)
+                    await hub.join(ThreadKey("s", name), member)
             for seq in range(1, 11):
                 for name in rooms:
-                    await bus.publish(channels.thread("s", name), _locked(seq))
+                    await bus.publish(channels.thread(ThreadKey("s", name)), _locked(seq))
             async with asyncio.timeout(WAIT):
                 for members in rooms.values():
                     for member in members:
@@ -188,15 +197,15 @@ async def test_join_does_not_wait_for_a_hung_bus_and_catches_up_once_it_answers(
     """A first reader joins within `subscribe_wait` while the bus does not confirm its
     subscription; what is committed meanwhile reaches it (no tail check runs here: the
     catch-up after the late confirmation does it)."""
-    store, bus = MemoryStore(), HungBus()
+    store, bus = memory_storage(), HungBus()
     await store.open()
     await bus.start()
-    hub = Hub(store, bus, tail_interval=3600, subscribe_wait=0.05)
+    hub = Hub(store.threads, store.log, bus, tail_interval=3600, subscribe_wait=0.05)
     await hub.start()
     member = Recorder(until=2)
     try:
         async with asyncio.timeout(1.0):
-            assert await hub.join("s", "t", member) == 0
+            assert await hub.join(ThreadKey("s", "t"), member) == 0
         await _commit_unpublished(store, 1)
         await _commit_unpublished(store, 2)
         assert member.seqs == []

@@ -13,12 +13,13 @@ import pytest
 
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.sqlite_migrations import MIGRATIONS
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import Comments
-from server.idempotency import fingerprint, key_hash
-from server.model import Site
-from server.ports import ERASED
+from server.adapters.sqlite_store import sqlite_storage
+from server.composition import comments_for
+from server.model import Site, ThreadKey
 from server.settings import Settings
+from server.storage import Storage
+from server.threads.idempotency import fingerprint, key_hash
+from server.threads.ports import ERASED
 from server.tokens import token_hash
 from server.web.app import store_for
 from tests.security.test_privacy import livethread
@@ -31,32 +32,32 @@ TEXT = "Something I would rather take back"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+async def store(tmp_path: Path) -> AsyncIterator[Storage]:
     """A SQLite store with site "news"."""
-    opened = SqliteStore(str(tmp_path / "db"))
+    opened = sqlite_storage(str(tmp_path / "db"))
     await opened.open()
-    await opened.put_site(Site(name="news"))
+    await opened.sites.put(Site(name="news"))
     try:
         yield opened
     finally:
         await opened.close()
 
 
-async def recall(store: SqliteStore, key: str) -> bytes | None:
-    async with store.transaction("news", "t") as tx:
+async def recall(store: Storage, key: str) -> bytes | None:
+    async with store.threads.transaction(ThreadKey("news", "t")) as tx:
         answer = await tx.recall(key_hash(key))
     return None if answer is None else answer.body
 
 
 async def test_an_expired_answer_is_forgotten_and_its_key_then_posts_anew(
-    store: SqliteStore,
+    store: Storage,
 ) -> None:
     """Within the expiry a retry gets the first answer; past it the next keyed post prunes the
     answer, and a retry with the old key posts a new comment (as after Stripe's 24 hours)."""
     bus = MemoryBus()
     await bus.start()
     clock = [1_700_000_000.0]
-    comments = Comments(store, bus, clock=lambda: clock[0], idempotency_ttl=TTL)
+    comments = comments_for(store, bus, clock=lambda: clock[0], idempotency_ttl=TTL)
     try:
         first = await comments.post(new_comment(TEXT), "k1")
         clock[0] += TTL - 1
@@ -67,7 +68,7 @@ async def test_an_expired_answer_is_forgotten_and_its_key_then_posts_anew(
         assert await recall(store, "k2") is not None
         late = await comments.post(new_comment(TEXT), "k1")
         assert late.comment.id != first.comment.id
-        _, records = await store.comments("news", "t")
+        _, records = await store.comments.of_thread(ThreadKey("news", "t"))
         assert [r.body_source for r in records].count(TEXT) == 2
     finally:
         await bus.close()
@@ -121,12 +122,12 @@ async def test_after_user_delete_a_retry_gets_no_text_and_posts_nothing(
     store = store_for(settings)
     await store.open()
     try:
-        async with store.transaction("news", "article-1") as tx:
+        async with store.threads.transaction(ThreadKey("news", "article-1")) as tx:
             kept = await tx.recall(key_hash("ann-1"))
         assert kept is not None and kept.fingerprint == ERASED
         for text in (TEXT, "Ann Example", "ann.example"):
             assert text.encode() not in kept.body
-        _, records = await store.comments("news", "article-1")
+        _, records = await store.comments.of_thread(ThreadKey("news", "article-1"))
         assert [r.id for r in records] == [comment_id]
     finally:
         await store.close()
@@ -160,14 +161,14 @@ async def test_a_retry_of_an_answer_kept_before_migration_10_gets_its_comment_wi
         )
         conn.execute("PRAGMA user_version = 9")
         conn.commit()
-    store = SqliteStore(str(path))
+    store = sqlite_storage(str(path))
     await store.open()
     bus = MemoryBus()
     await bus.start()
     try:
-        retry = await Comments(store, bus).post(new, "old-key")
+        retry = await comments_for(store, bus).post(new, "old-key")
         assert (retry.comment.id, retry.edit_token) == ("c1", "")
-        _, records = await store.comments("news", "t")
+        _, records = await store.comments.of_thread(ThreadKey("news", "t"))
         assert [r.id for r in records] == ["c1"]
     finally:
         await bus.close()

@@ -19,11 +19,11 @@ from markupsafe import escape
 
 from server import demo
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import Comments
+from server.adapters.sqlite_store import sqlite_storage
 from server.model import CommentRecord, Moderator, Site
-from server.ports import Store
 from server.settings import Settings, SettingsError
+from server.storage import Storage
+from server.threads.comments import Comments
 from server.tokens import UNSUBSCRIBE_SECRET
 from server.web.app import store_for
 from server.web.pages import PAGE_HEADERS
@@ -32,9 +32,9 @@ from tests.support.mail import Mailbox, smtp_server, text_of
 from tests.support.parts import Parts, new_comment, use_cases
 from tests.support.redis_server import free_port
 from tests.support.server import Running, serve
-from workers.confirmations import address_key
 from workers.consumer import Consumer
-from workers.notifications import Notifications, comment_url, message_id
+from workers.notifications.confirmations import address_key
+from workers.notifications.worker import Notifications, comment_url, message_id
 
 ANN, BOB, CY = "ann@mail.example", "bob@mail.example", "cy@mail.example"
 
@@ -72,12 +72,12 @@ def _settings(port: int) -> Settings:
     return Settings(smtp_port=port, public_url="https://comments.example", secret="s3cret")
 
 
-async def confirmed(store: Store, secret: str | None, *addresses: str) -> None:
+async def confirmed(store: Storage, secret: str | None, *addresses: str) -> None:
     """Mark addresses confirmed, as following their confirm link does: reply mail goes only to
     confirmed addresses (tests/test_confirmations.py tests the confirmation itself)."""
-    key_secret = secret or await store.secret(UNSUBSCRIBE_SECRET)
+    key_secret = secret or await store.secrets.get(UNSUBSCRIBE_SECRET)
     for address in addresses:
-        await store.confirm_address(address_key(key_secret, address), 0.0)
+        await store.addresses.confirm(address_key(key_secret, address), 0.0)
 
 
 async def confirmed_in(settings: Settings, *addresses: str) -> None:
@@ -91,9 +91,17 @@ async def confirmed_in(settings: Settings, *addresses: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def worker(store: SqliteStore, bus: MemoryBus, port: int) -> AsyncIterator[Consumer]:
+async def worker(store: Storage, bus: MemoryBus, port: int) -> AsyncIterator[Consumer]:
     """The notifications worker as the runner runs it; leaving cancels it, as a crash would."""
-    consumer = Consumer(store, bus, Notifications(store, _settings(port)), poll=60.0, batch=3)
+    mails = Notifications(
+        _settings(port),
+        reads=store.comments,
+        threads=store.threads,
+        subscriptions=store.subscriptions,
+        addresses=store.addresses,
+        secrets=store.secrets,
+    )
+    consumer = Consumer(store.cursors, store.log, bus, mails, poll=60.0, batch=3)
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer
@@ -103,10 +111,10 @@ async def worker(store: SqliteStore, bus: MemoryBus, port: int) -> AsyncIterator
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def _handled_all(store: SqliteStore, consumer: Consumer) -> None:
+async def _handled_all(store: Storage, consumer: Consumer) -> None:
     """Wait until the worker has committed every event logged so far (each mail sent)."""
     async with asyncio.timeout(WAIT):
-        await consumer.committed(await store.log_end())
+        await consumer.committed(await store.log.end())
 
 
 def _unsubscribe_link(message: EmailMessage) -> str:
@@ -352,10 +360,10 @@ async def test_the_thread_page_refuses_a_malformed_id(
 
 
 async def _record(settings: Settings, comment_id: str) -> Any:
-    store = SqliteStore(settings.database.removeprefix("sqlite:///"))
+    store = sqlite_storage(settings.database.removeprefix("sqlite:///"))
     await store.open()
     try:
-        found = await store.comment(comment_id)
+        found = await store.comments.get(comment_id)
     finally:
         await store.close()
     assert found is not None

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from server.adapters.memory_bus import MemoryBus
+from server.bus import Bus, Listener
 from server.outbox import Outbox
-from server.ports import Bus, Listener
 from server.settings import Settings
 from tests.support.clients import WAIT, comment_json, provision, reader
 from tests.support.redis_server import RedisServer

@@ -26,9 +26,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server import events
-from server.hub import Hub
-from server.model import CommentRecord, public
+from server.model import CommentRecord, ThreadKey, public
 from server.settings import Settings
+from server.threads import history
+from server.threads.hub import Hub
 from server.web.app import store_for
 from tests.support.checker import Report, Truth, check
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, provision
@@ -69,9 +70,11 @@ async def _commit_without_publishing(settings: Settings, comment_id: str) -> Non
             body_html="<p>committed, never published</p>",
             created_at=time.time(),
         )
-        async with store.transaction(SITE, THREAD) as tx:
+        async with store.threads.transaction(ThreadKey(SITE, THREAD)) as tx:
             await tx.insert_comment(record)
-            await tx.append(events.CommentCreated(seq=0, comment=public(record)), record.id)
+            await history.append(
+                tx, events.CommentCreated(seq=0, comment=public(record)), record.id
+            )
     finally:
         await store.close()
 
@@ -80,7 +83,7 @@ async def _truth(settings: Settings) -> Truth:
     store = store_for(settings)
     await store.open()
     try:
-        return Truth.of(await store.events_after(SITE, THREAD, 0, 100_000))
+        return Truth.of(await store.log.events_after(ThreadKey(SITE, THREAD), 0, 100_000))
     finally:
         await store.close()
 
@@ -451,7 +454,7 @@ async def test_peer_that_never_answers_pings_is_dropped(settings: Settings) -> N
             assert close_code == 1011
             # Polling: leaving the hub happens in the server after the drop, with no signal
             # a client can see.
-            await eventually(lambda: hub.readers(SITE, THREAD) == 0)
+            await eventually(lambda: hub.readers(ThreadKey(SITE, THREAD)) == 0)
         finally:
             writer.close()
         print(

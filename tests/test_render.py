@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import server
+from server.moderation.rules import links
 from server.render import clean_name, clean_url, render, sanitize
-from server.rules import links
 
 # The seed thread as the project ships it (server/data/, a copy of shared/seed/thread.json).
 SEED = Path(server.__file__).parent / "data" / "thread.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.cli import main
-from server.rules import Rules, RulesError, check, found, links, repeat_key
+from server.moderation.rules import Rules, RulesError, check, found, links, repeat_key
 
 
 @pytest.mark.parametrize(

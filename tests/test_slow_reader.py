@@ -12,9 +12,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from server.hub import Hub
-from server.rules import Rules
+from server.model import ThreadKey
+from server.moderation.rules import Rules
 from server.settings import Settings
+from server.threads.hub import Hub
 from tests.support.clients import WAIT, comment_json, provision, reader
 from tests.support.moderation import set_rules
 from tests.support.raw_websocket import close_code, stalled_socket
@@ -92,13 +93,18 @@ async def test_a_reader_that_never_reads_is_dropped_and_its_place_given_back(
                 for _ in range(400):
                     answer = await http.post("/api/v1/comments", json=comment_json(body=BIG_BODY))
                     assert answer.status_code == 201
-                    if any(getattr(m, "overflowed", False) for m in hub.members(SITE, THREAD)):
+                    if any(
+                        getattr(m, "overflowed", False)
+                        for m in hub.members(ThreadKey(SITE, THREAD))
+                    ):
                         break
                 else:
                     raise AssertionError("the stalled reader never overflowed")
             overflowed = time.monotonic()
             # Polling: the server drops the socket with no sign a non-reading client can see.
-            await eventually(lambda: hub.readers(SITE, THREAD) == 0, within=SLOW_CLOSE + 10)
+            await eventually(
+                lambda: hub.readers(ThreadKey(SITE, THREAD)) == 0, within=SLOW_CLOSE + 10
+            )
             dropped = time.monotonic() - overflowed
             async with reader(running.ws(SITE, THREAD)):
                 pass  # its hello came: accepted, not refused with 4029

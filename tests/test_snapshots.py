@@ -12,10 +12,12 @@ import msgspec
 import pytest
 
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import Comments
-from server.model import Moderator, ThreadSnapshot
-from server.snapshots import ENTRY_OVERHEAD, Snapshots
+from server.adapters.sqlite_store import sqlite_storage
+from server.composition import comments_for
+from server.model import Moderator, ThreadKey, ThreadSnapshot
+from server.storage import Storage
+from server.threads.comments import Comments
+from server.threads.snapshots import ENTRY_OVERHEAD, Snapshots
 from server.web.responses import accepts_gzip
 from tests.support.clients import Tokens
 from tests.support.parts import new_comment, use_cases
@@ -25,7 +27,7 @@ MOD = Moderator(name="Lisa West", site="news")
 
 
 class Parts(msgspec.Struct):
-    store: SqliteStore
+    store: Storage
     comments: Comments
     snapshots: Snapshots
 
@@ -33,7 +35,7 @@ class Parts(msgspec.Struct):
 @pytest.fixture
 async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
     async with use_cases(tmp_path / "db") as (store, _, comments):
-        yield Parts(store, comments, Snapshots(store, edit_window=900))
+        yield Parts(store, comments, Snapshots(store.threads, store.comments, edit_window=900))
 
 
 async def _post(comments: Comments, body: str, thread: str = "t") -> tuple[str, str]:
@@ -48,11 +50,11 @@ def _read(body: bytes) -> ThreadSnapshot:
 async def test_the_same_seq_is_built_once_and_a_post_builds_anew(parts: Parts) -> None:
     """Requests at one seq share one build; a post moves the seq and the next request sees it."""
     await _post(parts.comments, "first")
-    first = await parts.snapshots.get("news", "t")
-    assert await parts.snapshots.get("news", "t") is first
+    first = await parts.snapshots.get(ThreadKey("news", "t"))
+    assert await parts.snapshots.get(ThreadKey("news", "t")) is first
     assert parts.snapshots.builds == 1
     await _post(parts.comments, "second")
-    second = _read((await parts.snapshots.get("news", "t")).body)
+    second = _read((await parts.snapshots.get(ThreadKey("news", "t"))).body)
     assert parts.snapshots.builds == 2
     assert second.seq == _read(first.body).seq + 1
     assert [c.html for c in second.comments] == ["<p>first</p>", "<p>second</p>"]
@@ -63,16 +65,16 @@ async def test_every_change_a_reader_sees_is_in_the_next_snapshot(parts: Parts) 
     comments, snapshots = parts.comments, parts.snapshots
     first, token = await _post(comments, "parent")
     reply = await comments.post(new_comment("reply", parent=first, name="Bo"))
-    assert _read((await snapshots.get("news", "t")).body).count == 2
+    assert _read((await snapshots.get(ThreadKey("news", "t"))).body).count == 2
     await comments.edit(first, "parent, edited", moderator=None, edit_token=token)
-    edited = _read((await snapshots.get("news", "t")).body)
+    edited = _read((await snapshots.get(ThreadKey("news", "t"))).body)
     assert edited.comments[0].html == "<p>parent, edited</p>"
     await comments.moderate(first, "remove", MOD)
-    removed = _read((await snapshots.get("news", "t")).body)
+    removed = _read((await snapshots.get(ThreadKey("news", "t"))).body)
     assert [c.status for c in removed.comments] == ["removed", "visible"]
     assert removed.count == 1 and removed.comments[1].id == reply.comment.id
-    await comments.set_locked("news", "t", True, MOD)
-    assert _read((await snapshots.get("news", "t")).body).locked
+    await comments.set_locked(ThreadKey("news", "t"), True, MOD)
+    assert _read((await snapshots.get(ThreadKey("news", "t"))).body).locked
     assert snapshots.builds == 4
 
 
@@ -80,7 +82,7 @@ async def test_requests_at_the_same_moment_share_one_build(parts: Parts) -> None
     """Twenty requests for a thread nobody asked for yet read the store once."""
     for n in range(5):
         await _post(parts.comments, f"#{n}")
-    got = await asyncio.gather(*(parts.snapshots.get("news", "t") for _ in range(20)))
+    got = await asyncio.gather(*(parts.snapshots.get(ThreadKey("news", "t")) for _ in range(20)))
     assert parts.snapshots.builds == 1
     assert all(entry is got[0] for entry in got)
 
@@ -88,14 +90,14 @@ async def test_requests_at_the_same_moment_share_one_build(parts: Parts) -> None
 async def test_a_change_committed_by_another_process_is_seen(parts: Parts, tmp_path: Path) -> None:
     """Another process's post (another store on the same file) moves the seq this one reads."""
     await _post(parts.comments, "here")
-    await parts.snapshots.get("news", "t")
-    other_store, other_bus = SqliteStore(str(tmp_path / "db")), MemoryBus()
+    await parts.snapshots.get(ThreadKey("news", "t"))
+    other_store, other_bus = sqlite_storage(str(tmp_path / "db")), MemoryBus()
     await other_store.open()
     try:
-        await _post(Comments(other_store, other_bus), "from the other process")
+        await _post(comments_for(other_store, other_bus), "from the other process")
     finally:
         await other_store.close()
-    latest = _read((await parts.snapshots.get("news", "t")).body)
+    latest = _read((await parts.snapshots.get(ThreadKey("news", "t"))).body)
     assert [c.html for c in latest.comments] == ["<p>here</p>", "<p>from the other process</p>"]
 
 
@@ -103,15 +105,15 @@ async def test_memory_is_bounded_and_the_least_recently_served_goes_first(parts:
     """Past the limit the thread served longest ago is dropped (and built again if asked)."""
     for thread in ("a", "b", "c"):
         await _post(parts.comments, "x" * 400, thread)
-    one = await parts.snapshots.get("news", "a")
+    one = await parts.snapshots.get(ThreadKey("news", "a"))
     limit = one.size * 2 + 10  # room for two threads' snapshots, not three
-    snapshots = Snapshots(parts.store, edit_window=900, limit=limit)
+    snapshots = Snapshots(parts.store.threads, parts.store.comments, edit_window=900, limit=limit)
     for thread in ("a", "b", "a", "c"):
-        await snapshots.get("news", thread)
+        await snapshots.get(ThreadKey("news", thread))
     assert snapshots.builds == 3 and snapshots.size <= limit
-    await snapshots.get("news", "a")  # kept: served after "b"
+    await snapshots.get(ThreadKey("news", "a"))  # kept: served after "b"
     assert snapshots.builds == 3
-    await snapshots.get("news", "b")  # dropped for "c"
+    await snapshots.get(ThreadKey("news", "b"))  # dropped for "c"
     assert snapshots.builds == 4 and snapshots.size <= limit
 
 
@@ -119,7 +121,7 @@ async def test_the_gzip_form_is_made_once_and_counted(parts: Parts) -> None:
     """The gzip form inflates to the JSON form; concurrent askers share one compression."""
     for n in range(50):
         await _post(parts.comments, f"comment number {n}, " * 10)
-    entry = await parts.snapshots.get("news", "t")
+    entry = await parts.snapshots.get(ThreadKey("news", "t"))
     plain = parts.snapshots.size
     zipped = await asyncio.gather(*(parts.snapshots.gzipped(entry) for _ in range(5)))
     assert all(z is zipped[0] for z in zipped)
@@ -179,9 +181,11 @@ async def test_a_browser_gets_the_snapshot_gzipped_and_a_plain_client_as_json(
 
 async def test_requests_for_many_empty_threads_stay_within_the_limit(parts: Parts) -> None:
     """Each entry counts its overhead too: a flood of made-up thread names cannot outgrow it."""
-    snapshots = Snapshots(parts.store, edit_window=900, limit=64 * 1024)
+    snapshots = Snapshots(
+        parts.store.threads, parts.store.comments, edit_window=900, limit=64 * 1024
+    )
     for n in range(1000):
-        await snapshots.get("news", f"made-up-{n}")
+        await snapshots.get(ThreadKey("news", f"made-up-{n}"))
     assert snapshots.size <= 64 * 1024
     assert 0 < len(snapshots) <= 64 * 1024 // ENTRY_OVERHEAD
     assert snapshots.builds == 1000

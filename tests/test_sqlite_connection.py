@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from server.adapters.sqlite_connection import SqliteConnection
-from server.ports import StoreError
+from server.storage import StoreError
 from tests.support.waiting import eventually
 
 WAIT = 10.0

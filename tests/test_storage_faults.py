@@ -24,8 +24,8 @@ import httpx
 import pytest
 
 from server.adapters.sqlite_connection import store_error
-from server.ports import StoreError, StoreUnavailable
 from server.settings import Settings
+from server.storage import StoreError, StoreUnavailable
 from server.web.app import RETRY_AFTER_SECONDS
 from tests.support.clients import WAIT, comment_json, provision
 from tests.support.redis_server import RedisServer

@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from server.model import ThreadKey
 from server.settings import Settings
 from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, provision
@@ -173,7 +174,7 @@ async def test_the_cli_sets_and_shows_a_thread(settings: Settings) -> None:
     store = store_for(settings)
     await store.open()
     try:
-        meta = await store.thread_meta("news", "a-1")
+        meta = await store.threads.meta(ThreadKey("news", "a-1"))
     finally:
         await store.close()
     assert (meta.title, meta.url) == ("Budget", ARTICLE)

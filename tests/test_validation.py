@@ -12,7 +12,8 @@ import pytest
 
 import server
 from server import events
-from server.adapters.sqlite_store import SqliteStore
+from server.adapters.sqlite_store import sqlite_storage
+from server.model import ThreadKey
 from server.settings import Settings
 from server.validation import (
     BODY_MAX,
@@ -336,7 +337,7 @@ def test_validate_edit_applies_body_rules() -> None:
 
 def test_validate_ids_for_query_parameters() -> None:
     """Query-string site and thread are checked; missing or bad ones are a 422 per field."""
-    assert validate_ids("example", "t-1") == ("example", "t-1")
+    assert validate_ids("example", "t-1") == ThreadKey("example", "t-1")
     with pytest.raises(RequestError) as info:
         validate_ids(None, "bad thread")
     assert info.value.status == 422
@@ -369,11 +370,11 @@ async def test_a_website_is_stored_and_sent_in_its_normal_form(
         assert created.comment.author.url == normal
     snapshot = await http.get("/api/v1/threads", params={"site": "news", "thread": "urls"})
     assert [c["author"]["url"] for c in snapshot.json()["comments"]] == [normal]
-    store = SqliteStore(settings.database.removeprefix("sqlite:///"))
+    store = sqlite_storage(settings.database.removeprefix("sqlite:///"))
     await store.open()
     try:
-        (stored,) = await store.events_after("news", "urls", 0, 10)
-        record = await store.comment(answer.json()["comment"]["id"])
+        (stored,) = await store.log.events_after(ThreadKey("news", "urls"), 0, 10)
+        record = await store.comments.get(answer.json()["comment"]["id"])
     finally:
         await store.close()
     assert record is not None and record.author_url == normal

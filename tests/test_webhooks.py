@@ -20,22 +20,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import Comments
-from server.model import Moderator, Site
-from server.ports import Webhook
+from server.model import Moderator, Site, ThreadKey
+from server.storage import Storage
+from server.threads.comments import Comments
 from tests.support import command
 from tests.support.local_http import served
 from tests.support.parts import Parts, new_comment, use_cases
 from workers.consumer import Consumer
-from workers.webhooks import (
-    WebhookError,
-    Webhooks,
-    new_webhook,
-    sign,
-    signature_header,
-    verify,
-)
+from workers.webhooks.ports import Webhook
+from workers.webhooks.signing import sign, signature_header, verify
+from workers.webhooks.worker import WebhookError, Webhooks, new_webhook
 
 WAIT = 15.0
 FAST = (0.05, 0.2)
@@ -144,10 +138,10 @@ async def _post(comments: Comments, body: str, site: str = "news", thread: str =
 
 
 async def _hook(
-    store: SqliteStore, receiver: Receiver, path: str, site: str, types: tuple[str, ...] = ()
+    store: Storage, receiver: Receiver, path: str, site: str, types: tuple[str, ...] = ()
 ) -> Webhook:
     hook = new_webhook(site, f"{receiver.url}/{path}", types)
-    await store.put_webhook(hook)
+    await store.webhooks.put(hook)
     receiver.add(path, hook)
     return hook
 
@@ -166,11 +160,13 @@ async def running(*work: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterat
 
 
 @contextlib.asynccontextmanager
-async def worker(store: SqliteStore, bus: MemoryBus, **options: Any) -> AsyncIterator[Webhooks]:
+async def worker(store: Storage, bus: MemoryBus, **options: Any) -> AsyncIterator[Webhooks]:
     """A webhooks worker as the runner runs it: its consumer and its sender, side by side."""
     # The receiver listens on loopback: private addresses allowed, as the opt-in setting does.
-    hooks = Webhooks(store, **{"allow_private": True, **options})
-    consumer = Consumer(store, bus, hooks, poll=60.0)
+    hooks = Webhooks(
+        store.webhooks, store.deliveries, store.cursors, **{"allow_private": True, **options}
+    )
+    consumer = Consumer(store.cursors, store.log, bus, hooks, poll=60.0)
     try:
         async with running(consumer.run, lambda: hooks.deliver_forever(idle=0.05)):
             yield hooks
@@ -211,13 +207,15 @@ async def test_signed_deliveries_are_retried_until_the_receiver_takes_them(
         async with worker(store, bus, backoff=FAST):
             first = await _post(comments, "first *news* comment")
             await _post(comments, "second news comment")
-            await comments.set_locked("news", "t", True, Moderator(name="Lisa", site="news"))
-            created = await store.log_after(0, 2)
+            await comments.set_locked(
+                ThreadKey("news", "t"), True, Moderator(name="Lisa", site="news")
+            )
+            created = await store.log.after(0, 2)
             wanted = {f"{news.id}:{e.position}" for e in created}
             await receiver.until(lambda: receiver.accepted("news") >= wanted)
             await comments.moderate(first, "remove", Moderator(name="Lisa", site="news"))
             await _post(comments, "a comment on another site", site="other", thread="o")
-            log = await store.log_after(0, 10)
+            log = await store.log.after(0, 10)
             removed, elsewhere = log[3], log[4]
             wanted.add(f"{news.id}:{removed.position}")
             await receiver.until(
@@ -227,9 +225,12 @@ async def test_signed_deliveries_are_retried_until_the_receiver_takes_them(
                 )
             )
     # Nothing else was queued: not the lock (not subscribed), not another site's comment.
-    queued = [*await store.deliveries("sent"), *await store.deliveries("pending")]
+    queued = [
+        *await store.deliveries.in_status("sent"),
+        *await store.deliveries.in_status("pending"),
+    ]
     assert {d.id for d in queued} == wanted | receiver.accepted("other")
-    assert await store.deliveries("parked") == []
+    assert await store.deliveries.in_status("parked") == []
     assert all(a.signed for a in receiver.arrivals)
     failed = [a for a in receiver.of("news") if a.status == 500]
     assert len(failed) == 2
@@ -265,7 +266,9 @@ async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
         hook = await _hook(store, receiver, "down", "news")
         receiver.broken.add("down")
         hooks = Webhooks(
-            store,
+            store.webhooks,
+            store.deliveries,
+            store.cursors,
             max_attempts=3,
             backoff=(1.0, 10.0),
             clock=lambda: clock[0],
@@ -273,14 +276,14 @@ async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
         )
         try:
             await _post(comments, "nobody hears this")
-            (entry,) = await store.log_after(0, 10)
+            (entry,) = await store.log.after(0, 10)
             await hooks.handle(entry)
             delivery_id = f"{hook.id}:{entry.position}"
             for attempt in (1, 2, 3):
                 assert await hooks.deliver_due() == 0
                 assert len(receiver.of("down")) == attempt
                 if attempt < 3:
-                    (waiting,) = await store.deliveries("pending")
+                    (waiting,) = await store.deliveries.in_status("pending")
                     assert waiting.attempts == attempt
                     assert waiting.last_error == "HTTP 500 Internal Server Error"
                     # Full jitter: somewhere in [now, now + low * 2 ** (attempt - 1)].
@@ -288,7 +291,7 @@ async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
                     assert await hooks.deliver_due() == 0  # not due yet: nothing sent
                     assert len(receiver.of("down")) == attempt
                     clock[0] += 100.0
-            (parked,) = await store.deliveries("parked")
+            (parked,) = await store.deliveries.in_status("parked")
             assert (parked.id, parked.attempts) == (delivery_id, 3)
 
             failed = await livethread("webhooks", "failed", "--database", database)
@@ -310,7 +313,7 @@ async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
             await hooks.aclose()
     assert [a.status for a in receiver.of("down")] == [500, 500, 500, 200]
     assert {a.delivery for a in receiver.arrivals} == {delivery_id}
-    assert [d.id for d in await store.deliveries("sent")] == [delivery_id]
+    assert [d.id for d in await store.deliveries.in_status("sent")] == [delivery_id]
     assert (await livethread("webhooks", "failed", "--database", database)).stdout == (
         "no parked deliveries\n"
     )
@@ -332,7 +335,7 @@ async def test_a_worker_killed_mid_batch_loses_no_event(parts: Parts) -> None:
         receiver.gate.set()
         for n in range(6):
             await _post(comments, f"while the worker is down #{n}")
-        every = {f"{hook.id}:{e.position}" for e in await store.log_after(0, 100)}
+        every = {f"{hook.id}:{e.position}" for e in await store.log.after(0, 100)}
         assert len(every) == 12
         async with worker(store, bus, backoff=FAST, batch=3):
             await receiver.until(lambda: receiver.accepted("all") == every)
@@ -340,7 +343,10 @@ async def test_a_worker_killed_mid_batch_loses_no_event(parts: Parts) -> None:
     assert set(ids) == every  # none lost; after dropping repeated ids, one each
     assert ids.count(held) >= 2  # sent again: its answer never reached the killed worker
     assert all(a.signed for a in receiver.arrivals)
-    queued = [*await store.deliveries("sent"), *await store.deliveries("pending")]
+    queued = [
+        *await store.deliveries.in_status("sent"),
+        *await store.deliveries.in_status("pending"),
+    ]
     assert sorted(d.id for d in queued) == sorted(every)  # one delivery per event, no more
 
 
@@ -349,10 +355,10 @@ async def test_handling_an_event_again_queues_nothing_new(parts: Parts) -> None:
     store, _, comments = parts
     async with receiving() as receiver:
         await _hook(store, receiver, "once", "news")
-        hooks = Webhooks(store, allow_private=True)
+        hooks = Webhooks(store.webhooks, store.deliveries, store.cursors, allow_private=True)
         try:
             await _post(comments, "once only")
-            (entry,) = await store.log_after(0, 10)
+            (entry,) = await store.log.after(0, 10)
             await hooks.handle(entry)
             await hooks.handle(entry)
             assert await hooks.deliver_due() == 1

@@ -15,7 +15,7 @@ from server.settings import Settings
 from tests.support.clients import WAIT, comment_json, provision
 from tests.support.server import serve, serve_process
 from tests.test_webhooks import receiving
-from workers.webhooks import new_webhook
+from workers.webhooks.worker import new_webhook
 
 
 async def _subscribe(settings: Settings, url: str) -> str:
@@ -23,7 +23,7 @@ async def _subscribe(settings: Settings, url: str) -> str:
     await store.open()
     try:
         hook = new_webhook("news", url, ("comment.created",))
-        await store.put_webhook(hook)
+        await store.webhooks.put(hook)
         return hook.secret
     finally:
         await store.close()

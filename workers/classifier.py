@@ -1,8 +1,8 @@
 """The automod worker: asks a site's external classifier about each new comment, after it is
 published, and holds the ones it calls spam.
 
-The cheap rules run at post time (server/automod.py); a classifier is a network call that may be
-slow or down, so it runs here, never in a reader's request. A "spam" answer holds the comment
+The cheap rules run at post time (server/moderation/automod.py); a classifier is a network call that
+may be slow or down, so it runs here, never in a reader's request. A "spam" answer holds the comment
 through the same use-case a moderator's decision takes (`Comments.moderate(..., "hold")`): it
 disappears from every open page and appears in the moderators' queue with the reason.
 
@@ -37,11 +37,12 @@ import httpx
 import msgspec
 
 from server import destinations
-from server.comments import Comments
 from server.errors import Refusal
 from server.model import CommentRecord, Moderator
-from server.ports import Bus, LogEntry, Store
-from server.rules import Rules
+from server.moderation.ports import RuleBook
+from server.moderation.rules import Rules
+from server.threads.comments import Comments
+from server.threads.ports import CommentReads, LogEntry
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ class ClassifierWorker:
 
     def __init__(
         self,
-        store: Store,
-        bus: Bus,
+        rules: RuleBook,
+        reads: CommentReads,
+        comments: Comments,
         *,
         client: httpx.AsyncClient | None = None,
         attempts: int = 3,
@@ -91,10 +93,11 @@ class ClassifierWorker:
         timeout: float = 5.0,
         allow_private: bool = False,
     ) -> None:
-        self._store = store
+        self._rules = rules
+        self._reads = reads
         self._allow_private = allow_private
         self._timeout = timeout
-        self._comments = Comments(store, bus)
+        self._comments = comments
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
@@ -121,10 +124,10 @@ class ClassifierWorker:
         comment_id = event.comment.get("id")
         if not isinstance(comment_id, str):
             return
-        rules = await self._store.rules(entry.site)
+        rules = await self._rules.get(entry.site)
         if rules is None or rules.classifier_url is None:
             return
-        record = await self._store.comment(comment_id)
+        record = await self._reads.get(comment_id)
         # Handled before (at least once), or a moderator or its author got there first.
         if record is None or record.status != "visible":
             return

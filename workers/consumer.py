@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server import channels
-from server.ports import Bus, LogEntry, Store
+from server.bus import Bus
+from server.threads.ports import EventLog, LogEntry
+from workers.cursors import Cursors
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ class _Wake:
 class Consumer:
     def __init__(
         self,
-        store: Store,
+        cursors: Cursors,
+        log: EventLog,
         bus: Bus,
         handler: Handler,
         *,
@@ -72,7 +75,8 @@ class Consumer:
         standby: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._cursors = cursors
+        self._log = log
         self._bus = bus
         self._handler = handler
         self._batch = batch
@@ -117,10 +121,10 @@ class Consumer:
             # Give the lease back (an expiry in the past), so a successor need not wait it
             # out. A copy that dies without this is replaced once its lease lapses.
             with contextlib.suppress(Exception):
-                await self._store.lease(self.name, self._owner, 0.0, self._clock())
+                await self._cursors.lease(self.name, self._owner, 0.0, self._clock())
 
     async def lag(self) -> Lag:
-        behind = max(0, await self._store.log_end() - await self._store.cursor(self.name))
+        behind = max(0, await self._log.end() - await self._cursors.position(self.name))
         seconds = 0.0 if behind == 0 else max(0.0, self._clock() - self._caught_up_at)
         return Lag(events=behind, seconds=seconds)
 
@@ -130,14 +134,14 @@ class Consumer:
         # post must not cost a write per post.
         if now >= self._renew_at:
             self.lease_tries += 1
-            if not await self._store.lease(self.name, self._owner, now + self._lease, now):
+            if not await self._cursors.lease(self.name, self._owner, now + self._lease, now):
                 self._cursor = None
                 await self._stand_by()
                 return
             self._renew_at = now + self._lease / 3
         if self._cursor is None:
-            self._cursor = await self._store.cursor(self.name)
-        entries = await self._store.log_after(self._cursor, self._batch)
+            self._cursor = await self._cursors.position(self.name)
+        entries = await self._log.after(self._cursor, self._batch)
         if not entries:
             self._caught_up_at = self._clock()
             await self._wait()
@@ -168,7 +172,7 @@ class Consumer:
             await asyncio.sleep(min(high, low * 2 ** min(self._failures - 1, 16)))
 
     async def _commit(self, position: int) -> bool:
-        if not await self._store.advance(self.name, self._owner, position):
+        if not await self._cursors.advance(self.name, self._owner, position):
             # The lease lapsed and another copy took over: start again from the store.
             self._cursor = None
             self._renew_at = 0.0

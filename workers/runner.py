@@ -14,8 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from server.ports import Bus, Store
+from server.bus import Bus
+from server.threads.ports import EventLog
 from workers.consumer import Consumer, Handler, Lag
+from workers.cursors import Cursors
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ class Worker:
 
 @dataclass
 class Runner:
-    store: Store
+    cursors: Cursors
+    log: EventLog
     bus: Bus
     workers: list[Worker]
     poll: float = 5.0
@@ -50,7 +53,7 @@ class Runner:
     async def start(self) -> None:
         for worker in self.workers:
             consumer = Consumer(
-                self.store, self.bus, worker.handler, poll=self.poll, lease=self.lease
+                self.cursors, self.log, self.bus, worker.handler, poll=self.poll, lease=self.lease
             )
             self._consumers.append(consumer)
             self._spawn(consumer.run, f"worker {consumer.name}")

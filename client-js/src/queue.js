@@ -58,9 +58,9 @@ export class Queue {
   put(item) {
     const c = item.comment;
     // A held edit of a published comment: the text shown is the new one, not yet public.
-    const edit = /** @type {QueueItem & {edit?: boolean}} */ (item).edit;
-    const state = item.state === "flagged" ? this.t.flagged : edit ? this.t.heldEdit : this.t.held;
-    const actions = item.state === "flagged" ? ["approve", "remove"] : ["approve", "reject"];
+    const state = item.state === "flagged" ? this.t.flagged : item.edit ? this.t.heldEdit : this.t.held;
+    // The server's actions table says what each item offers (server/moderation/actions.py).
+    const actions = item.actions || [];
     const li = h(
       "li",
       { "data-id": c.id, "data-state": item.state },
@@ -80,7 +80,7 @@ export class Queue {
           h(
             "button",
             { type: "button", class: "lt-link", "data-action": action, onclick: () => this.act(c.id, action) },
-            this.t[/** @type {"approve" | "reject" | "remove"} */ (action)],
+            label(this.t, action),
           ),
         ),
       ),
@@ -100,4 +100,11 @@ export class Queue {
   count() {
     this.heading.textContent = this.t.queue(this.items.size);
   }
+}
+
+/** An action's button label in the reader's language (its name, if the strings lack one).
+ * @param {object} t @param {string} action */
+function label(t, action) {
+  const found = /** @type {Record<string, unknown>} */ (t)[action];
+  return typeof found === "string" ? found : action;
 }

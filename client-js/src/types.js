@@ -13,7 +13,7 @@
  * }} Snapshot
  * @typedef {{
  *   site: string, thread: string, state: "pending" | "flagged", comment: Comment,
- *   reason: string | null, by: string | null
+ *   reason: string | null, by: string | null, edit?: boolean, actions?: string[]
  * }} QueueItem
  * @typedef {{type: string, seq?: number, comment?: Comment, id?: string,
  *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 
 from server.adapters.subscriptions import Subscriptions
-from server.ports import Listener
+from server.bus import Listener
 
 
 class MemoryBus:

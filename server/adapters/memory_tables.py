@@ -1,24 +1,31 @@
 """The in-memory store's tables: SQLite's tables as dicts, with the indexes SQLite gives for free.
 
 Each field stands for a table of sqlite_migrations.py, or for an index of one (`tokens`,
-`comment_thread`, `positions`), keyed as that table is, so MemoryStore and MemoryTransaction,
-which share one instance, find rows the way the SQL does.
+`comment_thread`, `positions`), keyed as that table is, so every port of the in-memory store
+(memory_store.py builds them all on one `Tables`) finds rows the way the SQL does. `locks` stands
+for the database's write lock, one per thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from server.model import CommentRecord, Moderator, Site, ThreadState
-from server.ports import AddressState, Delivery, IdempotentAnswer, Webhook
-from server.rules import Rules
-
-_Key = tuple[str, str]
+from server.events import EventType
+from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
+from server.moderation.rules import Rules
+from server.threads.ports import IdempotentAnswer
+from workers.notifications.ports import AddressState
+from workers.webhooks.ports import Delivery, Webhook
 
 
 class EventRow(NamedTuple):
+    """A stored event: its seq, its type and comment (for `events_of`), and its bytes."""
+
     seq: int
+    type: EventType
     comment_id: str | None
     payload: bytes
 
@@ -29,19 +36,21 @@ class Tables:
     # Token hash -> moderator, for authentication; `tokens` ((site, name) -> token hash) lets
     # a new token retire the old one, as the SQLite table's (site, name) key does.
     moderators: dict[str, Moderator] = field(default_factory=dict)
-    tokens: dict[_Key, str] = field(default_factory=dict)
-    threads: dict[_Key, ThreadState] = field(default_factory=dict)
-    comments: dict[_Key, dict[str, CommentRecord]] = field(default_factory=dict)
-    comment_thread: dict[str, _Key] = field(default_factory=dict)
-    events: dict[_Key, list[EventRow]] = field(default_factory=dict)
-    answers: dict[_Key, IdempotentAnswer] = field(default_factory=dict)
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    threads: dict[ThreadKey, ThreadState] = field(default_factory=dict)
+    comments: dict[ThreadKey, dict[str, CommentRecord]] = field(default_factory=dict)
+    comment_thread: dict[str, ThreadKey] = field(default_factory=dict)
+    # Each thread's events by seq (seqs only grow, so the list stays sorted).
+    events: dict[ThreadKey, list[EventRow]] = field(default_factory=dict)
+    # (site, hashed idempotency key) -> answer.
+    answers: dict[tuple[str, str], IdempotentAnswer] = field(default_factory=dict)
     # The store-wide log: (thread, seq) in commit order; position n sits at index n - 1.
-    # Payloads are read from `events` so a redaction shows through here too.
-    log: list[tuple[_Key, int]] = field(default_factory=list)
-    # Log readers: name -> [position, owner, lease until].
+    # Payloads are read from `events` so a rewrite shows through here too.
+    log: list[tuple[ThreadKey, int]] = field(default_factory=list)
+    # Log readers: name -> (position, owner, lease until).
     cursors: dict[str, tuple[int, str | None, float]] = field(default_factory=dict)
-    # (thread, seq) -> position, so a redaction can find the webhook deliveries of its events.
-    positions: dict[tuple[_Key, int], int] = field(default_factory=dict)
+    # (thread, seq) -> position, so a rewrite can find the webhook deliveries of its events.
+    positions: dict[tuple[ThreadKey, int], int] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     notified: set[tuple[str, str]] = field(default_factory=set)
@@ -50,3 +59,32 @@ class Tables:
     address_sites: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     rules: dict[str, Rules] = field(default_factory=dict)
+    # Each thread's write lock, held by its transaction and by the writes that must not
+    # interleave with one (`set_meta`, `unsubscribe`).
+    locks: dict[ThreadKey, asyncio.Lock] = field(default_factory=dict)
+
+    def lock(self, key: ThreadKey) -> asyncio.Lock:
+        found = self.locks.get(key)
+        if found is None:
+            found = self.locks[key] = asyncio.Lock()
+        return found
+
+    def state(self, key: ThreadKey) -> ThreadState:
+        """The thread's committed state (seq 0, unlocked, no metadata if never written to)."""
+        return self.threads.get(key, ThreadState(site=key.site, thread=key.thread))
+
+    def event(self, key: ThreadKey, seq: int) -> EventRow | None:
+        """The thread's committed event at `seq`, if any."""
+        return find_seq(self.events.get(key, []), seq)
+
+
+def find_seq(rows: list[EventRow], seq: int) -> EventRow | None:
+    """The row at `seq` in rows sorted by seq, if any."""
+    index = seq_index(rows, seq)
+    return None if index is None else rows[index]
+
+
+def seq_index(rows: list[EventRow], seq: int) -> int | None:
+    """Where the row at `seq` sits in rows sorted by seq, if there is one."""
+    index = bisect_left(rows, seq, key=lambda row: row.seq)
+    return index if index < len(rows) and rows[index].seq == seq else None

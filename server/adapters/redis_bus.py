@@ -44,7 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from server.adapters.subscriptions import Subscriptions
-from server.ports import Listener
+from server.bus import Listener
 
 logger = logging.getLogger(__name__)
 

@@ -1,22 +1,30 @@
-"""The SQL of threads and their comments: what a snapshot shows and a use-case changes.
+"""The SQL of comments: what a snapshot shows, a use-case changes and a moderator reviews.
 
 A comment row's columns are named once, here (`_COMMENT_COLUMNS`, `_record`, `_values`), so
 every read of comments (a thread, one comment, a person's comments for export or erasure, the
 moderation queue) builds the same CommentRecord, and a new column is added in one place.
 
-Every function takes the connection first and blocks; `sqlite_store` decides which connection
-and thread each runs on. Every write runs inside a transaction the caller began (the writer's
-group transaction, sqlite_writer.py), so a function of several statements is atomic as it is.
-The other sqlite_* query modules keep the same rules.
+The review queue's and the comment count's rules are the core's (`model.in_review`,
+`model.counted`): every insert and update writes their answers beside the row, and the queue
+and the counts only read them back (the partial index `comments_queue` holds `in_review = 1`).
+
+Every function takes the connection first and blocks; sqlite_database.py decides which
+connection and thread each runs on. Every write runs inside a transaction the caller began (the
+writer's group transaction, sqlite_writer.py), so a function of several statements is atomic as
+it is. The other sqlite_* query modules keep the same rules. The adapters of the ports that
+read committed comments (`CommentReads`, `ReviewQueue`) are at the end.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
-from server.model import CommentRecord, ThreadMeta, ThreadState
-from server.ports import StoreError
+from server.adapters.sqlite_database import SqliteDatabase
+from server.adapters.sqlite_threads import thread_state
+from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
+from server.storage import StoreError
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32); shared by
 # every query that binds a list of the caller's.
@@ -29,7 +37,9 @@ _COMMENT_COLUMNS = (
 )
 
 
-_COMMENT_PLACEHOLDERS = ", ".join("?" * len(_COMMENT_COLUMNS.split(",")))
+# What inserts write: the record's columns, then the core's answers for it (`_written`).
+_WRITTEN_COLUMNS = _COMMENT_COLUMNS + ", in_review, counted"
+_WRITTEN_PLACEHOLDERS = ", ".join("?" * len(_WRITTEN_COLUMNS.split(",")))
 
 
 # What readable_comments reads: what a reader's view of a comment is made of.
@@ -88,43 +98,9 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
     )
 
 
-def thread_state(conn: sqlite3.Connection, site: str, thread: str) -> ThreadState:
-    row = conn.execute(
-        "SELECT seq, locked, title, url FROM threads WHERE site = ? AND thread = ?",
-        (site, thread),
-    ).fetchone()
-    if row is None:
-        return ThreadState(site=site, thread=thread)
-    return ThreadState(
-        site=site, thread=thread, seq=int(row[0]), locked=bool(row[1]), title=row[2], url=row[3]
-    )
-
-
-def thread_meta(conn: sqlite3.Connection, site: str, thread: str) -> ThreadMeta:
-    row = conn.execute(
-        "SELECT title, url FROM threads WHERE site = ? AND thread = ?", (site, thread)
-    ).fetchone()
-    return ThreadMeta() if row is None else ThreadMeta(title=row[0], url=row[1])
-
-
-# `first`: a field already set keeps its value, decided inside the one statement, so two
-# processes naming a new thread at once cannot both win.
-_KEEP_SET = (
-    "title = CASE WHEN threads.title = '' THEN excluded.title ELSE threads.title END, "
-    "url = CASE WHEN threads.url = '' THEN excluded.url ELSE threads.url END"
-)
-_REPLACE = "title = excluded.title, url = excluded.url"
-
-
-def set_thread_meta(
-    conn: sqlite3.Connection, site: str, thread: str, meta: ThreadMeta, first: bool
-) -> ThreadMeta:
-    conn.execute(
-        "INSERT INTO threads (site, thread, title, url) VALUES (?, ?, ?, ?) "
-        f"ON CONFLICT (site, thread) DO UPDATE SET {_KEEP_SET if first else _REPLACE}",
-        (site, thread, meta.title, meta.url),
-    )
-    return thread_meta(conn, site, thread)
+def _written(r: CommentRecord) -> tuple[object, ...]:
+    """The row as stored: the record, and whether it is in the review queue and counted."""
+    return (*_values(r), int(in_review(r)), int(counted(r)))
 
 
 def thread_comments(
@@ -205,8 +181,8 @@ def has_replies(conn: sqlite3.Connection, site: str, thread: str, comment_id: st
 def insert_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
     try:
         conn.execute(
-            f"INSERT INTO comments ({_COMMENT_COLUMNS}) VALUES ({_COMMENT_PLACEHOLDERS})",
-            _values(record),
+            f"INSERT INTO comments ({_WRITTEN_COLUMNS}) VALUES ({_WRITTEN_PLACEHOLDERS})",
+            _written(record),
         )
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"comment {record.id} already exists") from exc
@@ -217,20 +193,12 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
         "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
         "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ?, "
-        "pending_body_source = ?, pending_body_html = ? "
+        "pending_body_source = ?, pending_body_html = ?, in_review = ?, counted = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
-        (*_values(record)[3:], record.id, record.site, record.thread),
+        (*_written(record)[3:], record.id, record.site, record.thread),
     )
     if cursor.rowcount != 1:
         raise StoreError(f"no comment {record.id} in thread {record.site}/{record.thread}")
-
-
-def set_locked(conn: sqlite3.Connection, site: str, thread: str, locked: bool) -> None:
-    conn.execute(
-        "INSERT INTO threads (site, thread, locked) VALUES (?, ?, ?) "
-        "ON CONFLICT (site, thread) DO UPDATE SET locked = excluded.locked",
-        (site, thread, int(locked)),
-    )
 
 
 def counts(conn: sqlite3.Connection, site: str, threads: list[str]) -> dict[str, int]:
@@ -242,7 +210,7 @@ def counts(conn: sqlite3.Connection, site: str, threads: list[str]) -> dict[str,
             chunk = unique[start : start + MAX_PARAMS]
             marks = ", ".join("?" * len(chunk))
             rows = conn.execute(
-                "SELECT thread, COUNT(*) FROM comments WHERE site = ? AND status = 'visible' "
+                "SELECT thread, COUNT(*) FROM comments WHERE site = ? AND counted = 1 "
                 f"AND thread IN ({marks}) GROUP BY thread",
                 (site, *chunk),
             ).fetchall()
@@ -264,10 +232,40 @@ def comments_by_email(conn: sqlite3.Connection, email: str) -> list[CommentRecor
 def queue(conn: sqlite3.Connection, site_name: str, limit: int) -> list[CommentRecord]:
     # The WHERE repeats the partial index's condition word for word, so SQLite uses it.
     rows = conn.execute(
-        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE site = ? "
-        "AND (status = 'pending' OR (status = 'visible' "
-        "AND (flag IS NOT NULL OR pending_body_html IS NOT NULL))) "
+        f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE site = ? AND in_review = 1 "
         "ORDER BY created_at, id LIMIT ?",
         (site_name, max(limit, 0)),
     ).fetchall()
     return [_record(row) for row in rows]
+
+
+class SqliteCommentReads:
+    """`CommentReads`: committed comments, from the reader connection."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def of_thread(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
+        return await self._db.read(thread_comments, key.site, key.thread)
+
+    async def readable(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
+        return await self._db.read(readable_comments, key.site, key.thread)
+
+    async def get(self, comment_id: str) -> CommentRecord | None:
+        return await self._db.read(comment, comment_id)
+
+    async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
+        return await self._db.read(counts, site, list(threads))
+
+    async def by_email(self, email: str) -> list[CommentRecord]:
+        return await self._db.read(comments_by_email, email)
+
+
+class SqliteReviewQueue:
+    """`ReviewQueue`: the comments whose row says `in_review`, from the reader connection."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def queue(self, site: str, limit: int) -> list[CommentRecord]:
+        return await self._db.read(queue, site, limit)

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from server.ports import StoreError, StoreUnavailable
+from server.storage import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -1,67 +1,78 @@
 """The SQL of the event log: appended per thread, read per thread by seq and store-wide by position.
 
-A thread's seq and its new event are written by one function in the caller's transaction, so a
-replay after `since` never skips or repeats an event. A removal or an edit rewrites the
-comment's stored events, and the webhook deliveries that carry copies of them, so no replay shows
-its old text again.
+The core (server/threads/history.py) gives each event its seq and its bytes; here they are only
+kept. A thread's seq and its new event are written by one function in the caller's transaction,
+so a replay after `since` never skips or repeats an event. A removal or an edit has the core
+rewrite the comment's stored events: `replace` puts the new bytes in the events and in the
+webhook deliveries that carry copies of them, so no replay shows the old text again.
 Workers read the whole log in commit order, each from a named cursor that one owner at a time
 holds by lease: two copies of a worker never handle the same event together.
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
-sqlite_comments.py.
+sqlite_comments.py. The adapters of the `EventLog` and `Cursors` ports are at the end.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from server import events
-from server.adapters.redaction import TYPES_WITH_COMMENT, rewritten
-from server.adapters.sqlite_comments import thread_comment, thread_state
-from server.events import DurableEvent
-from server.model import PublicComment
-from server.ports import LogEntry, StoredEvent, StoreError
+from server.adapters.sqlite_database import SqliteDatabase
+from server.adapters.sqlite_threads import set_seq
+from server.events import EventType
+from server.model import ThreadKey
+from server.storage import StoreError
+from server.threads.ports import LogEntry, StoredEvent
 
 
 def append(
-    conn: sqlite3.Connection, site: str, thread: str, event: DurableEvent, comment_id: str | None
-) -> bytes:
-    seq = thread_state(conn, site, thread).seq + 1
-    placed = events.with_seq(event, seq)
-    payload = events.encode(placed)
-    conn.execute(
-        "INSERT INTO events (site, thread, seq, type, comment_id, payload) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (site, thread, seq, events.event_type(placed), comment_id, payload),
-    )
-    conn.execute(
-        "INSERT INTO threads (site, thread, seq) VALUES (?, ?, ?) "
-        "ON CONFLICT (site, thread) DO UPDATE SET seq = excluded.seq",
-        (site, thread, seq),
-    )
-    return payload
-
-
-def rewrite(
-    conn: sqlite3.Connection, site: str, thread: str, comment_id: str, comment: PublicComment
+    conn: sqlite3.Connection,
+    site: str,
+    thread: str,
+    event: StoredEvent,
+    type: EventType,
+    comment_id: str | None,
 ) -> None:
-    if thread_comment(conn, site, thread, comment_id) is None:
-        raise StoreError(f"no comment {comment_id} in thread {site}/{thread}")
-    marks = ", ".join("?" * len(TYPES_WITH_COMMENT))
+    """Keep the event as given, and make its seq the thread's."""
+    try:
+        conn.execute(
+            "INSERT INTO events (site, thread, seq, type, comment_id, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (site, thread, event.seq, type, comment_id, event.payload),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"thread {site}/{thread} already has an event {event.seq}") from exc
+    set_seq(conn, site, thread, event.seq)
+
+
+def events_of(
+    conn: sqlite3.Connection, site: str, thread: str, comment_id: str, types: list[EventType]
+) -> list[StoredEvent]:
+    if not types:
+        return []
+    marks = ", ".join("?" * len(types))
     rows = conn.execute(
-        "SELECT seq, payload, position FROM events WHERE comment_id = ? AND site = ? "
-        f"AND thread = ? AND type IN ({marks})",
-        (comment_id, site, thread, *TYPES_WITH_COMMENT),
+        "SELECT seq, payload FROM events WHERE comment_id = ? AND site = ? AND thread = ? "
+        f"AND type IN ({marks}) ORDER BY seq",
+        (comment_id, site, thread, *types),
     ).fetchall()
-    rewritten_rows = [(rewritten(bytes(row[1]), comment), row[0], row[2]) for row in rows]
-    conn.executemany(
-        "UPDATE events SET payload = ? WHERE site = ? AND thread = ? AND seq = ?",
-        [(payload, site, thread, seq) for payload, seq, _ in rewritten_rows],
-    )
+    return [StoredEvent(seq=int(row[0]), payload=bytes(row[1])) for row in rows]
+
+
+def replace(conn: sqlite3.Connection, site: str, thread: str, events: list[StoredEvent]) -> None:
+    """New bytes for stored events (by seq), and for the webhook deliveries copied from them.
+    A seq the thread does not have is refused (StoreError); the caller's transaction then rolls
+    back whatever this changed."""
+    rows = [(e.payload, site, thread, e.seq) for e in events]
+    changed = conn.executemany(
+        "UPDATE events SET payload = ? WHERE site = ? AND thread = ? AND seq = ?", rows
+    ).rowcount
+    if changed != len(rows):
+        raise StoreError(f"an event to replace is not in thread {site}/{thread}")
     # Webhook deliveries carry a copy of the event: a replay must not send the text again.
     conn.executemany(
-        "UPDATE deliveries SET payload = ? WHERE position = ?",
-        [(payload, position) for payload, _, position in rewritten_rows],
+        "UPDATE deliveries SET payload = ? WHERE position = "
+        "(SELECT position FROM events WHERE site = ? AND thread = ? AND seq = ?)",
+        rows,
     )
 
 
@@ -116,3 +127,35 @@ def advance(conn: sqlite3.Connection, name: str, owner: str, position: int) -> b
         (position, name, owner),
     ).rowcount
     return moved == 1
+
+
+class SqliteEventLog:
+    """`EventLog`: the committed events, from the reader connection."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def events_after(self, key: ThreadKey, after: int, limit: int) -> list[StoredEvent]:
+        return await self._db.read(events_after, key.site, key.thread, after, limit)
+
+    async def end(self) -> int:
+        return await self._db.read(log_end)
+
+    async def after(self, after: int, limit: int) -> list[LogEntry]:
+        return await self._db.read(log_after, after, limit)
+
+
+class SqliteCursors:
+    """`Cursors`: positions read from the reader, leases and advances written by the writer."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def position(self, name: str) -> int:
+        return await self._db.read(cursor, name)
+
+    async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
+        return await self._db.write(lease, name, owner, until, now)
+
+    async def advance(self, name: str, owner: str, position: int) -> bool:
+        return await self._db.write(advance, name, owner, position)

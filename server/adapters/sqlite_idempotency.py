@@ -1,17 +1,20 @@
-"""The SQL of posts' remembered answers, by site and `Idempotency-Key` (server/idempotency.py).
+"""The SQL of posts' remembered answers, by site and `Idempotency-Key`
+(server/threads/idempotency.py).
 
 The answer is written in the post's own transaction, so it is kept exactly when the comment is;
 erasing a comment overwrites the answers kept for it, so its text cannot come back on a retry.
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
-sqlite_comments.py.
+sqlite_comments.py; the transaction (sqlite_transaction.py) calls them for the `AnswerWrites`
+part of its port.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from server.ports import ERASED, IdempotentAnswer, StoreError
+from server.storage import StoreError
+from server.threads.ports import ERASED, IdempotentAnswer
 
 
 def recall(conn: sqlite3.Connection, site: str, key: str) -> IdempotentAnswer | None:

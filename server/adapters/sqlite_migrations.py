@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
-from server.ports import StoreError
+from server.storage import StoreError
 
 Migration = tuple[str, ...]
 
@@ -230,8 +230,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         AND (flag IS NOT NULL OR pending_body_html IS NOT NULL))
         """,
         # Idempotency keys are kept only as their SHA-256 (a keyed post's edit token is
-        # derived from the key: server/idempotency.py), and answers without their edit token:
-        # a retry of an answer kept before this version gets its comment with no token.
+        # derived from the key: server/threads/idempotency.py), and answers without their edit
+        # token: a retry of an answer kept before this version gets its comment with no token.
         "UPDATE idempotency SET key = livethread_sha256(key)",
         """
         UPDATE idempotency
@@ -255,9 +255,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     (
         # 12: thread metadata. The article's title and URL ('' while not known), for reply
-        # mails (and feeds) to name the thread and link to the article (server/thread_meta.py).
+        # mails (and feeds) to name the thread and link to the article (server/threads/meta.py).
         "ALTER TABLE threads ADD COLUMN title TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE threads ADD COLUMN url TEXT NOT NULL DEFAULT ''",
+    ),
+    (
+        # 13: the review queue's and the comment count's rules leave the SQL (issue 14). Each
+        # row keeps the core's answers, `model.in_review` and `model.counted`, written with the
+        # row by every insert and update; the queue and the counts only read them back. The
+        # backfill below restates the rules once, for the rows written before this version
+        # (as migration 10's index stated them); from now on the core decides and the store
+        # keeps its answers. The queue's partial index is rebuilt on the kept answer.
+        "ALTER TABLE comments ADD COLUMN in_review INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE comments ADD COLUMN counted INTEGER NOT NULL DEFAULT 0",
+        """
+        UPDATE comments SET
+            in_review = (status = 'pending' OR (status = 'visible'
+                AND (flag IS NOT NULL OR pending_body_html IS NOT NULL))),
+            counted = (status = 'visible')
+        """,
+        "DROP INDEX comments_queue",
+        "CREATE INDEX comments_queue ON comments (site, created_at) WHERE in_review = 1",
     ),
 )
 
@@ -280,7 +298,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     lock before the version is read, so two processes starting on one file cannot both apply
     the same migration; the loser finds the work done.
     """
-    # Migration 10 hashes the idempotency keys kept before it, as server/idempotency.py does.
+    # Migration 10 hashes the idempotency keys kept before it, as server/threads/idempotency.py
+    # does.
     conn.create_function("livethread_sha256", 1, _sha256, deterministic=True)
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -7,14 +7,17 @@ every process signs and checks links alike. Addresses that asked for reply mail 
 hash with their double opt-in: the last confirmation mail, and the confirmation.
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
-sqlite_comments.py.
+sqlite_comments.py. The adapters of the `Subscriptions`, `Addresses` and `Secrets` ports are at
+the end.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
-from server.ports import AddressState
+from server.adapters.sqlite_database import SqliteDatabase
+from workers.notifications.ports import AddressState
 
 
 def mark_notified(conn: sqlite3.Connection, reply_id: str, recipient: str) -> bool:
@@ -81,3 +84,51 @@ def confirm_address(conn: sqlite3.Connection, key: str, at: float) -> bool:
         (key, at),
     )
     return cursor.rowcount == 1
+
+
+class SqliteSubscriptions:
+    """`Subscriptions`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def mark_notified(self, reply_id: str, recipient: str) -> bool:
+        return await self._db.write(mark_notified, reply_id, recipient)
+
+    async def was_notified(self, reply_id: str, recipient: str) -> bool:
+        return await self._db.read(was_notified, reply_id, recipient)
+
+    async def unsubscribe(self, comment_id: str) -> bool:
+        return await self._db.write(unsubscribe, comment_id)
+
+
+class SqliteAddresses:
+    """`Addresses`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> AddressState | None:
+        return await self._db.read(address, key)
+
+    async def confirmations_sent(self, site: str, since: float) -> int:
+        return await self._db.read(confirmations_sent, site, since)
+
+    async def confirmation_sent(self, key: str, site: str, at: float) -> None:
+        await self._db.write(confirmation_sent, key, site, at)
+
+    async def confirm(self, key: str, at: float) -> bool:
+        return await self._db.write(confirm_address, key, at)
+
+    async def forget(self, key: str) -> bool:
+        return await self._db.write(forget_address, key)
+
+
+class SqliteSecrets:
+    """`Secrets`: made and read by the writer, so the first process to ask decides."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def get(self, name: str) -> str:
+        return await self._db.write(secret, name, secrets.token_urlsafe(32))

@@ -6,7 +6,8 @@ never replaced: INSERT OR REPLACE deletes the row first, and the delete would ca
 everything that hangs below the site.
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
-sqlite_comments.py.
+sqlite_comments.py. The adapters of the `Sites`, `Moderators` and `RuleBook` ports are at the
+end.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import sqlite3
 
 import msgspec
 
+from server.adapters.sqlite_database import SqliteDatabase
 from server.model import Moderator, Site
-from server.ports import StoreError
-from server.rules import Rules
+from server.moderation.rules import Rules
+from server.storage import StoreError
 
 
 def put_site(conn: sqlite3.Connection, site: Site) -> None:
@@ -84,3 +86,48 @@ def put_rules(conn: sqlite3.Connection, site_name: str, rules: Rules) -> None:
 def rules(conn: sqlite3.Connection, site_name: str) -> Rules | None:
     row = conn.execute("SELECT config FROM rules WHERE site = ?", (site_name,)).fetchone()
     return None if row is None else msgspec.json.decode(row[0], type=Rules)
+
+
+class SqliteSites:
+    """`Sites`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def put(self, site: Site) -> None:
+        await self._db.write(put_site, site)
+
+    async def get(self, name: str) -> Site | None:
+        return await self._db.read(site, name)
+
+
+class SqliteModerators:
+    """`Moderators`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def put(self, moderator: Moderator, token_hash: str) -> None:
+        await self._db.write(put_moderator, moderator, token_hash)
+
+    async def by_token(self, token_hash: str) -> Moderator | None:
+        return await self._db.read(moderator, token_hash)
+
+    async def of_site(self, site: str) -> list[Moderator]:
+        return await self._db.read(moderators, site)
+
+    async def remove(self, site: str, name: str) -> bool:
+        return await self._db.write(remove_moderator, site, name)
+
+
+class SqliteRuleBook:
+    """`RuleBook`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def put(self, site: str, rules: Rules) -> None:
+        await self._db.write(put_rules, site, rules)
+
+    async def get(self, site: str) -> Rules | None:
+        return await self._db.read(rules, site)

@@ -1,387 +1,63 @@
-"""The default Store: one SQLite file, shared by every server process on the host.
+"""The default store: one SQLite file, shared by every server process on the host.
 
-sqlite3 blocks, so each connection lives on its own thread (sqlite_connection.py) and every
-call hops there and back. Two connections:
+`sqlite_storage` builds the `Storage` bundle: a `SqliteDatabase` (sqlite_database.py: the
+connections, each on its own thread, the group commit, the checks at open) and one small adapter
+per port, each next to its SQL:
 
-- the writer, taken in turns by this process's writers (see sqlite_writer.py: transactions and
-  single writes join a group committed together; migrations take it alone) and behind BEGIN
-  IMMEDIATE against writers of other processes;
-- a reader, for reads outside transactions. WAL lets it read the last committed state while a
-  write transaction is open, so a snapshot or replay never waits behind a writer (which may
-  itself be waiting up to busy_timeout for another process), and never sees a half-done
-  transaction, as it would if it shared the writer's connection.
+- sqlite_transaction.py: `Threads` (and the `Transaction` it opens), over sqlite_threads.py
+  (a thread's row), sqlite_comments.py, sqlite_events.py and sqlite_idempotency.py;
+- sqlite_events.py: `EventLog`, `Cursors`;
+- sqlite_comments.py: `CommentReads`, `ReviewQueue`;
+- sqlite_sites.py: `Sites`, `Moderators`, `RuleBook`;
+- sqlite_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
+- sqlite_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
 
-Each thread runs one job at a time in the order handed over, and a handed-over job always runs
-even if its caller is cancelled (see sqlite_connection.py); so a ROLLBACK handed over after a
-cancelled BEGIN still runs after it, and the next transaction finds the connection clean.
-
-The SQL lives in one module per concept (sqlite_comments, sqlite_events, sqlite_sites, ...), a
-use-case's transaction in sqlite_transaction.py; this module decides which connection and thread
-each runs on.
+Adapters only read and write rows: the seq and bytes of an event, the redaction of a comment's
+events, who is in the review queue and what counts are the core's (server/threads/history.py,
+server/model.py); the store keeps what it is given.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Concatenate, ParamSpec, TypeVar
-
-import msgspec
-
-from server.adapters import (
-    sqlite_comments,
-    sqlite_events,
-    sqlite_notifications,
-    sqlite_sites,
-    sqlite_webhooks,
+from server.adapters.sqlite_comments import SqliteCommentReads, SqliteReviewQueue
+from server.adapters.sqlite_database import BUSY_TIMEOUT_MS, Durability, SqliteDatabase
+from server.adapters.sqlite_events import SqliteCursors, SqliteEventLog
+from server.adapters.sqlite_notifications import (
+    SqliteAddresses,
+    SqliteSecrets,
+    SqliteSubscriptions,
 )
-from server.adapters.sqlite_connection import SqliteConnection
-from server.adapters.sqlite_migrations import migrate
-from server.adapters.sqlite_transaction import SqliteTransaction
-from server.adapters.sqlite_writer import GroupWriter
-from server.model import CommentRecord, Moderator, Site, ThreadMeta, ThreadState
-from server.ports import (
-    AddressState,
-    Delivery,
-    DeliveryStatus,
-    LogEntry,
-    StoredEvent,
-    StoreError,
-    StoreUnavailable,
-    Transaction,
-    Webhook,
-)
-from server.rules import Rules
+from server.adapters.sqlite_sites import SqliteModerators, SqliteRuleBook, SqliteSites
+from server.adapters.sqlite_transaction import SqliteThreads
+from server.adapters.sqlite_webhooks import SqliteDeliveries, SqliteWebhooks
+from server.storage import Storage
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-BUSY_TIMEOUT_MS = 5000
-# PRAGMA synchronous reads back as a number: 2 is FULL (fsync the WAL on every commit).
-SYNCHRONOUS_FULL = 2
+__all__ = ["BUSY_TIMEOUT_MS", "Durability", "SqliteDatabase", "sqlite_storage"]
 
 
-# Less free space than this on the database's filesystem and /readyz says the disk is full: a
-# post needs a few pages of WAL, a checkpoint more.
-MIN_FREE_BYTES = 1 << 20
+def sqlite_storage(
+    path: str, *, group_commit: int = 32, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> Storage:
+    """The SQLite store on the file at `path`, not yet open (`Storage.open`); its `database` is
+    the `SqliteDatabase`.
 
-
-def _free_bytes(folder: str) -> int:
-    found = os.statvfs(folder)
-    return found.f_bavail * found.f_frsize
-
-
-def _probe_lock(conn: sqlite3.Connection, timeout_ms: int, restore_ms: int) -> None:
-    """Take the write lock and let it go (BEGIN IMMEDIATE, ROLLBACK), waiting at most
-    `timeout_ms` for another process: what every write must get first."""
-    conn.execute(f"PRAGMA busy_timeout = {timeout_ms:d}")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {restore_ms:d}")
-
-
-class Durability(msgspec.Struct, frozen=True, kw_only=True):
-    """The durability settings of a connection, as SQLite reports them."""
-
-    journal_mode: str
-    synchronous: int
-    busy_timeout: int
-    foreign_keys: bool
-
-
-def _read_durability(conn: sqlite3.Connection) -> Durability:
-    return Durability(
-        journal_mode=str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower(),
-        synchronous=int(conn.execute("PRAGMA synchronous").fetchone()[0]),
-        busy_timeout=int(conn.execute("PRAGMA busy_timeout").fetchone()[0]),
-        foreign_keys=bool(conn.execute("PRAGMA foreign_keys").fetchone()[0]),
+    `group_commit`: the most transactions of this process committed together (1: each commits
+    on its own). `busy_timeout_ms`: how long a write waits for another process's lock before it
+    fails with StoreUnavailable."""
+    db = SqliteDatabase(path, group_commit=group_commit, busy_timeout_ms=busy_timeout_ms)
+    return Storage(
+        database=db,
+        threads=SqliteThreads(db),
+        log=SqliteEventLog(db),
+        comments=SqliteCommentReads(db),
+        review=SqliteReviewQueue(db),
+        rules=SqliteRuleBook(db),
+        sites=SqliteSites(db),
+        moderators=SqliteModerators(db),
+        cursors=SqliteCursors(db),
+        webhooks=SqliteWebhooks(db),
+        deliveries=SqliteDeliveries(db),
+        subscriptions=SqliteSubscriptions(db),
+        addresses=SqliteAddresses(db),
+        secrets=SqliteSecrets(db),
     )
-
-
-def _connect(path: str, *, query_only: bool, busy_timeout_ms: int) -> sqlite3.Connection:
-    """A connection with livethread's settings, checked: an acknowledged post must survive."""
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves; the module's implicit
-    # transactions would start them at surprising moments.
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        # First, so that switching to WAL waits for other processes instead of failing.
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # Erased comments (an author's delete, `user delete`) must not linger in free pages.
-        conn.execute("PRAGMA secure_delete = ON")
-        if query_only:
-            conn.execute("PRAGMA query_only = ON")
-        found = _read_durability(conn)
-        if found.journal_mode != "wal":
-            raise StoreError(
-                f"SQLite database {path!r} is in journal_mode {found.journal_mode!r}, not 'wal'; "
-                "livethread needs WAL (an in-memory database or a filesystem without shared "
-                "memory support cannot provide it)"
-            )
-        if found.synchronous != SYNCHRONOUS_FULL:
-            raise StoreError(
-                f"SQLite database {path!r} has synchronous={found.synchronous}, not FULL (2); "
-                "acknowledged comments could be lost in a crash"
-            )
-        if not found.foreign_keys:
-            raise StoreError(f"SQLite database {path!r} refused PRAGMA foreign_keys = ON")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-class SqliteStore:
-    """Store on one SQLite file in WAL mode; safe to share between processes on one host."""
-
-    def __init__(
-        self, path: str, *, group_commit: int = 32, busy_timeout_ms: int = BUSY_TIMEOUT_MS
-    ) -> None:
-        """`group_commit`: the most transactions of this process committed together (1: each
-        commits on its own). `busy_timeout_ms`: how long a write waits for another process's
-        lock before it fails with StoreUnavailable."""
-        self.path = path
-        # Where the database's disk space is measured (/readyz).
-        self._folder = os.path.dirname(os.path.abspath(path))
-        self._busy_timeout_ms = busy_timeout_ms
-        self._writes = GroupWriter(group_commit, busy_timeout_ms=busy_timeout_ms)
-        # The writer connection alone, outside any transaction (an open group commits first).
-        self._write_lock = self._writes.exclusive
-        self._writer: SqliteConnection | None = None
-        self._reader: SqliteConnection | None = None
-
-    async def open(self) -> None:
-        """Connect both threads, check durability settings, and migrate the schema."""
-        if self._writer is not None:
-            raise StoreError("the store is already open")
-        writer = SqliteConnection("livethread-sqlite-writer")
-        reader = SqliteConnection("livethread-sqlite-reader")
-        self._writer, self._reader = writer, reader
-        try:
-            await writer.connect(
-                lambda: _connect(self.path, query_only=False, busy_timeout_ms=self._busy_timeout_ms)
-            )
-            await self.migrate()
-            # After migrating, so the reader never caches a schema older than the writer's.
-            await reader.connect(
-                lambda: _connect(self.path, query_only=True, busy_timeout_ms=self._busy_timeout_ms)
-            )
-        except BaseException:
-            await self.close()
-            raise
-
-    async def migrate(self) -> int:
-        """Apply pending migrations (open() already does); returns the schema version."""
-        async with self._write_lock:
-            return await self._require(self._writer).call(migrate)
-
-    async def durability(self) -> Durability:
-        """The writer connection's settings, as SQLite reports them (for checks and tests)."""
-        async with self._write_lock:
-            return await self._require(self._writer).call(_read_durability)
-
-    async def writable(self, lock_wait: float) -> None:
-        """Raise StoreUnavailable unless a write could start now: the write lock is free within
-        `lock_wait` and the database's disk has room. Writes nothing (a probe that committed would
-        cost an fsync per readiness check)."""
-        folder = self._folder
-        free = await asyncio.to_thread(_free_bytes, folder)
-        if free < MIN_FREE_BYTES:
-            raise StoreUnavailable(f"SQLite: the disk is full ({free} bytes free in {folder})")
-        try:
-            # Room for this process's open group to commit first, and for SQLite's busy
-            # handler, whose sleeps overshoot: a probe answers within about twice lock_wait.
-            async with asyncio.timeout(2 * lock_wait + 0.5):
-                async with self._write_lock:
-                    await self._require(self._writer).call(
-                        _probe_lock, int(lock_wait * 1000), self._busy_timeout_ms
-                    )
-        except TimeoutError:
-            raise StoreUnavailable("SQLite: this process's writer is busy") from None
-
-    async def close(self) -> None:
-        writer, reader = self._writer, self._reader
-        self._writer = self._reader = None
-        # The lock lets a transaction in progress finish before its connection goes away.
-        async with self._write_lock:
-            for db in (reader, writer):
-                if db is not None:
-                    await db.close()
-
-    @staticmethod
-    def _require(db: SqliteConnection | None) -> SqliteConnection:
-        if db is None:
-            raise StoreError("the store is not open")
-        return db
-
-    @asynccontextmanager
-    async def transaction(self, site: str, thread: str) -> AsyncIterator[Transaction]:
-        # Exits only once the COMMIT holding this transaction is durable (sqlite_writer.py).
-        async with self._writes.member(self._require(self._writer)) as member:
-            tx = SqliteTransaction(member, site, thread)
-            try:
-                yield tx
-            finally:
-                tx.end()
-
-    async def _write(
-        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """One write outside a use-case transaction, committed with the group it joins."""
-        async with self._writes.member(self._require(self._writer), single=True) as member:
-            return await member.call(fn, *args, **kwargs)
-
-    async def thread_state(self, site: str, thread: str) -> ThreadState:
-        return await self._require(self._reader).call(sqlite_comments.thread_state, site, thread)
-
-    async def thread_meta(self, site: str, thread: str) -> ThreadMeta:
-        return await self._require(self._reader).call(sqlite_comments.thread_meta, site, thread)
-
-    async def set_thread_meta(
-        self, site: str, thread: str, meta: ThreadMeta, *, first: bool = False
-    ) -> ThreadMeta:
-        return await self._write(sqlite_comments.set_thread_meta, site, thread, meta, first)
-
-    async def comments(self, site: str, thread: str) -> tuple[ThreadState, list[CommentRecord]]:
-        return await self._require(self._reader).call(sqlite_comments.thread_comments, site, thread)
-
-    async def readable_comments(
-        self, site: str, thread: str
-    ) -> tuple[ThreadState, list[CommentRecord]]:
-        return await self._require(self._reader).call(
-            sqlite_comments.readable_comments, site, thread
-        )
-
-    async def comment(self, comment_id: str) -> CommentRecord | None:
-        return await self._require(self._reader).call(sqlite_comments.comment, comment_id)
-
-    async def events_after(
-        self, site: str, thread: str, after: int, limit: int
-    ) -> list[StoredEvent]:
-        return await self._require(self._reader).call(
-            sqlite_events.events_after, site, thread, after, limit
-        )
-
-    async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
-        return await self._require(self._reader).call(sqlite_comments.counts, site, list(threads))
-
-    async def log_end(self) -> int:
-        return await self._require(self._reader).call(sqlite_events.log_end)
-
-    async def log_after(self, after: int, limit: int) -> list[LogEntry]:
-        return await self._require(self._reader).call(sqlite_events.log_after, after, limit)
-
-    async def put_site(self, site: Site) -> None:
-        await self._write(sqlite_sites.put_site, site)
-
-    async def site(self, name: str) -> Site | None:
-        return await self._require(self._reader).call(sqlite_sites.site, name)
-
-    async def put_moderator(self, moderator: Moderator, token_hash: str) -> None:
-        await self._write(sqlite_sites.put_moderator, moderator, token_hash)
-
-    async def remove_moderator(self, site: str, name: str) -> bool:
-        return await self._write(sqlite_sites.remove_moderator, site, name)
-
-    async def moderator(self, token_hash: str) -> Moderator | None:
-        return await self._require(self._reader).call(sqlite_sites.moderator, token_hash)
-
-    async def cursor(self, name: str) -> int:
-        return await self._require(self._reader).call(sqlite_events.cursor, name)
-
-    async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
-        return await self._write(sqlite_events.lease, name, owner, until, now)
-
-    async def advance(self, name: str, owner: str, position: int) -> bool:
-        return await self._write(sqlite_events.advance, name, owner, position)
-
-    async def moderators(self, site: str) -> list[Moderator]:
-        return await self._require(self._reader).call(sqlite_sites.moderators, site)
-
-    async def comments_by_email(self, email: str) -> list[CommentRecord]:
-        return await self._require(self._reader).call(sqlite_comments.comments_by_email, email)
-
-    async def put_webhook(self, webhook: Webhook) -> None:
-        await self._write(sqlite_webhooks.put_webhook, webhook)
-
-    async def webhook(self, webhook_id: str) -> Webhook | None:
-        return await self._require(self._reader).call(sqlite_webhooks.webhook, webhook_id)
-
-    async def webhooks(self, site: str) -> list[Webhook]:
-        return await self._require(self._reader).call(sqlite_webhooks.webhooks, site)
-
-    async def remove_webhook(self, webhook_id: str) -> bool:
-        return await self._write(sqlite_webhooks.remove_webhook, webhook_id)
-
-    async def enqueue_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        await self._write(sqlite_webhooks.enqueue_deliveries, list(deliveries))
-
-    async def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
-        return await self._require(self._reader).call(sqlite_webhooks.due_deliveries, now, limit)
-
-    async def settle_delivery(
-        self,
-        delivery_id: str,
-        status: DeliveryStatus,
-        attempts: int,
-        next_at: float,
-        last_error: str | None,
-    ) -> None:
-        await self._write(
-            sqlite_webhooks.settle_delivery, delivery_id, status, attempts, next_at, last_error
-        )
-
-    async def deliveries(self, status: DeliveryStatus) -> list[Delivery]:
-        return await self._require(self._reader).call(sqlite_webhooks.deliveries, status)
-
-    async def replay_deliveries(self, ids: Sequence[str] | None) -> int:
-        chosen = None if ids is None else list(ids)
-        return await self._write(sqlite_webhooks.replay_deliveries, chosen)
-
-    async def mark_notified(self, reply_id: str, recipient: str) -> bool:
-        return await self._write(sqlite_notifications.mark_notified, reply_id, recipient)
-
-    async def was_notified(self, reply_id: str, recipient: str) -> bool:
-        return await self._require(self._reader).call(
-            sqlite_notifications.was_notified, reply_id, recipient
-        )
-
-    async def unsubscribe(self, comment_id: str) -> bool:
-        return await self._write(sqlite_notifications.unsubscribe, comment_id)
-
-    async def address(self, key: str) -> AddressState | None:
-        return await self._require(self._reader).call(sqlite_notifications.address, key)
-
-    async def confirmations_sent(self, site: str, since: float) -> int:
-        return await self._require(self._reader).call(
-            sqlite_notifications.confirmations_sent, site, since
-        )
-
-    async def confirmation_sent(self, key: str, site: str, at: float) -> None:
-        await self._write(sqlite_notifications.confirmation_sent, key, site, at)
-
-    async def confirm_address(self, key: str, at: float) -> bool:
-        return await self._write(sqlite_notifications.confirm_address, key, at)
-
-    async def forget_address(self, key: str) -> bool:
-        return await self._write(sqlite_notifications.forget_address, key)
-
-    async def secret(self, name: str) -> str:
-        return await self._write(sqlite_notifications.secret, name, secrets.token_urlsafe(32))
-
-    async def put_rules(self, site: str, rules: Rules) -> None:
-        await self._write(sqlite_sites.put_rules, site, rules)
-
-    async def rules(self, site: str) -> Rules | None:
-        return await self._require(self._reader).call(sqlite_sites.rules, site)
-
-    async def queue(self, site: str, limit: int) -> list[CommentRecord]:
-        return await self._require(self._reader).call(sqlite_comments.queue, site, limit)

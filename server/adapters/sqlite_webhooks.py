@@ -6,19 +6,23 @@ attempt, or refused), where it stays until an operator replays it. Removing a we
 deliveries (ON DELETE CASCADE).
 
 Functions take the connection first, block, and write inside the caller's transaction, as in
-sqlite_comments.py.
+sqlite_comments.py. The adapters of the `WebhookRegistry` and `DeliveryQueue` ports are at the
+end.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
 from server.adapters.sqlite_comments import MAX_PARAMS
+from server.adapters.sqlite_database import SqliteDatabase
 from server.adapters.sqlite_sites import site
-from server.ports import Delivery, DeliveryStatus, StoreError, Webhook
+from server.storage import StoreError
+from workers.webhooks.ports import Delivery, DeliveryStatus, Webhook
 
 _DELIVERY_COLUMNS = (
     "id, webhook_id, position, site, thread, payload, attempts, next_at, status, last_error"
@@ -159,3 +163,51 @@ def replay_deliveries(conn: sqlite3.Connection, ids: list[str] | None) -> int:
             update + f"WHERE status = 'parked' AND id IN ({marks})", chunk
         ).rowcount
     return changed
+
+
+class SqliteWebhooks:
+    """`WebhookRegistry`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def put(self, webhook: Webhook) -> None:
+        await self._db.write(put_webhook, webhook)
+
+    async def get(self, webhook_id: str) -> Webhook | None:
+        return await self._db.read(webhook, webhook_id)
+
+    async def of_site(self, site: str) -> list[Webhook]:
+        return await self._db.read(webhooks, site)
+
+    async def remove(self, webhook_id: str) -> bool:
+        return await self._db.write(remove_webhook, webhook_id)
+
+
+class SqliteDeliveries:
+    """`DeliveryQueue`: written by the writer, read from the reader."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def enqueue(self, deliveries: Sequence[Delivery]) -> None:
+        await self._db.write(enqueue_deliveries, list(deliveries))
+
+    async def due(self, now: float, limit: int) -> list[Delivery]:
+        return await self._db.read(due_deliveries, now, limit)
+
+    async def settle(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        attempts: int,
+        next_at: float,
+        last_error: str | None,
+    ) -> None:
+        await self._db.write(settle_delivery, delivery_id, status, attempts, next_at, last_error)
+
+    async def in_status(self, status: DeliveryStatus) -> list[Delivery]:
+        return await self._db.read(deliveries, status)
+
+    async def replay(self, ids: Sequence[str] | None) -> int:
+        return await self._db.write(replay_deliveries, None if ids is None else list(ids))

@@ -38,7 +38,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from server.ports import StoreError, StoreUnavailable
+from server.storage import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")

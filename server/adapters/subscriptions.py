@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from server.ports import Listener
+from server.bus import Listener
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeAlias
 
-from server.ports import Store
 from server.settings import PREFIX, Settings, SettingsError
+from server.storage import Storage
 from server.web.app import store_for
 
 # A string: argparse._SubParsersAction is generic only to type checkers.
@@ -40,7 +40,7 @@ def database(parser: argparse.ArgumentParser) -> None:
 
 
 def with_store(
-    settings: Settings, work: Callable[[Store], Awaitable[int]], *, create: bool = False
+    settings: Settings, work: Callable[[Storage], Awaitable[int]], *, create: bool = False
 ) -> int:
     """Open the configured store, run `work` on it, close it; the exit code `work` returns.
 

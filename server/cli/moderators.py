@@ -16,8 +16,8 @@ import sys
 from server import channels
 from server.cli.command import Commands, subcommand, with_store
 from server.model import Moderator
-from server.ports import Store
 from server.settings import Settings
+from server.storage import Storage
 from server.tokens import new_token, token_hash
 from server.web.app import bus_for
 
@@ -64,12 +64,12 @@ async def _announce(settings: Settings, site: str) -> None:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
+    async def work(store: Storage) -> int:
+        if await store.sites.get(args.site) is None:
             print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
             return 2
         token = new_token()
-        await store.put_moderator(Moderator(name=args.name, site=args.site), token_hash(token))
+        await store.moderators.put(Moderator(name=args.name, site=args.site), token_hash(token))
         # A replaced token stops working now: its sockets too.
         await _announce(settings, args.site)
         print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
@@ -80,8 +80,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _revoke(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if not await store.remove_moderator(args.site, args.name):
+    async def work(store: Storage) -> int:
+        if not await store.moderators.remove(args.site, args.name):
             print(
                 f"livethread: error: {args.site!r} has no moderator {args.name!r}",
                 file=sys.stderr,
@@ -95,11 +95,11 @@ def _revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
+    async def work(store: Storage) -> int:
+        if await store.sites.get(args.site) is None:
             print(f"livethread: error: no site {args.site!r}", file=sys.stderr)
             return 2
-        for moderator in await store.moderators(args.site):
+        for moderator in await store.moderators.of_site(args.site):
             print(moderator.name)
         return 0
 

@@ -11,10 +11,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from server.cli import moderators, rules, serve, sites, threads, users, webhooks
-from server.ports import StoreError
+from server.cli import moderators, rules, serve, sites, threads, users
 from server.settings import Settings, SettingsError, environment
+from server.storage import StoreError
 from server.validation import RequestError
+from workers.webhooks import cli as webhooks
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,9 +13,9 @@ import msgspec
 
 from server import destinations
 from server.cli.command import Commands, subcommand, with_store
-from server.ports import Store
-from server.rules import CLASSIFIER_KINDS, Rules, RulesError, check
+from server.moderation.rules import CLASSIFIER_KINDS, Rules, RulesError, check
 from server.settings import Settings
+from server.storage import Storage
 
 OFF = "off"
 
@@ -58,15 +58,15 @@ def _print(site: str, rules: Rules) -> None:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(shown)).decode() + "\n")
 
 
-async def _site_rules(store: Store, site: str) -> Rules | None:
-    if await store.site(site) is None:
+async def _site_rules(store: Storage, site: str) -> Rules | None:
+    if await store.sites.get(site) is None:
         print(f"livethread: error: no site {site!r}; add it first", file=sys.stderr)
         return None
-    return await store.rules(site) or Rules()
+    return await store.rules.get(site) or Rules()
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         rules = await _site_rules(store, args.site)
         if rules is None:
             return 2
@@ -108,7 +108,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
         if warning is not None:
             print(f"livethread: warning: {warning}", file=sys.stderr)
 
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         current = await _site_rules(store, args.site)
         if current is None:
             return 2
@@ -117,7 +117,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
         except RulesError as exc:
             print(f"livethread: error: {exc}", file=sys.stderr)
             return 2
-        await store.put_rules(args.site, updated)
+        await store.rules.put(args.site, updated)
         _print(args.site, updated)
         return 0
 

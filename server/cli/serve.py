@@ -17,8 +17,8 @@ import uvicorn
 from server import demo, logs
 from server.cli.command import Commands, database, subcommand, with_store
 from server.composition import worker_names, workers_for
-from server.ports import Store
 from server.settings import Settings, export
+from server.storage import Storage
 from server.web.app import bus_for
 from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
@@ -63,7 +63,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     _raise_file_limit()
     if settings.database != "memory:":
 
-        async def prepare(store: Store) -> int:
+        async def prepare(store: Storage) -> int:
             if settings.demo:
                 await demo.install(store)
                 token = await demo.issue_moderator_token(store)
@@ -101,11 +101,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # The same lines as the server processes' (serve hands this to uvicorn as log_config).
     logs.setup(settings.log_level)
 
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         bus = bus_for(settings)
         await bus.start()
         runner = Runner(
-            store,
+            store.cursors,
+            store.log,
             bus,
             workers_for(settings, store, bus),
             poll=settings.worker_poll_seconds,
@@ -128,8 +129,8 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        print(f"database {settings.database} is at schema version {await store.migrate()}")
+    async def work(store: Storage) -> int:
+        print(f"database {settings.database} is at schema version {await store.database.migrate()}")
         return 0
 
     return with_store(settings, work, create=True)

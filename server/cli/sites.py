@@ -18,8 +18,8 @@ import msgspec
 
 from server.cli.command import Commands, subcommand, with_store
 from server.model import Site
-from server.ports import Store
 from server.settings import Settings
+from server.storage import Storage
 from server.validation import validate_ids
 from server.web.guard import normal_origin
 
@@ -160,14 +160,14 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     except OriginError as exc:
         return _error(str(exc))
 
-    async def work(store: Store) -> int:
-        if await store.site(args.name) is not None:
+    async def work(store: Storage) -> int:
+        if await store.sites.get(args.name) is not None:
             return _error(
                 f"site {args.name!r} exists; change it with `livethread site set {args.name} …` "
                 f"(add does not replace a site: see it with `livethread site show {args.name}`)"
             )
         site = Site(name=args.name, origins=tuple(origins), premoderate=args.premoderate)
-        await store.put_site(site)
+        await store.sites.put(site)
         print(f"site {site.name} added\n{_describe(site)}", end="")
         return 0
 
@@ -181,8 +181,8 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
     except OriginError as exc:
         return _error(str(exc))
 
-    async def work(store: Store) -> int:
-        current = await store.site(args.name)
+    async def work(store: Storage) -> int:
+        current = await store.sites.get(args.name)
         if current is None:
             return _error(f"no site {args.name!r}; add it with `livethread site add {args.name}`")
         origins = list(current.origins if replaced is None else replaced)
@@ -200,7 +200,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
         if site == current:
             print(f"site {site.name} unchanged\n{_describe(site)}", end="")
             return 0
-        await store.put_site(site)
+        await store.sites.put(site)
         print(f"site {site.name} changed\n{_describe(site)}", end="")
         return 0
 
@@ -220,8 +220,8 @@ def _removable(value: str, origins: list[str]) -> str | None:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        site = await store.site(args.name)
+    async def work(store: Storage) -> int:
+        site = await store.sites.get(args.name)
         if site is None:
             return _error(f"no site {args.name!r}; add it with `livethread site add {args.name}`")
         print(f"site {site.name}\n{_describe(site)}", end="")

@@ -14,9 +14,9 @@ import sys
 from server.cli.command import Commands, subcommand, with_store
 from server.errors import Refusal
 from server.model import ThreadState
-from server.ports import Store
 from server.settings import Settings
-from server.thread_meta import ThreadMetas
+from server.storage import Storage
+from server.threads.meta import ThreadMetas
 from server.validation import validate_ids
 
 
@@ -36,13 +36,12 @@ def _describe(state: ThreadState) -> str:
 
 
 def _set(args: argparse.Namespace, settings: Settings) -> int:
-    validate_ids(args.site, args.thread)
+    key = validate_ids(args.site, args.thread)
 
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         try:
-            state = await ThreadMetas(store).retitle(
-                args.site, args.thread, title=args.title, url=args.url
-            )
+            metas = ThreadMetas(store.threads, store.sites)
+            state = await metas.retitle(key, title=args.title, url=args.url)
         except Refusal as exc:
             problems = "; ".join(f"--{name}: {why}" for name, why in exc.fields.items())
             print(f"livethread: error: {problems or exc.message}", file=sys.stderr)
@@ -54,13 +53,13 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
-    validate_ids(args.site, args.thread)
+    key = validate_ids(args.site, args.thread)
 
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
-            print(f"livethread: error: no site {args.site!r}", file=sys.stderr)
+    async def work(store: Storage) -> int:
+        if await store.sites.get(key.site) is None:
+            print(f"livethread: error: no site {key.site!r}", file=sys.stderr)
             return 2
-        print(_describe(await store.thread_state(args.site, args.thread)), end="")
+        print(_describe(await store.threads.state(key)), end="")
         return 0
 
     return with_store(settings, work)

@@ -14,12 +14,11 @@ import sys
 import msgspec
 
 from server.cli.command import Commands, subcommand, with_store
-from server.comments import Comments
-from server.ports import Store
+from server.composition import bus_for, comments_for
 from server.settings import Settings
+from server.storage import Storage
 from server.tokens import UNSUBSCRIBE_SECRET
-from server.web.app import bus_for
-from workers.confirmations import address_key
+from workers.notifications.confirmations import address_key
 
 
 def register(commands: Commands) -> None:
@@ -56,8 +55,8 @@ class ExportedComment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        found = await store.comments_by_email(args.email.strip().lower())
+    async def work(store: Storage) -> int:
+        found = await store.comments.by_email(args.email.strip().lower())
         exported = [
             ExportedComment(
                 id=r.id,
@@ -81,17 +80,17 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         bus = bus_for(settings)
         await bus.start()
         try:
-            comments = Comments(store, bus)
-            found = await store.comments_by_email(args.email.strip().lower())
+            comments = comments_for(store, bus)
+            found = await store.comments.by_email(args.email.strip().lower())
             for record in found:
                 await comments.erase(record)
             # Its reply-mail consent goes too: a later comment with it asks again.
-            secret = settings.secret or await store.secret(UNSUBSCRIBE_SECRET)
-            await store.forget_address(address_key(secret, args.email))
+            secret = settings.secret or await store.secrets.get(UNSUBSCRIBE_SECRET)
+            await store.addresses.forget(address_key(secret, args.email))
         finally:
             await bus.close()
         # Without Redis, every server process finds the removals in the event log's tail.

@@ -7,13 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.automod import Poster
-from server.comments import Comments
 from server.errors import Forbidden, Refusal, Throttled
-from server.model import PublicComment
-from server.ports import Store
-from server.snapshots import Snapshots
-from server.thread_meta import ThreadMetas
+from server.model import PublicComment, ThreadKey
+from server.moderation.automod import Poster
+from server.sites.ports import Moderators
+from server.threads.comments import Comments
+from server.threads.meta import ThreadMetas
+from server.threads.ports import CommentReads
+from server.threads.snapshots import Snapshots
 from server.validation import (
     EditComment,
     ModerationRequest,
@@ -59,18 +60,21 @@ class Api:
     def __init__(
         self,
         comments: Comments,
-        store: Store,
         snapshots: Snapshots,
+        metas: ThreadMetas,
         guard: Guard,
         *,
+        reads: CommentReads,
+        moderators: Moderators,
         max_body: int,
     ) -> None:
         self._comments = comments
-        self._store = store
+        self._reads = reads
+        self._moderators = moderators
         self._snapshots = snapshots
         self._guard = guard
         self._max_body = max_body
-        self._meta = ThreadMetas(store)
+        self._meta = metas
 
     def routes(self) -> list[Route]:
         return [
@@ -85,26 +89,26 @@ class Api:
 
     async def snapshot(self, request: Request) -> Response:
         """The thread as readers see it; with the site's moderator token, as moderators do."""
-        site, thread = _thread_query(request)
-        found = await self._comments.site(site)
+        key = _thread_query(request)
+        found = await self._comments.site(key.site)
         # A page the site does not list learns so here, plainly, rather than from a websocket
         # that cannot open (browsers hide the handshake's 403) or a refused post.
         self._guard.check_origin(request, found)
         # Idempotent and bounded, so a GET may carry it: the first page to name the thread
-        # names it, once, and one row per thread at most (server/thread_meta.py). Asked
+        # names it, once, and one row per thread at most (server/threads/meta.py). Asked
         # before the snapshot is read, so a first page's answer already carries its title.
         query = request.query_params
         await self._meta.offered(
-            found, thread, request.headers.get("origin"), query.get("title"), query.get("url")
+            found, key, request.headers.get("origin"), query.get("title"), query.get("url")
         )
-        moderator = await auth.moderator(request, self._store)
-        if moderator is not None and moderator.site != site:
+        moderator = await auth.moderator(request, self._moderators)
+        if moderator is not None and moderator.site != key.site:
             raise Forbidden("Your moderator token is for another site")
         # Never from a shared cache: a moderator's view must not reach a reader, and a reader's
         # page must not miss what was posted since.
         headers = {"Cache-Control": "no-store"}
         if moderator is None:
-            snapshot = await self._snapshots.get(site, thread)
+            snapshot = await self._snapshots.get(key)
             headers["Vary"] = "Accept-Encoding"
             if accepts_gzip(request.headers.get("accept-encoding", "")):
                 headers["Content-Encoding"] = "gzip"
@@ -112,7 +116,7 @@ class Api:
             else:
                 body = snapshot.body
             return json_response(body, headers=headers)
-        return json_response(await self._snapshots.for_moderators(site, thread), headers=headers)
+        return json_response(await self._snapshots.for_moderators(key), headers=headers)
 
     async def post(self, request: Request) -> Response:
         key = request.headers.get("idempotency-key")
@@ -127,8 +131,8 @@ class Api:
         with self._comments.claim(key):
             new = validate_comment(decode(await self._body(request), NewComment))
             self._guard.check_origin(request, await self._comments.site(new.site))
-            moderator = await auth.moderator(request, self._store)
-            self._guard.check_post(request, new.site, new.thread)
+            moderator = await auth.moderator(request, self._moderators)
+            self._guard.check_post(request, new.key)
             poster = Poster(address=self._guard.address(request))
             answer = await self._comments.post(new, key, moderator=moderator, poster=poster)
         return json_response(answer, 201)
@@ -139,7 +143,7 @@ class Api:
         comment = await self._comments.edit(
             request.path_params["id"],
             body,
-            moderator=await auth.moderator(request, self._store),
+            moderator=await auth.moderator(request, self._moderators),
             edit_token=auth.edit_token(request),
             poster=Poster(address=self._guard.address(request)),
         )
@@ -149,14 +153,14 @@ class Api:
         await self._check_comment_origin(request)
         comment = await self._comments.delete(
             request.path_params["id"],
-            moderator=await auth.moderator(request, self._store),
+            moderator=await auth.moderator(request, self._moderators),
             edit_token=auth.edit_token(request),
         )
         return json_response(CommentAnswer(comment))
 
     async def moderate(self, request: Request) -> Response:
         await self._check_comment_origin(request)
-        moderator = await auth.require_moderator(request, self._store)
+        moderator = await auth.require_moderator(request, self._moderators)
         action = decode(await self._body(request), ModerationRequest)
         comment = await self._comments.moderate(
             request.path_params["id"], action.action, moderator, reason=action.reason
@@ -164,18 +168,16 @@ class Api:
         return json_response(CommentAnswer(comment))
 
     async def thread_moderation(self, request: Request) -> Response:
-        moderator = await auth.require_moderator(request, self._store)
+        moderator = await auth.require_moderator(request, self._moderators)
         change = decode(await self._body(request), ThreadModeration)
-        validate_ids(change.site, change.thread)
-        self._guard.check_origin(request, await self._comments.site(change.site))
+        key = validate_ids(change.site, change.thread)
+        self._guard.check_origin(request, await self._comments.site(key.site))
         if change.action == "retitle":
             state = await self._meta.retitle(
-                change.site, change.thread, title=change.title, url=change.url, moderator=moderator
+                key, title=change.title, url=change.url, moderator=moderator
             )
         else:
-            state = await self._comments.set_locked(
-                change.site, change.thread, change.action == "lock", moderator
-            )
+            state = await self._comments.set_locked(key, change.action == "lock", moderator)
         return json_response(
             ThreadAnswer(
                 site=state.site,
@@ -199,13 +201,13 @@ class Api:
         for thread in threads:
             validate_ids(site, thread)
         await self._comments.site(site)
-        return json_response(CountsAnswer(site, await self._store.counts(site, threads)))
+        return json_response(CountsAnswer(site, await self._reads.counts(site, threads)))
 
     async def _check_comment_origin(self, request: Request) -> None:
         """A write to a comment is checked against the origins of the comment's site."""
         if request.headers.get("origin") is None:
             return
-        found = await self._store.comment(request.path_params["id"])
+        found = await self._reads.get(request.path_params["id"])
         if found is not None:
             self._guard.check_origin(request, await self._comments.site(found.site))
 
@@ -224,11 +226,10 @@ class Api:
         return b"".join(chunks)
 
 
-def _thread_query(request: Request) -> tuple[str, str]:
-    site = request.query_params.get("site", "")
-    thread = request.query_params.get("thread", "")
-    validate_ids(site, thread)
-    return site, thread
+def _thread_query(request: Request) -> ThreadKey:
+    return validate_ids(
+        request.query_params.get("site", ""), request.query_params.get("thread", "")
+    )
 
 
 async def on_refusal(request: Request, exc: Exception) -> Response:

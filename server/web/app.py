@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import demo, faults
-from server.automod import Automod
-from server.comments import Comments
-from server.composition import bus_for, store_for, workers_for
+from server.composition import bus_for, comments_for, store_for, workers_for
 from server.errors import Refusal
-from server.hub import Hub
+from server.moderation.automod import Automod
 from server.outbox import Outbox
-from server.ports import StoreUnavailable
 from server.settings import Settings
-from server.snapshots import Snapshots
+from server.storage import StoreUnavailable
+from server.threads.hub import Hub
+from server.threads.meta import ThreadMetas
+from server.threads.snapshots import Snapshots
 from server.validation import RequestError
 from server.web.api import Api, on_refusal, on_request_error
 from server.web.confirm import Confirm
@@ -48,24 +48,30 @@ def create_app(settings: Settings) -> Starlette:
     store = store_for(settings)
     # Publishing never holds up an answer: a bounded queue and one task (server/outbox.py).
     bus = Outbox(bus_for(settings))
-    comments = Comments(
+    comments = comments_for(
         store,
         bus,
         edit_window=settings.edit_window_seconds,
         backlog_limit=settings.backlog_limit,
         after_commit=faults.after_commit(settings.fault),
-        automod=Automod(store, velocity=settings.rate_limit),
+        automod=Automod(store.rules, velocity=settings.rate_limit),
         idempotency_ttl=settings.idempotency_ttl_seconds,
     )
     hub = Hub(
-        store, bus, backlog_limit=settings.backlog_limit, tail_interval=settings.tail_interval
+        store.threads,
+        store.log,
+        bus,
+        backlog_limit=settings.backlog_limit,
+        tail_interval=settings.tail_interval,
     )
     guard = Guard(settings)
     api = Api(
         comments,
-        store,
-        Snapshots(store, edit_window=int(settings.edit_window_seconds)),
+        Snapshots(store.threads, store.comments, edit_window=int(settings.edit_window_seconds)),
+        ThreadMetas(store.threads, store.sites),
         guard,
+        reads=store.comments,
+        moderators=store.moderators,
         max_body=settings.http_max_bytes,
     )
     moderation = ModerationSocket(
@@ -85,7 +91,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     runner = (
         Runner(
-            store,
+            store.cursors,
+            store.log,
             bus,
             workers_for(settings, store, bus),
             poll=settings.worker_poll_seconds,

@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 
 from server.errors import Refusal
 from server.model import Moderator
-from server.ports import Store
+from server.sites.ports import Moderators
 from server.tokens import token_hash
 
 EDIT_TOKEN_HEADER = "x-edit-token"
@@ -30,19 +30,19 @@ def bearer(conn: HTTPConnection) -> str | None:
     return token.strip()
 
 
-async def moderator(conn: HTTPConnection, store: Store) -> Moderator | None:
+async def moderator(conn: HTTPConnection, moderators: Moderators) -> Moderator | None:
     """The moderator a request's bearer token names; None if it carries none; 401 if unknown."""
     token = bearer(conn)
     if token is None:
         return None
-    found = await store.moderator(token_hash(token))
+    found = await moderators.by_token(token_hash(token))
     if found is None:
         raise Unauthorized("Unknown or revoked moderator token")
     return found
 
 
-async def require_moderator(conn: HTTPConnection, store: Store) -> Moderator:
-    found = await moderator(conn, store)
+async def require_moderator(conn: HTTPConnection, moderators: Moderators) -> Moderator:
+    found = await moderator(conn, moderators)
     if found is None:
         raise Unauthorized("This needs a moderator token: Authorization: Bearer TOKEN")
     return found

@@ -1,4 +1,4 @@
-"""The confirm page of reply-mail double opt-in (see workers/confirmations.py).
+"""The confirm page of reply-mail double opt-in (see workers/notifications/confirmations.py).
 
 `GET /confirm?e=KEY&t=TOKEN` only shows a page with a button: link scanners and mail previews
 fetch links, and must not confirm an address for anyone. The button POSTs `e` and `t` (form
@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.ports import Store
+from server.storage import Storage
 from server.tokens import UNSUBSCRIBE_SECRET
 from server.web.forms import link_fields
 from server.web.pages import PAGE_HEADERS, TEMPLATES
-from workers.confirmations import confirm_token_matches
+from workers.notifications.confirmations import confirm_token_matches
 
 # Both the key and the token are hex HMAC-SHA256s.
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -31,7 +31,7 @@ _HEX = re.compile(r"[0-9a-f]{64}")
 
 @dataclass
 class Confirm:
-    store: Store
+    store: Storage
     # The configured signing secret; None means the one kept in the database.
     secret: str | None = None
     clock: Callable[[], float] = field(default=time.time)
@@ -43,12 +43,12 @@ class Confirm:
         key, token = await link_fields(request, "e", "t")
         if not (_HEX.fullmatch(key) and _HEX.fullmatch(token)):
             return self._render(request, "malformed", status=400)
-        secret = self.secret or await self.store.secret(UNSUBSCRIBE_SECRET)
+        secret = self.secret or await self.store.secrets.get(UNSUBSCRIBE_SECRET)
         if not confirm_token_matches(secret, key, token):
             return self._render(request, "forbidden", status=403)
         if request.method == "GET":
             return self._render(request, "ask", key=key, token=token)
-        await self.store.confirm_address(key, self.clock())
+        await self.store.addresses.confirm(key, self.clock())
         return self._render(request, "done")
 
     def _render(

@@ -33,7 +33,7 @@ from starlette.requests import HTTPConnection
 
 from server.errors import Refusal, Throttled
 from server.limits import Addresses, Concurrency, Limiter, Rate
-from server.model import Site
+from server.model import Site, ThreadKey
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,13 +193,13 @@ class Guard:
         self.refusals.refused(origin[:100], site.name)
         raise OriginRefused(f"Origin {origin[:100]!r} is not allowed for site {site.name!r}")
 
-    def check_post(self, conn: HTTPConnection, site: str, thread: str) -> None:
+    def check_post(self, conn: HTTPConnection, thread: ThreadKey) -> None:
         if not self._enabled:
             return
         for limiter, key, what in (
             (self._posts_by_address, self._key(conn), "from your address"),
-            (self._posts_by_thread, f"{site}\n{thread}", "on this article"),
-            (self._posts_by_site, site, "on this site"),
+            (self._posts_by_thread, f"{thread.site}\n{thread.thread}", "on this article"),
+            (self._posts_by_site, thread.site, "on this site"),
         ):
             wait = limiter.take(key)
             if wait:

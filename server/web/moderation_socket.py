@@ -31,9 +31,11 @@ import msgspec
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server import channels, events, review
+from server import channels, events
+from server.bus import Bus
 from server.errors import NotFound, Refusal
-from server.ports import Bus, Store
+from server.moderation import review
+from server.storage import Storage
 from server.tokens import token_hash
 from server.validation import RequestError, validate_ids
 from server.web.closing import (
@@ -108,7 +110,7 @@ class _Recheck:
 
 class ModerationSocket:
     def __init__(
-        self, store: Store, bus: Bus, guard: Guard, *, inbox: int, recheck: float = 30.0
+        self, store: Storage, bus: Bus, guard: Guard, *, inbox: int, recheck: float = 30.0
     ) -> None:
         self._store = store
         self._bus = bus
@@ -123,7 +125,7 @@ class ModerationSocket:
         site = ws.query_params.get("site", "")
         try:
             validate_ids(site, "-")
-            found = await self._store.site(site)
+            found = await self._store.sites.get(site)
             if found is None:
                 raise NotFound(f"Unknown site {site!r}")
         except (RequestError, Refusal) as exc:
@@ -168,7 +170,7 @@ class ModerationSocket:
             )
             return None
         hashed = token_hash(token)
-        moderator = await self._store.moderator(hashed)
+        moderator = await self._store.moderators.by_token(hashed)
         if moderator is None:
             await refuse(ws, "unauthorized", "Unknown or revoked moderator token", POLICY)
             return None
@@ -228,14 +230,14 @@ class ModerationSocket:
     async def _still_valid(self, ws: WebSocket, site: str, hashed: str) -> bool:
         """Whether the socket's token still names a moderator of the site; if not, the socket
         is refused (error frame, close 1008) and False."""
-        moderator = await self._store.moderator(hashed)
+        moderator = await self._store.moderators.by_token(hashed)
         if moderator is not None and moderator.site == site:
             return True
         await refuse(ws, "unauthorized", "This moderator token was revoked", POLICY)
         return False
 
     async def _send_queue(self, ws: WebSocket, site: str) -> None:
-        records = await self._store.queue(site, QUEUE_LIMIT)
+        records = await self._store.review.queue(site, QUEUE_LIMIT)
         items = [i for i in (review.item(r) for r in records) if i is not None]
         frame = events.Queue(site=site, items=items)
         await ws.send_text(events.encode_moderation(frame).decode())

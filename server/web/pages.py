@@ -13,9 +13,10 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
 from server import demo
+from server.bus import Bus
 from server.errors import NotFound
-from server.model import PublicComment, reader_view, visible_count
-from server.ports import Bus, Store, StoreError
+from server.model import PublicComment, ThreadKey, reader_view, visible_count
+from server.storage import Storage, StoreError
 from server.validation import validate_ids
 from server.web.responses import NOSNIFF, json_response
 from workers.runner import Runner
@@ -65,7 +66,12 @@ def tree(comments: list[PublicComment]) -> list[Node]:
 
 class Pages:
     def __init__(
-        self, store: Store, bus: Bus, runner: Runner | None = None, *, widget_url: str = "/embed.js"
+        self,
+        store: Storage,
+        bus: Bus,
+        runner: Runner | None = None,
+        *,
+        widget_url: str = "/embed.js",
     ) -> None:
         self._store = store
         self._bus = bus
@@ -84,9 +90,9 @@ class Pages:
         ]
 
     async def article(self, request: Request) -> Response:
-        if await self._store.site(demo.SITE) is None:
+        if await self._store.sites.get(demo.SITE) is None:
             return TEMPLATES.TemplateResponse(request, "index.html", {}, headers=PAGE_HEADERS)
-        state, records = await self._store.comments(demo.SITE, demo.THREAD)
+        state, records = await self._store.comments.of_thread(ThreadKey(demo.SITE, demo.THREAD))
         view = reader_view(records)
         context = {
             "title": demo.TITLE,
@@ -103,13 +109,14 @@ class Pages:
         """Any site's thread on a page of this server: where reply mails link
         (`#comment-ID`), since the start page shows only the demo. Not for search engines: the
         publisher's article is the thread's home."""
-        site, thread = validate_ids(request.path_params["site"], request.path_params["thread"])
-        if await self._store.site(site) is None:
+        key = validate_ids(request.path_params["site"], request.path_params["thread"])
+        site, thread = key.site, key.thread
+        if await self._store.sites.get(site) is None:
             raise NotFound(f"Unknown site {site!r}")
-        state, records = await self._store.comments(site, thread)
+        state, records = await self._store.comments.of_thread(key)
         view = reader_view(records)
         context = {
-            # The article's title once a page or a moderator named it (server/thread_meta.py).
+            # The article's title once a page or a moderator named it (server/threads/meta.py).
             "title": state.title or thread,
             "site": site,
             "thread": thread,
@@ -121,11 +128,11 @@ class Pages:
 
     async def moderate(self, request: Request) -> Response:
         """The moderators' page for one thread (`?site=S&thread=T`, the demo's by default)."""
-        site, thread = validate_ids(
+        key = validate_ids(
             request.query_params.get("site", demo.SITE),
             request.query_params.get("thread", demo.THREAD),
         )
-        context = {"site": site, "thread": thread}
+        context = {"site": key.site, "thread": key.thread}
         return TEMPLATES.TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
 
     async def ready(self, request: Request) -> Response:
@@ -134,7 +141,7 @@ class Pages:
         503 saying what is wrong, so a balancer sends traffic to another process."""
         database = "writable"
         try:
-            await self._store.writable(READY_TIMEOUT)
+            await self._store.database.writable(READY_TIMEOUT)
         except StoreError as exc:  # StoreUnavailable, or a store closing at shutdown
             database = str(exc)
         bus = "connected" if self._bus.connected else "disconnected"
@@ -145,7 +152,7 @@ class Pages:
     async def health(self, request: Request) -> Response:
         """200 while the store answers; the bus being down degrades live delivery, not health."""
         # One primary-key read that any database answers, demo or not.
-        await self._store.log_end()
+        await self._store.log.end()
         bus = "connected" if self._bus.connected else "disconnected"
         answer: dict[str, object] = {"status": "ok", "bus": bus}
         if self._runner is not None:

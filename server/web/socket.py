@@ -15,9 +15,10 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import events
-from server.comments import Comments
 from server.errors import Refusal
-from server.hub import Hub
+from server.model import ThreadKey
+from server.threads.comments import Comments
+from server.threads.hub import Hub
 from server.validation import RequestError, validate_ids
 from server.web.closing import (
     INTERNAL,
@@ -69,8 +70,8 @@ class ThreadSocket:
 
     async def serve(self, ws: WebSocket) -> None:
         try:
-            site, thread, since = self._params(ws)
-            found = await self._comments.site(site)
+            key, since = self._params(ws)
+            found = await self._comments.site(key.site)
         except (RequestError, Refusal) as exc:
             await ws.accept()
             await refuse(ws, error_code(exc), exc.message, POLICY)
@@ -101,22 +102,22 @@ class ThreadSocket:
         )
         detached = False
         try:
-            await self._hub.join(site, thread, member)
+            await self._hub.join(key, member)
             try:
-                await self._backlog(ws, member, site, thread, since)
+                await self._backlog(ws, member, key, since)
                 if isinstance(member, QueuedMember):
                     await _stream(ws, member)
                 elif not member.overflowed:
                     # From here the protocol holds the socket and this task ends; the hub
                     # and the guard let go of it when the connection is lost.
-                    detached = member.detach(lambda: self._lost(site, thread, member, give_back))
+                    detached = member.detach(lambda: self._lost(key, member, give_back))
             finally:
                 if not detached:
-                    await self._hub.leave(site, thread, member)
+                    await self._hub.leave(key, member)
         except (WebSocketDisconnect, OSError):
             return
         except Exception:
-            log.exception("websocket for %s/%s failed", site, thread)
+            log.exception("websocket for %s failed", key)
             await close(ws, INTERNAL, "internal error")
             return
         finally:
@@ -126,17 +127,17 @@ class ThreadSocket:
             member.drop()
             await close(ws, TOO_SLOW, TOO_SLOW_REASON, self._slow_close)
 
-    def _lost(self, site: str, thread: str, member: Member, give_back: Callable[[], None]) -> None:
-        self._hub.discard(site, thread, member)
+    def _lost(self, key: ThreadKey, member: Member, give_back: Callable[[], None]) -> None:
+        self._hub.discard(key, member)
         give_back()
 
     async def _backlog(
-        self, ws: WebSocket, member: Member, site: str, thread: str, since: int | None
+        self, ws: WebSocket, member: Member, key: ThreadKey, since: int | None
     ) -> None:
         """Send `hello` and what the client missed, then let live events through."""
-        caught = await self._comments.catch_up(site, thread, since)
+        caught = await self._comments.catch_up(key, since)
         state = caught.state
-        hello = events.Hello(site=site, thread=thread, seq=state.seq, locked=state.locked)
+        hello = events.Hello(site=key.site, thread=key.thread, seq=state.seq, locked=state.locked)
         await ws.send_text(_frame(hello))
         position = state.seq if since is None or caught.resync else since
         if caught.resync is not None:
@@ -146,17 +147,15 @@ class ThreadSocket:
             position = event.seq
         member.release(position)
 
-    def _params(self, ws: WebSocket) -> tuple[str, str, int | None]:
-        site = ws.query_params.get("site", "")
-        thread = ws.query_params.get("thread", "")
-        validate_ids(site, thread)
+    def _params(self, ws: WebSocket) -> tuple[ThreadKey, int | None]:
+        key = validate_ids(ws.query_params.get("site", ""), ws.query_params.get("thread", ""))
         raw = ws.query_params.get("since")
         if raw is None or raw == "":
-            return site, thread, None
+            return key, None
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500).
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise RequestError(422, "since must be a seq (a whole number)", {"since": raw[:20]})
-        return site, thread, int(raw)
+        return key, int(raw)
 
 
 async def _stream(ws: WebSocket, member: QueuedMember) -> None:

@@ -1,4 +1,4 @@
-"""The unsubscribe page of reply-notification mails (see workers/notifications.py).
+"""The unsubscribe page of reply-notification mails (see workers/notifications/worker.py).
 
 `GET /unsubscribe?c=ID&t=TOKEN` only shows a confirmation page with a button: link scanners
 and mail previews fetch links, and must not unsubscribe anyone. The button POSTs `c` and `t`
@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.ports import Store
+from server.storage import Storage
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token_matches
 from server.web.forms import link_fields
 from server.web.pages import PAGE_HEADERS, TEMPLATES
@@ -31,7 +31,7 @@ _TOKEN = re.compile(r"[0-9a-fA-F]{64}")
 
 @dataclass
 class Unsubscribe:
-    store: Store
+    store: Storage
     # The configured signing secret; None means the one kept in the database.
     secret: str | None = None
 
@@ -46,11 +46,11 @@ class Unsubscribe:
             return self._render(request, "forbidden", comment_id, token, status=403)
         if request.method == "GET":
             return self._render(request, "confirm", comment_id, token)
-        await self.store.unsubscribe(comment_id)
+        await self.store.subscriptions.unsubscribe(comment_id)
         return self._render(request, "done", comment_id, token)
 
     async def _valid(self, comment_id: str, token: str) -> bool:
-        secret = self.secret or await self.store.secret(UNSUBSCRIBE_SECRET)
+        secret = self.secret or await self.store.secrets.get(UNSUBSCRIBE_SECRET)
         return unsubscribe_token_matches(secret, comment_id, token)
 
     def _render(

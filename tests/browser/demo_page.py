@@ -165,6 +165,6 @@ async def set_origins(settings: Settings, site: str, *origins: str) -> None:
     store = store_for(settings)
     await store.open()
     try:
-        await store.put_site(Site(name=site, origins=origins))
+        await store.sites.put(Site(name=site, origins=origins))
     finally:
         await store.close()

@@ -116,7 +116,7 @@ async def list_origin(settings: Settings, origin: str) -> None:
     store = store_for(settings)
     await store.open()
     try:
-        await store.put_site(Site(name=demo.SITE, origins=(origin,), premoderate=False))
+        await store.sites.put(Site(name=demo.SITE, origins=(origin,), premoderate=False))
     finally:
         await store.close()
 

@@ -9,7 +9,7 @@ import httpx
 from playwright.async_api import Browser, expect
 
 from server import demo
-from server.rules import Rules
+from server.moderation.rules import Rules
 from server.settings import Settings
 from tests.browser.conftest import Tab, open_tab
 from tests.browser.demo_page import item, moderator_token

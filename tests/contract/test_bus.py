@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.redis_bus import RedisBus
-from server.ports import Bus
+from server.bus import Bus
 from tests.contract.conftest_bus import (
     WAIT,
     Exploding,

@@ -22,8 +22,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server import events
-from server.hub import Hub
+from server.model import ThreadKey
 from server.settings import Settings
+from server.threads.hub import Hub
 from tests.support.clients import WAIT, Reader, comment_json, decode_json, provision
 from tests.support.server import Running, serve, serve_process
 from tests.support.waiting import eventually
@@ -184,12 +185,12 @@ async def test_connections_beyond_the_connect_rate_close_with_4029(settings: Set
         async with reader_from(url, BYSTANDER) as bystander, AsyncExitStack() as stack:
             for _ in range(5):
                 await stack.enter_async_context(reader_from(url, HOME))
-            assert hub.readers(SITE, THREAD) == 6
+            assert hub.readers(ThreadKey(SITE, THREAD)) == 6
             await expect_refused_socket(url)
             # Closing sockets does not give new ones back: it is a rate of new connections.
             await stack.aclose()
             await expect_refused_socket(url)
-            assert hub.readers(SITE, THREAD) == 1
+            assert hub.readers(ThreadKey(SITE, THREAD)) == 1
             # Other addresses connect, and the bystander saw none of it.
             async with reader_from(url, ELSEWHERE):
                 pass
@@ -205,15 +206,15 @@ async def test_open_sockets_beyond_the_cap_close_with_4029(settings: Settings) -
         async with AsyncExitStack() as stack:
             held = [await stack.enter_async_context(reader_from(url, HOME)) for _ in range(3)]
             await expect_refused_socket(url)
-            assert hub.readers(SITE, THREAD) == 3
+            assert hub.readers(ThreadKey(SITE, THREAD)) == 3
             async with reader_from(url, ELSEWHERE):  # another address has its own places
-                assert hub.readers(SITE, THREAD) == 4
+                assert hub.readers(ThreadKey(SITE, THREAD)) == 4
             await held[0].ws.close()
             # The server frees the place when its handler sees the close: poll the hub (which
             # drops the member just before the place is given back, with no await in between).
-            await eventually(lambda: hub.readers(SITE, THREAD) == 2)
+            await eventually(lambda: hub.readers(ThreadKey(SITE, THREAD)) == 2)
             async with reader_from(url, HOME) as again:
-                assert hub.readers(SITE, THREAD) == 3
+                assert hub.readers(ThreadKey(SITE, THREAD)) == 3
                 await expect_refused_socket(url)  # full again
                 async with client(running, ELSEWHERE) as http:
                     assert (await post(http)).status_code == 201

@@ -20,10 +20,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server import events
-from server.comments import RESERVED_NAMES
 from server.names import impersonates
 from server.render import clean_name, render
 from server.settings import Settings
+from server.threads.comments import RESERVED_NAMES
 from server.validation import (
     BODY_MAX,
     NAME_MAX,

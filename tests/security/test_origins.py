@@ -18,9 +18,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from server import events
-from server.hub import Hub
-from server.model import Site
+from server.model import Site, ThreadKey
 from server.settings import Settings
+from server.threads.hub import Hub
 from server.web.guard import Guard, OriginRefused, RefusalLog
 from tests.support.clients import (
     WAIT,
@@ -102,7 +102,7 @@ async def test_foreign_origin_socket_is_refused_in_the_handshake(server: Running
     with pytest.raises(InvalidStatus) as other:
         await connect(server.ws("other", THREAD), origin=Origin(LISTED), open_timeout=WAIT)
     assert other.value.response.status_code == 403
-    assert hub.readers(SITE, THREAD) == 0
+    assert hub.readers(ThreadKey(SITE, THREAD)) == 0
     assert hub.rooms() == 0
 
 

@@ -31,7 +31,7 @@ from tests.support.clients import WAIT, Tokens, provision, reader
 from tests.support.follower import Follower
 from tests.support.server import Running, serve
 from tests.support.waiting import eventually
-from workers.confirmations import address_key
+from workers.notifications.confirmations import address_key
 
 # What uvicorn takes as the client's address: it trusts X-Forwarded-For from 127.0.0.1 (its
 # default FORWARDED_ALLOW_IPS), so the server sees this documentation address (RFC 5737).
@@ -544,11 +544,11 @@ async def test_user_delete_forgets_the_addresss_reply_mail_consent(settings: Set
     store = store_for(settings)
     await store.open()
     try:
-        secret = await store.secret(UNSUBSCRIBE_SECRET)
+        secret = await store.secrets.get(UNSUBSCRIBE_SECRET)
         key = address_key(secret, "Ann@Example.com")
-        assert await store.confirm_address(key, 1.0)
+        assert await store.addresses.confirm(key, 1.0)
         kept = address_key(secret, "bob@example.com")
-        assert await store.confirm_address(kept, 1.0)
+        assert await store.addresses.confirm(kept, 1.0)
     finally:
         await store.close()
     code, out, err = await livethread(
@@ -558,7 +558,7 @@ async def test_user_delete_forgets_the_addresss_reply_mail_consent(settings: Set
     store = store_for(settings)
     await store.open()
     try:
-        assert await store.address(key) is None
-        assert await store.address(kept) is not None
+        assert await store.addresses.get(key) is None
+        assert await store.addresses.get(kept) is not None
     finally:
         await store.close()

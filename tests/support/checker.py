@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from server import events
-from server.ports import StoredEvent
+from server.threads.ports import StoredEvent
 from tests.support.follower import Follower
 
 

@@ -35,10 +35,10 @@ async def provision(settings: Settings, site: str = "news") -> Tokens:
     await store.open()
     try:
         tokens = Tokens(news=new_token(), other=new_token())
-        await store.put_site(Site(name=site, origins=("https://news.example",)))
-        await store.put_site(Site(name="other"))
-        await store.put_moderator(Moderator(name="Lisa West", site=site), token_hash(tokens.news))
-        await store.put_moderator(Moderator(name="Olaf", site="other"), token_hash(tokens.other))
+        await store.sites.put(Site(name=site, origins=("https://news.example",)))
+        await store.sites.put(Site(name="other"))
+        await store.moderators.put(Moderator(name="Lisa West", site=site), token_hash(tokens.news))
+        await store.moderators.put(Moderator(name="Olaf", site="other"), token_hash(tokens.other))
         return tokens
     finally:
         await store.close()

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import httpx
 
-from server.ports import Store
+from server.model import ThreadKey
 from server.settings import Settings
+from server.storage import Storage
 from server.web.app import store_for
 from tests.support.checker import Truth
 from tests.support.clients import Tokens, comment_json, decode_json, provision
@@ -39,7 +40,7 @@ EXIT_TIMEOUT = 10.0
 
 
 @asynccontextmanager
-async def opened(settings: Settings) -> AsyncIterator[Store]:
+async def opened(settings: Settings) -> AsyncIterator[Storage]:
     """The store of `settings`, opened for the length of the block (read what was committed)."""
     store = store_for(settings)
     await store.open()
@@ -88,7 +89,7 @@ class Cluster:
     async def truth(self, site: str = SITE, thread: str = THREAD) -> Truth:
         """The thread's committed events, read from the database."""
         async with opened(self.settings) as store:
-            return Truth.of(await store.events_after(site, thread, 0, 1_000_000))
+            return Truth.of(await store.log.events_after(ThreadKey(site, thread), 0, 1_000_000))
 
     async def close(self) -> None:
         await self._stack.aclose()

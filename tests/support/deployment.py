@@ -22,9 +22,9 @@ async def _add_origins(settings: Settings, origins: tuple[str, ...]) -> None:
     store = store_for(settings)
     await store.open()
     try:
-        site = await store.site("news")
+        site = await store.sites.get("news")
         assert site is not None
-        await store.put_site(msgspec.structs.replace(site, origins=(*site.origins, *origins)))
+        await store.sites.put(msgspec.structs.replace(site, origins=(*site.origins, *origins)))
     finally:
         await store.close()
 

@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from server import events
 from server.model import Site
-from server.rules import Rules, check
+from server.moderation.rules import Rules, check
 from server.settings import Settings
 from server.web.app import store_for
 from tests.support.clients import WAIT
@@ -62,8 +62,8 @@ async def set_rules(settings: Settings, site: str, rules: Rules) -> None:
     store = store_for(settings)
     await store.open()
     try:
-        if await store.site(site) is None:
-            await store.put_site(Site(name=site))
-        await store.put_rules(site, check(rules))
+        if await store.sites.get(site) is None:
+            await store.sites.put(Site(name=site))
+        await store.rules.put(site, check(rules))
     finally:
         await store.close()

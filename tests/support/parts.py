@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import SqliteStore
-from server.comments import Comments
+from server.adapters.sqlite_store import sqlite_storage
+from server.composition import comments_for
 from server.model import Site
+from server.storage import Storage
+from server.threads.comments import Comments
 from server.validation import CleanComment
 
 
@@ -37,19 +39,19 @@ def new_comment(
     )
 
 
-Parts = tuple[SqliteStore, MemoryBus, Comments]
+Parts = tuple[Storage, MemoryBus, Comments]
 
 
 @asynccontextmanager
 async def use_cases(path: Path, *sites: Site) -> AsyncIterator[Parts]:
     """A store on `path` with `sites` (default: "news"), a bus, and Comments over them."""
-    store, bus = SqliteStore(str(path)), MemoryBus()
+    store, bus = sqlite_storage(str(path)), MemoryBus()
     await store.open()
     await bus.start()
     for site in sites or (Site(name="news"),):
-        await store.put_site(site)
+        await store.sites.put(site)
     try:
-        yield store, bus, Comments(store, bus)
+        yield store, bus, comments_for(store, bus)
     finally:
         await bus.close()
         await store.close()

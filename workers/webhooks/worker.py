@@ -19,15 +19,13 @@ At least once: a delivery whose answer is lost (a crash, a timeout) is sent agai
 
 The body is the event as readers get it on the websocket (`type`, `seq`, ...) with its `site`
 and `thread` added. The signature header is `t=UNIX_SECONDS,v1=HEX`, where HEX is
-HMAC-SHA256(secret, f"{t}." + body); `verify` checks one.
+HMAC-SHA256(secret, f"{t}." + body) (signing.py; its `verify` checks one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 import random
@@ -43,7 +41,10 @@ import httpx
 import msgspec
 
 from server import destinations, events
-from server.ports import Delivery, LogEntry, Store, Webhook
+from server.threads.ports import LogEntry
+from workers.cursors import Cursors
+from workers.webhooks.ports import Delivery, DeliveryQueue, Webhook, WebhookRegistry
+from workers.webhooks.signing import signature_header
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ SENDER_LEASE = "webhooks.sender"
 USER_AGENT = "livethread-webhooks/1"
 # The event types a webhook may subscribe to.
 EVENT_TYPES: tuple[str, ...] = typing.get_args(events.EventType)
-# Receivers should refuse signatures older (or newer) than this many seconds.
-TOLERANCE = 300
 _ERROR_CHARS = 300
 
 
@@ -70,43 +69,6 @@ _encoder = msgspec.json.Encoder()
 
 class WebhookError(ValueError):
     """A webhook cannot be added as asked (the message says why)."""
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256 of f"{timestamp}." + body under `secret`."""
-    signed = f"{timestamp}.".encode() + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The `X-Livethread-Signature` value: `t=UNIX_SECONDS,v1=HEX`."""
-    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
-
-
-def verify(
-    secret: str,
-    header: str,
-    body: bytes,
-    tolerance: float = TOLERANCE,
-    now: float | None = None,
-) -> bool:
-    """Whether `header` (an `X-Livethread-Signature`) signs `body` under `secret`, at a time
-    within `tolerance` seconds of `now` (a captured request cannot be replayed later)."""
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            timestamp = int(value)
-        elif key == "v1":
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, c) for c in candidates)
 
 
 def new_webhook(site: str, url: str, event_types: tuple[str, ...] = ()) -> Webhook:
@@ -163,7 +125,9 @@ class Webhooks:
 
     def __init__(
         self,
-        store: Store,
+        webhooks: WebhookRegistry,
+        deliveries: DeliveryQueue,
+        cursors: Cursors,
         *,
         client: httpx.AsyncClient | None = None,
         # Up to ~2 hours of retries (full jitter, 30 s doubling to 1 h) before parking: a
@@ -176,7 +140,9 @@ class Webhooks:
         lease: float = 30.0,
         allow_private: bool = False,
     ) -> None:
-        self._store = store
+        self._webhooks = webhooks
+        self._deliveries = deliveries
+        self._cursors = cursors
         self._allow_private = allow_private
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
@@ -206,7 +172,7 @@ class Webhooks:
 
     async def handle(self, entry: LogEntry) -> None:
         """Queue one delivery per webhook of the event's site that wants the event's type."""
-        hooks = await self._store.webhooks(entry.site)
+        hooks = await self._webhooks.of_site(entry.site)
         if not hooks:
             return
         kind = _tagged.decode(entry.payload).type
@@ -225,7 +191,7 @@ class Webhooks:
             if not hook.events or kind in hook.events
         ]
         if wanted:
-            await self._store.enqueue_deliveries(wanted)
+            await self._deliveries.enqueue(wanted)
             self._queued.set()
 
     # -- the sender --------------------------------------------------------------------
@@ -246,7 +212,7 @@ class Webhooks:
             while True:
                 now = self._clock()
                 if now >= renew_at:
-                    if not await self._store.lease(
+                    if not await self._cursors.lease(
                         SENDER_LEASE, self._owner, now + self._lease, now
                     ):
                         # Another copy sends; take over if its lease lapses. (Not woken by
@@ -267,7 +233,7 @@ class Webhooks:
         finally:
             # Give the lease back, so another copy need not wait for it to lapse.
             with contextlib.suppress(Exception):
-                await self._store.lease(SENDER_LEASE, self._owner, 0.0, self._clock())
+                await self._cursors.lease(SENDER_LEASE, self._owner, 0.0, self._clock())
 
     def _wait_for(self, idle: float) -> float:
         if self._soonest is None:
@@ -294,13 +260,13 @@ class Webhooks:
 
     async def _deliver_batch(self) -> tuple[int, int]:
         """(deliveries tried, deliveries accepted) for one batch of due deliveries."""
-        due = await self._store.due_deliveries(self._clock(), self._batch)
+        due = await self._deliveries.due(self._clock(), self._batch)
         if not due:
             return 0, 0
         hooks: dict[str, Webhook | None] = {}
         for delivery in due:
             if delivery.webhook_id not in hooks:
-                hooks[delivery.webhook_id] = await self._store.webhook(delivery.webhook_id)
+                hooks[delivery.webhook_id] = await self._webhooks.get(delivery.webhook_id)
         outcomes = await asyncio.gather(
             *(self._attempt(d, hooks[d.webhook_id]) for d in due), return_exceptions=True
         )
@@ -331,16 +297,16 @@ class Webhooks:
                 error = await self._post(delivery, hook, target)
         now = self._clock()
         if error is None:
-            await self._store.settle_delivery(delivery.id, "sent", attempts, now, None)
+            await self._deliveries.settle(delivery.id, "sent", attempts, now, None)
             return True
         if final or attempts >= self._max_attempts:
             log.warning(
                 "webhooks: delivery %s parked after %d attempts: %s", delivery.id, attempts, error
             )
-            await self._store.settle_delivery(delivery.id, "parked", attempts, now, error)
+            await self._deliveries.settle(delivery.id, "parked", attempts, now, error)
             return False
         next_at = now + backoff(delivery.attempts, *self._backoff)
-        await self._store.settle_delivery(delivery.id, "pending", attempts, next_at, error)
+        await self._deliveries.settle(delivery.id, "pending", attempts, next_at, error)
         if self._soonest is None or next_at < self._soonest:
             self._soonest = next_at
         return False

@@ -16,8 +16,10 @@ import logging
 
 from server.errors import Forbidden, Invalid, NotFound
 from server.limits import Limiter, Rate
-from server.model import Moderator, Site, ThreadMeta, ThreadState
-from server.ports import Store, StoreError
+from server.model import Moderator, Site, ThreadKey, ThreadMeta, ThreadState
+from server.sites.ports import Sites
+from server.storage import StoreError
+from server.threads.ports import Threads
 from server.validation import FORM_INVALID, thread_meta_fields
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,13 @@ NEW_THREADS = Rate(120, 60.0)
 class ThreadMetas:
     """Reads and changes threads' titles and URLs (see the module's docstring)."""
 
-    def __init__(self, store: Store, *, rate: Rate = NEW_THREADS) -> None:
-        self._store = store
+    def __init__(self, threads: Threads, sites: Sites, *, rate: Rate = NEW_THREADS) -> None:
+        self._threads = threads
+        self._sites = sites
         self._named = Limiter(rate, max_keys=10_000)
 
     async def offered(
-        self, site: Site, thread: str, origin: str | None, title: str | None, url: str | None
+        self, site: Site, key: ThreadKey, origin: str | None, title: str | None, url: str | None
     ) -> ThreadMeta | None:
         """Keep a page's title and URL for the fields the thread has empty; the thread's
         metadata as it now is, or None when nothing offered could be kept."""
@@ -49,24 +52,21 @@ class ThreadMetas:
         if not kept:
             return None
         try:
-            current = await self._store.thread_meta(site.name, thread)
+            current = await self._threads.meta(key)
             if all(getattr(current, name) for name in kept):
                 return current  # the usual load: named already, nothing to write
             if self._named.take(site.name):
                 return None
-            return await self._store.set_thread_meta(
-                site.name, thread, ThreadMeta(**kept), first=True
-            )
+            return await self._threads.set_meta(key, ThreadMeta(**kept), first=True)
         except StoreError as exc:
             # A reader came for the comments: a database that cannot take this write now
             # must not cost them the thread. A later load names it.
-            log.info("thread %s/%s not named now: %s", site.name, thread, exc)
+            log.info("thread %s not named now: %s", key, exc)
             return None
 
     async def retitle(
         self,
-        site: str,
-        thread: str,
+        key: ThreadKey,
         *,
         title: str | None,
         url: str | None,
@@ -74,17 +74,17 @@ class ThreadMetas:
     ) -> ThreadState:
         """Set a thread's title and URL (an omitted one is kept, "" clears it): a moderator of
         its site, or the operator (`moderator` None). 422 naming each bad field."""
-        if moderator is not None and moderator.site != site:
+        if moderator is not None and moderator.site != key.site:
             raise Forbidden("Your moderator token is for another site")
-        found = await self._store.site(site)
+        found = await self._sites.get(key.site)
         if found is None:
-            raise NotFound(f"Unknown site {site!r}")
+            raise NotFound(f"Unknown site {key.site!r}")
         if title is None and url is None:
             raise Invalid(FORM_INVALID, {"title": "Give a title, a url, or both"})
         kept, errors = thread_meta_fields(title, url, found.origins)
         if errors:
             raise Invalid(FORM_INVALID, errors)
-        current = await self._store.thread_meta(site, thread)
+        current = await self._threads.meta(key)
         meta = ThreadMeta(title=kept.get("title", current.title), url=kept.get("url", current.url))
-        await self._store.set_thread_meta(site, thread, meta)
-        return await self._store.thread_state(site, thread)
+        await self._threads.set_meta(key, meta)
+        return await self._threads.state(key)

@@ -13,7 +13,7 @@ retries it; one killed between the send and the record sends it again, with the 
 deterministic `Message-ID` (`<reply-ID.RECIPIENT_HASH@livethread>`) so mail systems can drop
 the duplicate. An SMTP failure raises: the consumer retries the event with backoff.
 
-The mail is plain text: the thread's title (its metadata's, server/thread_meta.py, else the
+The mail is plain text: the thread's title (its metadata's, server/threads/meta.py, else the
 thread id), the reply's author and text, a link to the comment on its article (`URL#comment-ID`,
 the widget there opens it) or, while the thread has no URL, on this server's page of the thread
 (`PUBLIC_URL/threads/SITE/THREAD#comment-ID`, server/web/pages.py: it works for every site,
@@ -23,9 +23,9 @@ parent's id under the configured secret (or one kept in the database). It is als
 `List-Unsubscribe` header, on one line and never encoded (see `MailPolicy`), with
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
 
-Only confirmed addresses are mailed (double opt-in, workers/confirmations.py): a comment that
-asks for reply mail with an address not yet confirmed sends that address one confirmation mail
-(within limits), and replies to it are not mailed until the address is confirmed.
+Only confirmed addresses are mailed (double opt-in, workers/notifications/confirmations.py): a
+comment that asks for reply mail with an address not yet confirmed sends that address one
+confirmation mail (within limits), and replies to it are not mailed until the address is confirmed.
 """
 
 from __future__ import annotations
@@ -41,10 +41,12 @@ import aiosmtplib
 import msgspec
 
 from server.model import CommentRecord, ThreadMeta
-from server.ports import LogEntry, Store
 from server.settings import Settings
+from server.storage import Secrets
+from server.threads.ports import CommentReads, LogEntry, Threads
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token
-from workers.confirmations import Confirmations
+from workers.notifications.confirmations import Confirmations
+from workers.notifications.ports import Addresses, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -163,12 +165,25 @@ class Notifications:
 
     name = "notifications"
 
-    def __init__(self, store: Store, settings: Settings, *, timeout: float = 10.0) -> None:
-        self._store = store
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        reads: CommentReads,
+        threads: Threads,
+        subscriptions: Subscriptions,
+        addresses: Addresses,
+        secrets: Secrets,
+        timeout: float = 10.0,
+    ) -> None:
+        self._reads = reads
+        self._threads = threads
+        self._subscriptions = subscriptions
+        self._secrets = secrets
         self._settings = settings
         self._timeout = timeout
         self._secret = settings.secret
-        self.confirmations = Confirmations(store, settings, self._send, policy=POLICY)
+        self.confirmations = Confirmations(addresses, settings, self._send, policy=POLICY)
         self.sent = 0
 
     async def aclose(self) -> None:
@@ -183,7 +198,7 @@ class Notifications:
             return
         if event.type not in WATCHED or event.comment is None:
             return
-        reply = await self._store.comment(event.comment.id)
+        reply = await self._reads.get(event.comment.id)
         if reply is None or reply.status != "visible":
             return
         secret = await self._signing_secret()
@@ -192,7 +207,7 @@ class Notifications:
             await self.confirmations.ask(secret, reply.author_email, reply.site, entry.position)
         if reply.parent is None:
             return
-        parent = await self._store.comment(reply.parent)
+        parent = await self._reads.get(reply.parent)
         if parent is None or not parent.notify or not parent.author_email:
             return
         recipient = parent.author_email
@@ -203,7 +218,7 @@ class Notifications:
             # before confirmation existed, or whose first mail a limit held back.
             await self.confirmations.ask(secret, recipient, parent.site, entry.position)
             return
-        if await self._store.was_notified(reply.id, recipient):
+        if await self._subscriptions.was_notified(reply.id, recipient):
             return
         mail = compose(
             reply=reply,
@@ -212,15 +227,15 @@ class Notifications:
             sender=self._settings.mail_from,
             base_url=self._settings.base_url,
             secret=secret,
-            meta=await self._store.thread_meta(reply.site, reply.thread),
+            meta=await self._threads.meta(reply.key),
         )
         await self._send(mail)
-        await self._store.mark_notified(reply.id, recipient)
+        await self._subscriptions.mark_notified(reply.id, recipient)
         self.sent += 1
 
     async def _signing_secret(self) -> str:
         if self._secret is None:
-            self._secret = await self._store.secret(UNSUBSCRIBE_SECRET)
+            self._secret = await self._secrets.get(UNSUBSCRIBE_SECRET)
         return self._secret
 
     async def _send(self, mail: EmailMessage) -> None:

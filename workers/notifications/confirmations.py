@@ -39,8 +39,8 @@ from email.utils import formatdate
 from urllib.parse import urlencode
 
 from server.limits import Rate
-from server.ports import Store
 from server.settings import Settings
+from workers.notifications.ports import Addresses
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ class Confirmations:
 
     def __init__(
         self,
-        store: Store,
+        addresses: Addresses,
         settings: Settings,
         send: Send,
         *,
         policy: EmailPolicy,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._store = store
+        self._addresses = addresses
         self._policy = policy
         self._settings = settings
         self._send = send
@@ -125,7 +125,7 @@ class Confirmations:
         self.sent = 0
 
     async def confirmed(self, secret: str, address: str) -> bool:
-        state = await self._store.address(address_key(secret, address))
+        state = await self._addresses.get(address_key(secret, address))
         return state is not None and state.confirmed_at is not None
 
     async def ask(self, secret: str, address: str, site: str, position: int) -> bool:
@@ -133,7 +133,7 @@ class Confirmations:
         not now; whether one was sent. `position`, the log entry that asked, makes the
         Message-ID the same if this entry is handled again (a worker that died after the send)."""
         key = address_key(secret, address)
-        state = await self._store.address(key)
+        state = await self._addresses.get(key)
         if state is not None and state.confirmed_at is not None:
             return False
         now = self._clock()
@@ -142,7 +142,7 @@ class Confirmations:
         if last is not None and now - last < interval:
             return False
         rate = self._site_rate
-        if await self._store.confirmations_sent(site, now - rate.seconds) >= rate.count:
+        if await self._addresses.confirmations_sent(site, now - rate.seconds) >= rate.count:
             log.warning("confirmation mails for site %s: at the limit (%s a %ss); none sent",
                         site, rate.count, rate.seconds)  # fmt: skip
             return False
@@ -157,6 +157,6 @@ class Confirmations:
         )
         await self._send(mail)
         # Recorded after the SMTP server took it, as reply mails are.
-        await self._store.confirmation_sent(key, site, now)
+        await self._addresses.confirmation_sent(key, site, now)
         self.sent += 1
         return True

@@ -13,9 +13,10 @@ import sys
 
 from server import destinations
 from server.cli.command import Commands, subcommand, with_store
-from server.ports import Store, Webhook
 from server.settings import Settings
-from workers.webhooks import WebhookError, new_webhook
+from server.storage import Storage
+from workers.webhooks.ports import Webhook
+from workers.webhooks.worker import WebhookError, new_webhook
 
 
 def register(commands: Commands) -> None:
@@ -68,11 +69,11 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     if warning is not None:
         print(f"livethread: warning: {warning}", file=sys.stderr)
 
-    async def work(store: Store) -> int:
-        if await store.site(args.site) is None:
+    async def work(store: Storage) -> int:
+        if await store.sites.get(args.site) is None:
             print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
             return 2
-        await store.put_webhook(hook)
+        await store.webhooks.put(hook)
         print(f"webhook {hook.id} of {hook.site}: {hook.url} ({_event_list(hook)})")
         print("signing secret (shown once, keep it secret):")
         print(hook.secret)
@@ -86,8 +87,8 @@ def _event_list(hook: Webhook) -> str:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        hooks = await store.webhooks(args.site)
+    async def work(store: Storage) -> int:
+        hooks = await store.webhooks.of_site(args.site)
         if not hooks:
             print(f"no webhooks for {args.site}")
         for hook in hooks:
@@ -98,8 +99,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        if not await store.remove_webhook(args.id):
+    async def work(store: Storage) -> int:
+        if not await store.webhooks.remove(args.id):
             print(f"livethread: error: no webhook {args.id!r}", file=sys.stderr)
             return 2
         print(f"webhook {args.id} removed")
@@ -109,8 +110,8 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _failed(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
-        parked = await store.deliveries("parked")
+    async def work(store: Storage) -> int:
+        parked = await store.deliveries.in_status("parked")
         if not parked:
             print("no parked deliveries")
             return 0
@@ -118,7 +119,7 @@ def _failed(args: argparse.Namespace, settings: Settings) -> int:
         urls: dict[str, str] = {}
         for delivery in parked:
             if delivery.webhook_id not in urls:
-                hook = await store.webhook(delivery.webhook_id)
+                hook = await store.webhooks.get(delivery.webhook_id)
                 urls[delivery.webhook_id] = "-" if hook is None else hook.url
             url = urls[delivery.webhook_id]
             print(f"{delivery.id}\t{url}\t{delivery.attempts}\t{delivery.last_error or '-'}")
@@ -128,9 +129,9 @@ def _failed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(store: Store) -> int:
+    async def work(store: Storage) -> int:
         ids: list[str] | None = list(args.ids) or None
-        count = await store.replay_deliveries(ids)
+        count = await store.deliveries.replay(ids)
         print(f"{count} parked deliveries queued again")
         if ids is not None and count < len(set(ids)):
             print(f"livethread: {len(set(ids)) - count} of the ids given are not parked")

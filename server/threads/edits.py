@@ -5,8 +5,9 @@ rules, as a moderator's post does): a banned word refuses it, suspect words flag
 and too many links, a repeat, or a pre-moderated site hold it. A held edit of a published
 comment waits beside the published text (`pending_body_*`), which readers keep seeing until a
 moderator approves the edit (the new text is published, as `comment.edited`) or rejects it
-(the pending text goes). A comment not yet published is simply given the new text: it was
-never shown, so there is nothing to keep.
+(the pending text goes): server/moderation/actions.py decides, `store` below carries it out.
+A comment not yet published is simply given the new text: it was never shown, so there is
+nothing to keep.
 
 Whenever the published text changes, the comment's earlier stored events are rewritten, in the
 same transaction, to carry what readers see now (`model.shown`), as a removal rewrites them to
@@ -16,15 +17,14 @@ text (a phone number a moderator edited out, say).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import msgspec
 
 from server import events
-from server.automod import Verdict
 from server.model import CommentRecord, PublicComment, public, shown, with_pending_edit
-from server.ports import Transaction
+from server.moderation.automod import Verdict
 from server.render import render
+from server.threads import history
+from server.threads.ports import Transaction
 
 # Why a premoderated site holds an edit that no rule held.
 PREMODERATED = "this site approves every change before it is shown"
@@ -63,31 +63,15 @@ def revised(
     )
 
 
-def decided(
-    current: CommentRecord, action: Literal["approve", "reject"], by: str, now: float
-) -> CommentRecord:
-    """A held edit approved (its text replaces the published one) or rejected (it goes)."""
-    kept = msgspec.structs.replace(
-        current, pending_body_source=None, pending_body_html=None, reason=None, decided_by=by
-    )
-    if action == "reject" or current.pending_body_source is None:
-        return kept
-    return msgspec.structs.replace(
-        kept,
-        body_source=current.pending_body_source,
-        body_html=current.pending_body_html or "",
-        edited_at=now,
-    )
-
-
 async def store(tx: Transaction, current: CommentRecord, updated: CommentRecord) -> bytes | None:
     """Store the changed comment; when readers' text changed, rewrite its earlier events to
     it and append `comment.edited` (returned for publishing)."""
     await tx.update_comment(updated)
     if updated.status != "visible" or public(updated) == public(current):
         return None
-    await tx.rewrite(updated.id, shown(updated))
-    return await tx.append(events.CommentEdited(seq=0, comment=public(updated)), updated.id)
+    await history.rewrite(tx, updated.id, shown(updated))
+    edited = events.CommentEdited(seq=0, comment=public(updated))
+    return await history.append(tx, edited, updated.id)
 
 
 def answer(updated: CommentRecord) -> PublicComment:

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from server import rules as rule
 from server.errors import Invalid, Throttled
 from server.limits import Limiter, Rate
 from server.memo import Memo
-from server.model import CommentRecord, Moderator
+from server.model import CommentRecord, Moderator, ThreadKey
+from server.moderation import rules as rule
+from server.moderation.ports import RuleBook
+from server.moderation.rules import Rules
 from server.names import skeleton
-from server.ports import Store
-from server.rules import Rules
 from server.validation import CleanComment
 
 # Most bodies remembered for the repeat rule (least recently posted forgotten first).
@@ -83,12 +83,12 @@ class Automod:
 
     def __init__(
         self,
-        store: Store,
+        rules: RuleBook,
         *,
         velocity: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._rule_book = rules
         # False with LIVETHREAD_RATE_LIMIT=0: benchmarks and load tests post from one address.
         self._velocity = velocity
         self._clock = clock
@@ -104,7 +104,7 @@ class Automod:
     async def _stored_rules(self, site: str) -> Rules:
         # The defaults are remembered too: most sites never set rules, and a memo that only
         # kept what it found would read the store on every one of their posts.
-        return await self._store.rules(site) or Rules()
+        return await self._rule_book.get(site) or Rules()
 
     async def screen(
         self, new: CleanComment, poster: Poster, moderator: Moderator | None = None
@@ -122,9 +122,7 @@ class Automod:
             )
         author = _author_key(new.site, new.email, new.name)
         self._check_velocity(new.site, rules, author, poster.address)
-        return self._judge(
-            new.site, new.thread, new.body, rules, [author, *filter(None, [poster.address])]
-        )
+        return self._judge(new.key, new.body, rules, [author, *filter(None, [poster.address])])
 
     async def screen_edit(
         self, record: CommentRecord, body: str, poster: Poster | None = None
@@ -136,13 +134,9 @@ class Automod:
         _refuse_banned(body, rules)
         author = _author_key(record.site, record.author_email, record.author_name)
         address = poster.address if poster is not None else None
-        return self._judge(
-            record.site, record.thread, body, rules, [author, *filter(None, [address])]
-        )
+        return self._judge(record.key, body, rules, [author, *filter(None, [address])])
 
-    def _judge(
-        self, site: str, thread: str, body: str, rules: Rules, posters: list[str]
-    ) -> Verdict:
+    def _judge(self, key: ThreadKey, body: str, rules: Rules, posters: list[str]) -> Verdict:
         """The rules that hold or flag a text (links, repeats, suspect words)."""
         verdict = Verdict()
         count = rule.links(body)
@@ -153,7 +147,7 @@ class Automod:
                     f"{count} links: comments with more than {rules.links_max} wait for review",
                 )
             )
-        if self._repeated(site, thread, body, rules, posters):
+        if self._repeated(key, body, rules, posters):
             verdict.hold.append(("repeat", "the same text was just posted in another thread"))
         suspect = rule.found(body, rules.suspect)
         if suspect:
@@ -182,9 +176,7 @@ class Automod:
                     wait,
                 )
 
-    def _repeated(
-        self, site: str, thread: str, text: str, rules: Rules, posters: list[str]
-    ) -> bool:
+    def _repeated(self, where: ThreadKey, text: str, rules: Rules, posters: list[str]) -> bool:
         body = rule.repeat_key(text)
         if body is None or rules.repeat_window <= 0:
             return False
@@ -192,13 +184,13 @@ class Automod:
         now = self._clock()
         repeated = False
         for poster in posters:
-            key = (site, digest, poster)
+            key = (where.site, digest, poster)
             threads = self._seen.pop(key, {})
             fresh = {t: at for t, at in threads.items() if now - at <= rules.repeat_window}
-            if any(other != thread for other in fresh):
+            if any(other != where.thread for other in fresh):
                 repeated = True
-            fresh.pop(thread, None)
-            fresh[thread] = now
+            fresh.pop(where.thread, None)
+            fresh[where.thread] = now
             # Keep the newest few threads: enough to tell "another thread" next time.
             self._seen[key] = dict(list(fresh.items())[-THREADS_PER_BODY:])
         while len(self._seen) > REPEATS_MAX:

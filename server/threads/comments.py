@@ -11,14 +11,12 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Literal
 
 import msgspec
 
-from server import channels, edits, events, idempotency, review
-from server.automod import Automod, Poster, Verdict
+from server import channels, events
+from server.bus import Bus
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.idempotency import PostAnswer
 from server.memo import Memo
 from server.model import (
     ANONYMOUS,
@@ -26,20 +24,24 @@ from server.model import (
     Moderator,
     PublicComment,
     Site,
+    ThreadKey,
     ThreadState,
     public,
     tombstone,
 )
+from server.moderation import actions, review
+from server.moderation.automod import Automod, Poster, Verdict
 from server.names import impersonates
-from server.ports import Bus, Store, StoredEvent, Transaction
 from server.render import render
+from server.sites.ports import Moderators, Sites
+from server.threads import edits, history, idempotency
+from server.threads.idempotency import PostAnswer
+from server.threads.ports import CommentReads, EventLog, StoredEvent, Threads, Transaction
 from server.tokens import new_comment_id, token_hash, token_matches
 from server.validation import CleanComment
 
 log = logging.getLogger(__name__)
 
-# Auto-moderation's decisions (review.Review) take this same path as a moderator's.
-ModerationAction = Literal["remove", "restore", "approve", "reject", "pin", "unpin"] | review.Review
 
 # Roles no anonymous poster may appear as, on any site.
 RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
@@ -55,13 +57,17 @@ class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Comments:
-    """The use-cases, over a Store and a Bus chosen by the composition root."""
+    """The use-cases, over the storage ports and the Bus the composition root chose."""
 
     def __init__(
         self,
-        store: Store,
         bus: Bus,
         *,
+        threads: Threads,
+        log: EventLog,
+        comments: CommentReads,
+        sites: Sites,
+        moderators: Moderators,
         edit_window: float = 900.0,
         backlog_limit: int = 1000,
         clock: Callable[[], float] = time.time,
@@ -69,7 +75,9 @@ class Comments:
         automod: Automod | None = None,
         idempotency_ttl: float = 86400.0,
     ) -> None:
-        self._store = store
+        self._threads = threads
+        self._log = log
+        self._comments = comments
         self._idempotency_ttl = idempotency_ttl
         self._automod = automod
         self._bus = bus
@@ -78,10 +86,10 @@ class Comments:
         self._clock = clock
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
-        self._sites: Memo[str, Site] = Memo(store.site)
+        self._sites: Memo[str, Site] = Memo(sites.get)
         # Read by every post (names that impersonate one are refused); `moderator add` applies
         # within the memo's moment.
-        self._moderators: Memo[str, list[Moderator]] = Memo(store.moderators)
+        self._moderators: Memo[str, list[Moderator]] = Memo(moderators.of_site)
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
@@ -137,7 +145,7 @@ class Comments:
         )
         answer = PostAnswer(comment=public(record), edit_token=token)
         payload: bytes | None = None
-        async with self._store.transaction(new.site, new.thread) as tx:
+        async with self._threads.transaction(new.key) as tx:
             if idempotency_key is not None:
                 earlier = await idempotency.replay(
                     tx, idempotency_key, fingerprint, record.created_at - self._idempotency_ttl
@@ -156,12 +164,12 @@ class Comments:
             await tx.insert_comment(record)
             # A held comment is not a reader event: it takes no seq until it is approved.
             if record.status == "visible":
-                payload = await tx.append(
-                    events.CommentCreated(seq=0, comment=answer.comment), record.id
+                payload = await history.append(
+                    tx, events.CommentCreated(seq=0, comment=answer.comment), record.id
                 )
             if idempotency_key is not None:
                 await idempotency.remember(tx, idempotency_key, fingerprint, answer, record, salt)
-        await self._publish(new.site, new.thread, payload)
+        await self._publish(new.key, payload)
         await review.announce(self._bus, None, record)
         return answer
 
@@ -186,19 +194,19 @@ class Comments:
     ) -> PublicComment:
         """Change a comment's text: its author within the edit window, or a moderator. An
         author's edit passes the site's rules as a post does, and may wait for a moderator
-        while readers keep the approved text (server/edits.py)."""
+        while readers keep the approved text (server/threads/edits.py)."""
         found = await self._authorised(comment_id, moderator, edit_token)
         verdict = Verdict()
         if moderator is None and self._automod is not None:
             verdict = await self._automod.screen_edit(found, body, poster)
         held = moderator is None and ((await self.site(found.site)).premoderate or verdict.held)
-        async with self._store.transaction(found.site, found.thread) as tx:
+        async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, comment_id)
             if current.status not in ("visible", "pending"):
                 raise Conflict("This comment was removed and can no longer be edited")
             updated = edits.revised(current, body, verdict, held=held, now=self._clock())
             payload = await edits.store(tx, current, updated)
-        await self._publish(found.site, found.thread, payload)
+        await self._publish(found.key, payload)
         await review.announce(self._bus, current, updated)
         return edits.answer(updated)
 
@@ -214,7 +222,7 @@ class Comments:
     async def erase(self, found: CommentRecord) -> PublicComment:
         """Withdraw a comment for good: its text, email and website are erased, readers see
         it go live. For its author, and for a person's request to delete their data."""
-        async with self._store.transaction(found.site, found.thread) as tx:
+        async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, found.id)
             if current.status == "deleted":
                 return public(current)
@@ -235,106 +243,83 @@ class Comments:
             payload = await self._take_down(tx, current, erased)
             # A retry of its post must not bring the text back from the answer kept for it.
             await idempotency.erase(tx, erased)
-        await self._publish(found.site, found.thread, payload)
+        await self._publish(found.key, payload)
         await review.announce(self._bus, current, erased)
         return public(erased)
 
     async def moderate(
         self,
         comment_id: str,
-        action: ModerationAction,
+        action: str,
         moderator: Moderator,
         *,
         reason: str | None = None,
     ) -> PublicComment:
-        """Apply a moderator's decision; repeating a decision already in effect changes nothing."""
+        """Apply a moderator's decision (or auto-moderation's: the actions table, server/
+        moderation/actions.py); repeating a decision already in effect changes nothing."""
         found = await self._comment_of_site(comment_id, moderator.site)
-        async with self._store.transaction(found.site, found.thread) as tx:
+        decision = actions.Decision(by=moderator.name, reason=reason, now=self._clock())
+        async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, comment_id)
-            status = current.status
-            payload: bytes | None = None
-            if current.status == "deleted":
-                raise Conflict("Its author deleted this comment; it cannot be moderated")
-            held_edit = status == "visible" and current.pending_body_html is not None
-            if action == "approve" and status == "visible" and current.flag is not None:
-                # Approving a flagged comment: looked at, and it stays (with its held edit
-                # published, if it has one).
-                action = "approve" if held_edit else "unflag"
-            if held_edit and action in ("approve", "reject"):
-                verb: Literal["approve", "reject"] = "approve" if action == "approve" else "reject"
-                updated = edits.decided(current, verb, moderator.name, self._clock())
-                payload = await edits.store(tx, current, updated)
-            elif action in ("remove", "reject"):
-                if action == "reject" and status != "pending":
-                    raise Conflict("Only a comment awaiting approval can be rejected")
-                updated = msgspec.structs.replace(
-                    current, status="removed", reason=reason, decided_by=moderator.name
-                )
-                if status != "removed":
-                    payload = await self._take_down(tx, current, updated)
-            elif action in ("hold", "flag", "unflag"):
-                updated = review.decide(current, action, moderator.name, reason)
-                if updated != current:
-                    await tx.update_comment(updated)
-                if action == "hold" and status == "visible":
-                    payload = await self._take_down(tx, current, updated)
-            elif action in ("restore", "approve"):
-                wanted = "removed" if action == "restore" else "pending"
-                if status == "visible":
-                    return public(current)
-                if status != wanted:
-                    raise Conflict(f"Only a {wanted} comment can be {action}d")
-                updated = msgspec.structs.replace(current, status="visible", reason=None, flag=None)
-                await tx.update_comment(updated)
-                frame: events.DurableEvent = (
-                    events.CommentRestored(seq=0, comment=public(updated))
-                    if action == "restore"
-                    else events.CommentApproved(seq=0, comment=public(updated))
-                )
-                payload = await tx.append(frame, comment_id)
-            else:
-                pinned = action == "pin"
-                if status != "visible":
-                    raise Conflict("Only a visible comment can be pinned or unpinned")
-                updated = msgspec.structs.replace(current, pinned=pinned)
-                if current.pinned != pinned:
-                    await tx.update_comment(updated)
-                    payload = await tx.append(
-                        events.CommentEdited(seq=0, comment=public(updated)), comment_id
-                    )
-        await self._publish(found.site, found.thread, payload)
+            updated, effect = actions.decide(action, current, decision)
+            payload = await self._carry_out(tx, effect, current, updated)
+        await self._publish(found.key, payload)
         await review.announce(self._bus, current, updated)
         return public(updated)
 
-    async def set_locked(
-        self, site: str, thread: str, locked: bool, moderator: Moderator
-    ) -> ThreadState:
+    async def _carry_out(
+        self,
+        tx: Transaction,
+        effect: actions.Effect,
+        current: CommentRecord,
+        updated: CommentRecord,
+    ) -> bytes | None:
+        """Store a moderation decision and its event (returned for publishing), as `effect` says."""
+        if effect == "none":
+            return None
+        if effect == "decide_edit":
+            return await edits.store(tx, current, updated)
+        if effect == "take_down":
+            return await self._take_down(tx, current, updated)
+        await tx.update_comment(updated)
+        frame: events.DurableEvent
+        if effect == "restore":
+            frame = events.CommentRestored(seq=0, comment=public(updated))
+        elif effect == "approve":
+            frame = events.CommentApproved(seq=0, comment=public(updated))
+        elif effect == "edit":
+            frame = events.CommentEdited(seq=0, comment=public(updated))
+        else:
+            return None  # "update": the row changed, readers see nothing
+        return await history.append(tx, frame, updated.id)
+
+    async def set_locked(self, key: ThreadKey, locked: bool, moderator: Moderator) -> ThreadState:
         """Close or reopen a thread to new comments."""
-        if moderator.site != site:
+        if moderator.site != key.site:
             raise Forbidden("Your moderator token is for another site")
-        await self.site(site)
+        await self.site(key.site)
         payload: bytes | None = None
-        async with self._store.transaction(site, thread) as tx:
+        async with self._threads.transaction(key) as tx:
             if (await tx.state()).locked != locked:
                 await tx.set_locked(locked)
                 frame: events.DurableEvent = (
                     events.ThreadLocked(seq=0) if locked else events.ThreadUnlocked(seq=0)
                 )
-                payload = await tx.append(frame, None)
+                payload = await history.append(tx, frame, None)
             state = await tx.state()
-        await self._publish(site, thread, payload)
+        await self._publish(key, payload)
         return state
 
-    async def catch_up(self, site: str, thread: str, since: int | None) -> CatchUp:
+    async def catch_up(self, key: ThreadKey, since: int | None) -> CatchUp:
         """The events a reader at `since` missed, or why it must reload the snapshot instead."""
-        state = await self._store.thread_state(site, thread)
+        state = await self._threads.state(key)
         if since is None or since == state.seq:
             return CatchUp(state=state, missed=[])
         if since > state.seq:
             return CatchUp(state=state, missed=[], resync="ahead")
         if state.seq - since > self._backlog_limit:
             return CatchUp(state=state, missed=[], resync="too_far_behind")
-        missed = await self._store.events_after(site, thread, since, self._backlog_limit)
+        missed = await self._log.events_after(key, since, self._backlog_limit)
         if not missed or missed[0].seq != since + 1:
             return CatchUp(state=state, missed=[], resync="pruned")
         return CatchUp(state=state, missed=missed)
@@ -345,8 +330,8 @@ class Comments:
         await tx.update_comment(updated)
         if current.status != "visible":
             return None  # readers never saw it: nothing to take back
-        await tx.rewrite(current.id, tombstone(updated))
-        return await tx.append(events.CommentRemoved(seq=0, id=current.id), current.id)
+        await history.rewrite(tx, current.id, tombstone(updated))
+        return await history.append(tx, events.CommentRemoved(seq=0, id=current.id), current.id)
 
     async def _current(self, tx: Transaction, comment_id: str) -> CommentRecord:
         record = await tx.comment(comment_id)
@@ -355,7 +340,7 @@ class Comments:
         return record
 
     async def _comment_of_site(self, comment_id: str, site: str) -> CommentRecord:
-        record = await self._store.comment(comment_id)
+        record = await self._comments.get(comment_id)
         if record is None:
             raise NotFound("No such comment")
         if record.site != site:
@@ -367,7 +352,7 @@ class Comments:
     ) -> CommentRecord:
         if moderator is not None:
             return await self._comment_of_site(comment_id, moderator.site)
-        record = await self._store.comment(comment_id)
+        record = await self._comments.get(comment_id)
         if record is None:
             raise NotFound("No such comment")
         if edit_token is None or not token_matches(edit_token, record.edit_token_hash):
@@ -377,14 +362,12 @@ class Comments:
             raise Forbidden(f"Comments can be changed only within {minutes} minutes of posting")
         return record
 
-    async def _publish(self, site: str, thread: str, payload: bytes | None) -> None:
+    async def _publish(self, key: ThreadKey, payload: bytes | None) -> None:
         if payload is None:
             return
         self._after_commit()
         # Readers first; then wake the log's readers (workers), who also poll slowly.
-        messages = ((channels.thread(site, thread), payload), (channels.LOG, b""))
+        messages = ((channels.thread(key), payload), (channels.LOG, b""))
         if not await self._bus.publish_all(messages):
             # Committed but not announced: every process's hub finds it in the log's tail.
-            log.warning(
-                "bus unavailable; event for %s/%s committed but not published", site, thread
-            )
+            log.warning("bus unavailable; event for %s committed but not published", key)

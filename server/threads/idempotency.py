@@ -26,7 +26,7 @@ import msgspec
 
 from server.errors import Conflict, Invalid
 from server.model import CommentRecord, PublicComment, public
-from server.ports import ERASED, IdempotentAnswer, Transaction
+from server.threads.ports import ERASED, IdempotentAnswer, Transaction
 from server.tokens import derived_token, new_salt, new_token, token_hash, token_matches
 from server.validation import CleanComment
 

@@ -21,8 +21,8 @@ from collections import OrderedDict
 
 import msgspec
 
-from server.model import ThreadMeta, ThreadSnapshot, thread_snapshot
-from server.ports import Store
+from server.model import ThreadKey, ThreadMeta, ThreadSnapshot, thread_snapshot
+from server.threads.ports import CommentReads, Threads
 
 LIMIT_BYTES = 64 * 1024 * 1024  # per process, JSON and gzip forms together
 # Counted per entry on top of its bytes (the entry, its key, the dictionary's slot), so a
@@ -39,7 +39,7 @@ class Snapshot:
     __slots__ = ("_zipping", "body", "counted", "gzipped", "key", "meta", "seq")
 
     def __init__(
-        self, key: tuple[str, str], seq: int, body: bytes, meta: ThreadMeta | None = None
+        self, key: ThreadKey, seq: int, body: bytes, meta: ThreadMeta | None = None
     ) -> None:
         self.key = key
         self.seq = seq
@@ -69,14 +69,22 @@ class Snapshot:
 
 
 class Snapshots:
-    def __init__(self, store: Store, *, edit_window: int, limit: int = LIMIT_BYTES) -> None:
-        self._store = store
+    def __init__(
+        self,
+        threads: Threads,
+        comments: CommentReads,
+        *,
+        edit_window: int,
+        limit: int = LIMIT_BYTES,
+    ) -> None:
+        self._threads = threads
+        self._comments = comments
         self._edit_window = edit_window
         self._limit = limit
-        self._entries: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self._entries: OrderedDict[ThreadKey, Snapshot] = OrderedDict()
         self._size = 0
         # The build in progress for a thread: requests that arrive meanwhile wait for it.
-        self._building: dict[tuple[str, str], asyncio.Task[Snapshot]] = {}
+        self._building: dict[ThreadKey, asyncio.Task[Snapshot]] = {}
         self.builds = 0  # snapshots built from the store (the rest were served from memory)
 
     def __len__(self) -> int:
@@ -87,11 +95,10 @@ class Snapshots:
         """Bytes held (JSON and gzip forms, and each entry's overhead), never over the limit."""
         return self._size
 
-    async def get(self, site: str, thread: str) -> Snapshot:
+    async def get(self, key: ThreadKey) -> Snapshot:
         """The thread's reader snapshot at its current seq (or later)."""
-        state = await self._store.thread_state(site, thread)
+        state = await self._threads.state(key)
         seq, meta = state.seq, state.meta
-        key = (site, thread)
         entry = self._entries.get(key)
         if entry is not None and entry.seq >= seq and entry.meta == meta:
             self._entries.move_to_end(key)
@@ -108,11 +115,11 @@ class Snapshots:
             entry = await self._build(key)
         return entry
 
-    async def for_moderators(self, site: str, thread: str) -> ThreadSnapshot:
+    async def for_moderators(self, key: ThreadKey) -> ThreadSnapshot:
         """The thread as its site's moderators see it (held and removed comments too), afresh."""
-        state, records = await self._store.comments(site, thread)
+        state, records = await self._comments.of_thread(key)
         return thread_snapshot(
-            site, thread, state, records, edit_window=self._edit_window, moderator=True
+            key.site, key.thread, state, records, edit_window=self._edit_window, moderator=True
         )
 
     async def gzipped(self, entry: Snapshot) -> bytes:
@@ -124,16 +131,17 @@ class Snapshots:
             self._evict()
         return zipped
 
-    async def _build(self, key: tuple[str, str]) -> Snapshot:
-        site, thread = key
-        state, records = await self._store.readable_comments(site, thread)
-        snapshot = thread_snapshot(site, thread, state, records, edit_window=self._edit_window)
+    async def _build(self, key: ThreadKey) -> Snapshot:
+        state, records = await self._comments.readable(key)
+        snapshot = thread_snapshot(
+            key.site, key.thread, state, records, edit_window=self._edit_window
+        )
         entry = Snapshot(key, state.seq, _encoder.encode(snapshot), state.meta)
         self.builds += 1
         self._remember(entry)
         return entry
 
-    def _built(self, key: tuple[str, str], task: asyncio.Task[Snapshot]) -> None:
+    def _built(self, key: ThreadKey, task: asyncio.Task[Snapshot]) -> None:
         if self._building.get(key) is task:
             del self._building[key]
         if not task.cancelled():

@@ -1,0 +1,132 @@
+"""The in-memory twins of the threads' ports (server/threads/ports.py): `Threads`, `EventLog`
+and `CommentReads`, reading and writing the shared `Tables`.
+
+A thread's transaction (memory_transaction.py) holds the thread's lock, as SQLite's write lock
+holds the database: `set_meta` takes it too, so an open transaction cannot put back, as it
+commits, the state it read before the change.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import msgspec
+
+from server.adapters.memory_tables import Tables
+from server.adapters.memory_transaction import MemoryTransaction
+from server.model import CommentRecord, ThreadKey, ThreadMeta, ThreadState, counted, readable
+from server.threads.ports import LogEntry, StoredEvent, Transaction
+
+
+def _oldest_first(records: list[CommentRecord]) -> list[CommentRecord]:
+    return sorted(records, key=lambda r: (r.created_at, r.id))
+
+
+class MemoryThreads:
+    """`Threads`: each thread's transaction, state and metadata."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    @asynccontextmanager
+    async def transaction(self, key: ThreadKey) -> AsyncIterator[Transaction]:
+        async with self._tables.lock(key):
+            staged = MemoryTransaction(self._tables, key)
+            try:
+                yield staged
+                # Reached only if the block did not raise: an exception drops the staging.
+                staged.apply()
+            finally:
+                staged.end()
+
+    async def state(self, key: ThreadKey) -> ThreadState:
+        return self._tables.state(key)
+
+    async def meta(self, key: ThreadKey) -> ThreadMeta:
+        return self._tables.state(key).meta
+
+    async def set_meta(
+        self, key: ThreadKey, meta: ThreadMeta, *, first: bool = False
+    ) -> ThreadMeta:
+        async with self._tables.lock(key):
+            state = self._tables.state(key)
+            title = state.title if first and state.title else meta.title
+            url = state.url if first and state.url else meta.url
+            changed = msgspec.structs.replace(state, title=title, url=url)
+            self._tables.threads[key] = changed
+            return changed.meta
+
+
+class MemoryEventLog:
+    """`EventLog`: the committed events, per thread by seq and store-wide by position."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def events_after(self, key: ThreadKey, after: int, limit: int) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        rows = self._tables.events.get(key, [])
+        start = bisect_right(rows, after, key=lambda row: row.seq)
+        return [StoredEvent(seq=r.seq, payload=r.payload) for r in rows[start : start + limit]]
+
+    async def end(self) -> int:
+        return len(self._tables.log)
+
+    async def after(self, after: int, limit: int) -> list[LogEntry]:
+        tables = self._tables
+        start = max(after, 0)
+        chosen = tables.log[start : start + max(limit, 0)]
+        entries: list[LogEntry] = []
+        for index, (key, seq) in enumerate(chosen):
+            row = tables.event(key, seq)
+            # Every logged event is in `events`: both are written by the same commit.
+            assert row is not None
+            entries.append(
+                LogEntry(
+                    position=start + index + 1,
+                    site=key.site,
+                    thread=key.thread,
+                    seq=seq,
+                    payload=row.payload,
+                )
+            )
+        return entries
+
+
+class MemoryComments:
+    """`CommentReads`: committed comments, read outside any transaction."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def of_thread(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
+        records = list(self._tables.comments.get(key, {}).values())
+        return self._tables.state(key), _oldest_first(records)
+
+    async def readable(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
+        state, records = await self.of_thread(key)
+        return state, [readable(record) for record in records]
+
+    async def get(self, comment_id: str) -> CommentRecord | None:
+        key = self._tables.comment_thread.get(comment_id)
+        return None if key is None else self._tables.comments[key][comment_id]
+
+    async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for thread in threads:
+            records = self._tables.comments.get(ThreadKey(site, thread), {}).values()
+            out[thread] = sum(1 for r in records if counted(r))
+        return out
+
+    async def by_email(self, email: str) -> list[CommentRecord]:
+        wanted = email.casefold()
+        found = [
+            record
+            for thread in self._tables.comments.values()
+            for record in thread.values()
+            if record.author_email is not None and record.author_email.casefold() == wanted
+        ]
+        return _oldest_first(found)
