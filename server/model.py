@@ -174,7 +174,7 @@ def _time(epoch: float) -> datetime:
 
 
 def readable(record: CommentRecord) -> CommentRecord:
-    """The record with only what a reader's view is made of (`Store.readable_comments`)."""
+    """The record with only what a reader's view is made of (`CommentReads.readable`)."""
     return msgspec.structs.replace(
         record,
         author_email=None,
