@@ -15,8 +15,16 @@ NODE_STAMP := client-js/node_modules/.installed-stamp
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
 
+# The end-to-end, reliability, chaos, worker and automod tests run a second time with every server
+# on PostgreSQL (a private cluster the tests start: tests/support/postgres.py).
+POSTGRES_TESTS := tests/test_end_to_end.py tests/test_reliability.py tests/test_chaos.py \
+	tests/test_webhooks.py tests/test_notifications.py tests/test_worker_processes.py \
+	tests/test_automod.py tests/test_automod_classifier.py tests/test_edits.py \
+	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py
+
 test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest
+	$(BIN)/pytest --store postgres $(POSTGRES_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -71,7 +79,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Tests start their own private redis-server and nginx (deploy/nginx.conf, tests/deploy/) on free
+# Tests start their own private redis-server, PostgreSQL cluster (initdb + pg_ctl in a temporary
+# folder) and nginx (deploy/nginx.conf, tests/deploy/) on free
 # loopback ports, and check the systemd units with systemd-analyze (no init system is run); they
 # need only the binaries. Debian's packages do not start a service here
 # when there is no init system; where there is one, stop it if you do not want it.
@@ -82,6 +91,8 @@ system-deps:
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y nginx; }
 	@command -v systemd-analyze >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y systemd; }
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
 
 # The widget: client-js/src/ bundled into server/web/static/embed.js, which is committed so that
 # `make run` needs no Node. `make js` rebuilds it; `make js-test` fails when it is stale.

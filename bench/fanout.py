@@ -190,9 +190,17 @@ class Ticks:
 class Servers:
     """One server's two processes on a private Redis, in a temporary directory."""
 
-    def __init__(self, name: str, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        database: str | None = None,
+    ) -> None:
         self.name = name
         self.env = env or {}  # more variables for the server processes (livethread settings)
+        # livethread's database: a SQLite file in `workdir` unless given (bench/posting.py).
+        self.database = database
         self.kind = KIND.get(name, "plain")
         self.workdir = workdir
         self.redis = RedisServer()
@@ -227,7 +235,7 @@ class Servers:
             from server.settings import Settings
             from tests.support.clients import provision
 
-            database = f"sqlite:///{self.workdir / 'bench.db'}"
+            database = self.database or f"sqlite:///{self.workdir / 'bench.db'}"
             await provision(Settings(database=database))  # the site "news"
             script = Path(sys.executable).parent / "livethread"
             command = [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]

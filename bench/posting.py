@@ -1,10 +1,13 @@
 """Committed posts/s through the HTTP API, alone: fanout's posting scenario, repeated and compared.
 
     python -m bench.posting [--runs 3] [--posts 5000] [--clients 32] [--group-commit 1,32]
+                            [--stores sqlite,postgres]
 
 The same measurement as bench/fanout.py's "committed posts/s through the HTTP API" figure: two
 livethread processes on one private redis-server, sharing one SQLite file (WAL,
-synchronous=FULL), and the load generator's `posts` command (`--clients` keep-alive clients over
+synchronous=FULL) or one database of a private PostgreSQL cluster (tests/support/postgres.py,
+fsync and synchronous_commit on; its own CPU is not in the server CPU column), and the load
+generator's `posts` command (`--clients` keep-alive clients over
 both processes, each posting to one thread as fast as it is answered; 201 is sent after the
 commit). Each `--group-commit` value (LIVETHREAD_GROUP_COMMIT) is measured once per run, the
 values interleaved (for run: for value: ...), servers started afresh each time; it prints every
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -24,11 +28,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.fanout import LoadGen, Servers, log, measured
+from tests.support.postgres import PostgresServer
 
 
-async def once(value: int, posts: int, clients: int) -> dict[str, float]:
+async def once(
+    value: int, posts: int, clients: int, database: str | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="livethread-posting-") as tmp:
-        servers = Servers("livethread", Path(tmp), env={"LIVETHREAD_GROUP_COMMIT": str(value)})
+        servers = Servers(
+            "livethread",
+            Path(tmp),
+            env={"LIVETHREAD_GROUP_COMMIT": str(value)},
+            database=database,
+        )
         lg = LoadGen(servers)
         try:
             await servers.start()
@@ -54,31 +66,43 @@ async def once(value: int, posts: int, clients: int) -> dict[str, float]:
     }
 
 
-async def run(values: Sequence[int], runs: int, posts: int, clients: int) -> int:
-    results: dict[int, list[dict[str, float]]] = {v: [] for v in values}
-    for i in range(runs):
-        for value in values:
-            got = await once(value, posts, clients)
-            results[value].append(got)
-            log(
-                f"run {i + 1}/{runs} group_commit={value}: {got['rate']:.0f} posts/s, "
-                f"p99 {got['p99']:.1f} ms, {got['cpu_us']:.0f} µs CPU/post, "
-                f"machine {got['box']:.0f}% busy, others {got['others']:.0f}% of a core"
-            )
-    first = statistics.median(r["rate"] for r in results[values[0]])
+async def run(
+    values: Sequence[int], stores: Sequence[str], runs: int, posts: int, clients: int
+) -> int:
+    # PostgreSQL's group commit is its own: LIVETHREAD_GROUP_COMMIT is SQLite's, so PostgreSQL
+    # is measured once per run, beside SQLite's values.
+    keys = [(store, value) for store in stores for value in (values if store == "sqlite" else [0])]
+    results: dict[tuple[str, int], list[dict[str, float]]] = {k: [] for k in keys}
+    with contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(PostgresServer()) if "postgres" in stores else None
+        for i in range(runs):
+            for store, value in keys:
+                database = None if cluster is None or store == "sqlite" else cluster.database()
+                got = await once(max(value, 1), posts, clients, database)
+                results[(store, value)].append(got)
+                log(
+                    f"run {i + 1}/{runs} {_label(store, value)}: {got['rate']:.0f} posts/s, "
+                    f"p99 {got['p99']:.1f} ms, {got['cpu_us']:.0f} µs CPU/post, "
+                    f"machine {got['box']:.0f}% busy, others {got['others']:.0f}% of a core"
+                )
+    first = statistics.median(r["rate"] for r in results[keys[0]])
     print()
-    print("| LIVETHREAD_GROUP_COMMIT | posts/s (median) | runs | p99 ms | µs CPU/post | ratio |")
-    print("|---:|---:|---|---:|---:|---:|")
-    for value in values:
-        rows = results[value]
+    print("| store | posts/s (median) | runs | p99 ms | µs CPU/post | ratio |")
+    print("|---|---:|---|---:|---:|---:|")
+    for key in keys:
+        rows = results[key]
         rate = statistics.median(r["rate"] for r in rows)
         each = ", ".join(f"{r['rate']:.0f}" for r in rows)
         print(
-            f"| {value} | {rate:.0f} | {each} "
+            f"| {_label(*key)} | {rate:.0f} | {each} "
             f"| {statistics.median(r['p99'] for r in rows):.1f} "
             f"| {statistics.median(r['cpu_us'] for r in rows):.0f} | x{rate / first:.2f} |"
         )
     return 0
+
+
+def _label(store: str, value: int) -> str:
+    return f"SQLite, LIVETHREAD_GROUP_COMMIT={value}" if store == "sqlite" else "PostgreSQL"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,11 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="1,32",
         help="comma-separated LIVETHREAD_GROUP_COMMIT values; the first is the baseline",
     )
+    parser.add_argument(
+        "--stores",
+        default="sqlite",
+        help="comma-separated: sqlite, postgres (the first is the baseline)",
+    )
     args = parser.parse_args(argv)
     values = [int(v) for v in args.group_commit.split(",") if v]
     if not values or min(values) < 1:
         parser.error("--group-commit: one or more values of at least 1")
-    return asyncio.run(run(values, args.runs, args.posts, args.clients))
+    stores = [s for s in args.stores.split(",") if s]
+    if not stores or set(stores) - {"sqlite", "postgres"}:
+        parser.error("--stores: sqlite, postgres or both")
+    return asyncio.run(run(values, stores, args.runs, args.posts, args.clients))
 
 
 if __name__ == "__main__":

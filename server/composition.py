@@ -10,10 +10,12 @@ from typing import Any
 
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import memory_storage
+from server.adapters.postgres_store import postgres_storage
 from server.adapters.redis_bus import RedisBus
+from server.adapters.redis_cluster_bus import RedisClusterBus
 from server.adapters.sqlite_store import sqlite_storage
 from server.bus import Bus
-from server.settings import Settings
+from server.settings import PREFIX, Settings, SettingsError
 from server.storage import Storage
 from server.threads.comments import Comments
 from workers.classifier import ClassifierWorker
@@ -23,10 +25,16 @@ from workers.webhooks.worker import Webhooks
 
 
 def store_for(settings: Settings) -> Storage:
-    """SQLite (embedded, durable) by default; `memory:` for throwaway runs. A new store is its
-    adapters plus one branch here."""
+    """SQLite (embedded, durable) by default; PostgreSQL for several hosts; `memory:` for
+    throwaway runs. A new store is its adapters plus one branch here."""
     if settings.database == "memory:":
         return memory_storage()
+    if settings.database.startswith(("postgresql://", "postgres://")):
+        return postgres_storage(
+            settings.database,
+            pool_size=settings.database_pool_size,
+            statement_timeout=settings.statement_timeout,
+        )
     return sqlite_storage(
         settings.database.removeprefix("sqlite:///"),
         group_commit=settings.group_commit,
@@ -35,10 +43,16 @@ def store_for(settings: Settings) -> Storage:
 
 
 def bus_for(settings: Settings) -> Bus:
-    """Redis when configured (many processes); otherwise the in-process bus (one process)."""
-    if settings.redis:
-        return RedisBus(settings.redis, prefix=settings.bus_prefix)
-    return MemoryBus()
+    """Redis when configured (many processes; `redis+cluster://` for Redis Cluster, sharded
+    pub/sub); otherwise the in-process bus (one process)."""
+    if not settings.redis:
+        return MemoryBus()
+    if settings.redis.lower().startswith("redis+cluster://"):
+        try:
+            return RedisClusterBus(settings.redis, prefix=settings.bus_prefix)
+        except ValueError as exc:
+            raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
+    return RedisBus(settings.redis, prefix=settings.bus_prefix)
 
 
 # Every worker livethread has, by name (`livethread worker NAME…`, LIVETHREAD_WORKER_NAMES).

@@ -30,6 +30,10 @@ class SettingsError(ValueError):
     """A setting has a value livethread cannot use; the message says which and why."""
 
 
+# The database URLs livethread takes (besides `memory:`).
+DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -120,6 +124,10 @@ class Settings:
     confirm_rate_site: str = "20/3600"
     # Seconds a write waits for another process's SQLite write lock before it fails (503).
     sqlite_busy_timeout: float = 5.0
+    # PostgreSQL: connections per process, and the longest a statement (or the wait for a
+    # pooled connection) may take before the request fails with 503.
+    database_pool_size: int = 10
+    statement_timeout: float = 5.0
     # How often an open moderation socket checks that its token still exists (a revoke made
     # without Redis, or whose bus message was lost, still closes it within this).
     moderator_recheck_seconds: float = 30.0
@@ -182,9 +190,15 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}SMTP_TLS={self.smtp_tls!r}: choose from {', '.join(SMTP_TLS)}"
             )
-        if not (self.database.startswith("sqlite:///") or self.database == "memory:"):
+        if not self.database.startswith(DATABASE_SCHEMES) and self.database != "memory:":
             raise SettingsError(
-                f"unsupported --database {self.database!r}: use sqlite:///PATH or memory:"
+                f"unsupported --database {self.database!r}: use sqlite:///PATH, "
+                "postgresql://USER@HOST:PORT/NAME or memory:"
+            )
+        if self.database_pool_size < 1 or self.statement_timeout <= 0:
+            raise SettingsError(
+                f"{PREFIX}DATABASE_POOL_SIZE must be 1 or more, "
+                f"{PREFIX}STATEMENT_TIMEOUT more than 0"
             )
 
     @property

@@ -429,14 +429,14 @@ async def _snapshot_shows(http: httpx.AsyncClient, base: str, removed: set[str])
     }
 
 
-async def run(config: Config, workdir: Path) -> Result:
-    """One chaos run in `workdir` (its SQLite file lives there)."""
+async def run(config: Config, workdir: Path, database: str | None = None) -> Result:
+    """One chaos run in `workdir` on `database` (by default a SQLite file in `workdir`)."""
     rng = random.Random(config.seed)
     random.seed(config.seed)  # the readers' jitter and the retries' backoff
     faults = schedule(config, rng)
     result = Result(config=config, faults=faults)
     raise_file_limit(config.readers + 300)
-    database = f"sqlite:///{workdir / 'chaos.db'}"
+    database = database or f"sqlite:///{workdir / 'chaos.db'}"
     tokens = await provision(Settings(database=database))
     budget = config.seconds + CONNECT_WITHIN + DRAIN_WITHIN + 3 * CONVERGE_WITHIN
     with RedisServer() as redis:

@@ -10,10 +10,10 @@ from tests import chaos
 
 
 @pytest.mark.timeout(90)
-async def test_short_chaos_run_breaks_no_invariant(tmp_path: Path) -> None:
+async def test_short_chaos_run_breaks_no_invariant(tmp_path: Path, database_url: str) -> None:
     """Through a Redis restart and a server kill nothing is lost, doubled, reordered or revived."""
     config = chaos.Config(readers=20, seconds=10, rate=20, seed=4)
-    result = await chaos.run(config, tmp_path)
+    result = await chaos.run(config, tmp_path, database_url)
     print("\n" + result.table())
     assert {f.kind for f in result.faults} == {"redis", "server"}
     assert result.posts_acked == result.posts_tried == 200

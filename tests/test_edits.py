@@ -3,10 +3,6 @@ replay or later webhook delivery carries text an edit replaced. Real server, rea
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-from pathlib import Path
-
 import httpx
 
 from server import events
@@ -18,6 +14,7 @@ from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, reader
 from tests.support.moderation import moderating, set_rules
 from tests.support.parts import new_comment, use_cases
+from tests.support.rows import stored_payloads
 from tests.support.server import serve
 from tests.test_webhooks import _hook, receiving
 from workers.webhooks.worker import Webhooks
@@ -219,18 +216,16 @@ async def test_after_an_edit_a_replay_from_zero_holds_only_the_current_text(
     finally:
         await store.close()
     assert stored and all(b"555-0142" not in e.payload for e in stored)
-    path = settings.database.removeprefix("sqlite:///")
-    with closing(sqlite3.connect(path)) as conn:
-        rows = conn.execute("SELECT payload FROM events").fetchall()
-    assert rows and all(b"555-0142" not in bytes(row[0]) for row in rows)
+    rows = await stored_payloads(settings.database)
+    assert rows and all(b"555-0142" not in row for row in rows)
 
 
 async def test_a_webhook_delivery_sent_after_an_edit_carries_only_the_new_text(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     """A delivery queued before an edit and sent after it carries the edited text, not the old."""
     async with (
-        use_cases(tmp_path / "db", Site(name="news")) as (store, _, comments),
+        use_cases(database_url, Site(name="news")) as (store, _, comments),
         receiving() as receiver,
     ):
         await _hook(store, receiver, "news", "news", ("comment.created",))

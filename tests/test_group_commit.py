@@ -318,7 +318,7 @@ async def test_waiting_for_another_process_retries_begin_then_commits(
 async def test_sigkill_after_concurrent_acknowledged_posts_loses_none(tmp_path: Path) -> None:
     """Posts made concurrently (so committed in groups) by a real server process, SIGKILLed
     while a further wave is in flight: every acknowledged post is there after a restart."""
-    async with cluster(tmp_path) as c:
+    async with cluster(f"sqlite:///{tmp_path / 'cluster.db'}") as c:
         a = await c.start(env={"LIVETHREAD_GROUP_COMMIT": "64"})
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(timeout=WAIT, limits=limits) as http:

@@ -32,9 +32,9 @@ TEXT = "Something I would rather take back"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Storage]:
-    """A SQLite store with site "news"."""
-    opened = sqlite_storage(str(tmp_path / "db"))
+async def store(database_url: str) -> AsyncIterator[Storage]:
+    """The test's store with site "news"."""
+    opened = store_for(Settings(database=database_url))
     await opened.open()
     await opened.sites.put(Site(name="news"))
     try:
@@ -133,6 +133,7 @@ async def test_after_user_delete_a_retry_gets_no_text_and_posts_nothing(
         await store.close()
 
 
+@pytest.mark.sqlite_only
 async def test_a_retry_of_an_answer_kept_before_migration_10_gets_its_comment_without_a_token(
     tmp_path: Path,
 ) -> None:

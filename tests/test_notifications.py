@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +18,6 @@ from markupsafe import escape
 
 from server import demo
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import sqlite_storage
 from server.model import CommentRecord, Moderator, Site
 from server.settings import Settings, SettingsError
 from server.storage import Storage
@@ -46,9 +44,9 @@ async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
+async def parts(database_url: str) -> AsyncIterator[Parts]:
     held = Site(name="held", premoderate=True)
-    async with use_cases(tmp_path / "db", Site(name="news"), held) as opened:
+    async with use_cases(database_url, Site(name="news"), held) as opened:
         yield opened
 
 
@@ -360,7 +358,7 @@ async def test_the_thread_page_refuses_a_malformed_id(
 
 
 async def _record(settings: Settings, comment_id: str) -> Any:
-    store = sqlite_storage(settings.database.removeprefix("sqlite:///"))
+    store = store_for(settings)
     await store.open()
     try:
         found = await store.comments.get(comment_id)

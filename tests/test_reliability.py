@@ -16,7 +16,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import msgspec
@@ -176,10 +175,10 @@ async def test_duplicate_still_in_flight_is_409_and_the_first_posts_once(server:
 
 @pytest.mark.timeout(60)
 async def test_crash_between_commit_and_publish_still_reaches_readers(
-    tmp_path: Path, redis_server: RedisServer
+    database_url: str, redis_server: RedisServer
 ) -> None:
     """Killed between commit and publish: the comment reaches a reader on B within 2 s, once."""
-    async with cluster(tmp_path, redis=redis_server) as c:
+    async with cluster(database_url, redis=redis_server) as c:
         a = await c.start(env={"LIVETHREAD_FAULT": "crash-after-commit"})
         b = await c.start()
         on_b = Follower([b.http], SITE, THREAD, name="on-b")
@@ -239,10 +238,10 @@ async def _bus_becomes(
 
 @pytest.mark.timeout(90)
 async def test_redis_down_for_10s_posts_commit_and_readers_converge(
-    tmp_path: Path, redis_server: RedisServer
+    database_url: str, redis_server: RedisServer
 ) -> None:
     """Redis down 10 s mid-stream: posts answer 201, /healthz tracks it, every reader converges."""
-    async with cluster(tmp_path, redis=redis_server) as c:
+    async with cluster(database_url, redis=redis_server) as c:
         a = await c.start()
         b = await c.start()
         readers = [
@@ -326,10 +325,10 @@ async def test_redis_down_for_10s_posts_commit_and_readers_converge(
 
 @pytest.mark.timeout(60)
 async def test_sigterm_closes_sockets_with_1012_keeps_acknowledged_posts_and_exits_0(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     """SIGTERM mid-traffic: reader closed with 1012, every 201 post kept, the process exits 0."""
-    async with cluster(tmp_path) as c:
+    async with cluster(database_url) as c:
         a = await c.start()
         acknowledged: list[str] = []
         answered_at: list[float] = []
@@ -468,9 +467,9 @@ async def test_peer_that_never_answers_pings_is_dropped(settings: Settings) -> N
 
 
 @pytest.mark.timeout(60)
-async def test_sigkill_right_after_acknowledged_posts_loses_none(tmp_path: Path) -> None:
+async def test_sigkill_right_after_acknowledged_posts_loses_none(database_url: str) -> None:
     """SIGKILL right after 50 acknowledged posts: a new process on the same file has all 50."""
-    async with cluster(tmp_path) as c:
+    async with cluster(database_url) as c:
         a = await c.start()
         async with httpx.AsyncClient(timeout=WAIT) as http:
             acknowledged = [
@@ -486,6 +485,7 @@ async def test_sigkill_right_after_acknowledged_posts_loses_none(tmp_path: Path)
         assert thread["count"] == 50 and thread["seq"] == 50
 
 
+@pytest.mark.sqlite_only
 async def test_startup_refuses_a_database_that_cannot_be_in_wal() -> None:
     """serve on an in-memory SQLite database (no WAL) exits at once, non-zero, saying why."""
     started = time.monotonic()
@@ -582,10 +582,10 @@ ROUNDS = 20
 
 @pytest.mark.timeout(60)
 async def test_edit_racing_a_removal_always_ends_removed_everywhere(
-    tmp_path: Path, redis_server: RedisServer
+    database_url: str, redis_server: RedisServer
 ) -> None:
     """An author's edit racing a removal (20 rounds, 2 processes) always ends removed everywhere."""
-    async with cluster(tmp_path, redis=redis_server) as c:
+    async with cluster(database_url, redis=redis_server) as c:
         a = await c.start()
         b = await c.start()
         readers = [Follower([p.http], SITE, THREAD, name=n) for n, p in (("on-a", a), ("on-b", b))]
@@ -657,10 +657,10 @@ async def test_edit_racing_a_removal_always_ends_removed_everywhere(
 
 @pytest.mark.timeout(60)
 async def test_concurrent_posts_through_two_processes_are_applied_in_seq_order(
-    tmp_path: Path, redis_server: RedisServer
+    database_url: str, redis_server: RedisServer
 ) -> None:
     """100 concurrent posts via 2 processes get seqs 1..100; every reader applies them in order."""
-    async with cluster(tmp_path, redis=redis_server) as c:
+    async with cluster(database_url, redis=redis_server) as c:
         a = await c.start()
         b = await c.start()
         readers = [

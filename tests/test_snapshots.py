@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import sqlite_storage
-from server.composition import comments_for
+from server.composition import comments_for, store_for
 from server.model import Moderator, ThreadKey, ThreadSnapshot
+from server.settings import Settings
 from server.storage import Storage
 from server.threads.comments import Comments
 from server.threads.snapshots import ENTRY_OVERHEAD, Snapshots
@@ -33,8 +32,8 @@ class Parts(msgspec.Struct):
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
-    async with use_cases(tmp_path / "db") as (store, _, comments):
+async def parts(database_url: str) -> AsyncIterator[Parts]:
+    async with use_cases(database_url) as (store, _, comments):
         yield Parts(store, comments, Snapshots(store.threads, store.comments, edit_window=900))
 
 
@@ -87,11 +86,14 @@ async def test_requests_at_the_same_moment_share_one_build(parts: Parts) -> None
     assert all(entry is got[0] for entry in got)
 
 
-async def test_a_change_committed_by_another_process_is_seen(parts: Parts, tmp_path: Path) -> None:
-    """Another process's post (another store on the same file) moves the seq this one reads."""
+async def test_a_change_committed_by_another_process_is_seen(
+    parts: Parts, database_url: str
+) -> None:
+    """Another process's post (another store on the same database) moves the seq this one
+    reads."""
     await _post(parts.comments, "here")
     await parts.snapshots.get(ThreadKey("news", "t"))
-    other_store, other_bus = sqlite_storage(str(tmp_path / "db")), MemoryBus()
+    other_store, other_bus = store_for(Settings(database=database_url)), MemoryBus()
     await other_store.open()
     try:
         await _post(comments_for(other_store, other_bus), "from the other process")

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -127,8 +126,8 @@ async def receiving() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> AsyncIterator[Parts]:
-    async with use_cases(tmp_path / "db", Site(name="news"), Site(name="other")) as opened:
+async def parts(database_url: str) -> AsyncIterator[Parts]:
+    async with use_cases(database_url, Site(name="news"), Site(name="other")) as opened:
         yield opened
 
 
@@ -254,13 +253,13 @@ async def test_signed_deliveries_are_retried_until_the_receiver_takes_them(
 
 
 async def test_a_delivery_that_keeps_failing_is_parked_then_replayed(
-    parts: Parts, tmp_path: Path
+    parts: Parts, database_url: str
 ) -> None:
     """After max_attempts failures a delivery is parked, `webhooks failed` lists it, and
     `webhooks replay` sends it again once the receiver works."""
     store, _, comments = parts
     clock = [time.time()]
-    database = f"sqlite:///{tmp_path / 'db'}"
+    database = database_url
     async with receiving() as receiver:
         receiver.now = lambda: clock[0]
         hook = await _hook(store, receiver, "down", "news")
@@ -403,8 +402,8 @@ def test_only_http_urls_and_known_event_types_can_be_subscribed() -> None:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def database(database_url: str) -> str:
+    url = database_url
     assert command.livethread("migrate", "--database", url).returncode == 0
     assert command.livethread("site", "add", "news", "--database", url).returncode == 0
     return url

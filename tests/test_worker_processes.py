@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 
@@ -43,9 +42,9 @@ async def test_serve_runs_the_workers_in_process(settings: Settings) -> None:
     assert arrival.json["comment"]["html"] == "<p>hooked</p>"
 
 
-async def test_worker_process_beside_a_server_without_workers(tmp_path: Path) -> None:
+async def test_worker_process_beside_a_server_without_workers(database_url: str) -> None:
     """`serve --no-workers` handles no events; `livethread worker webhooks` does, once started."""
-    database = f"sqlite:///{tmp_path / 'db'}"
+    database = database_url
     settings = Settings(database=database, rate_limit=False)
     await provision(settings)
     async with receiving() as receiver:

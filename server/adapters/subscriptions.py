@@ -11,6 +11,7 @@ Listeners are compared by identity, not equality: two equal-looking listeners ar
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from server.bus import Listener
 
@@ -84,12 +85,13 @@ class Subscriptions:
             except Exception:
                 logger.exception("bus listener %r failed on channel %r", listener, channel)
 
-    def resumed(self) -> None:
-        """Tell every listener, once each even if it is on several channels, that it may have missed
-        messages."""
+    def resumed(self, channels: Iterable[str] | None = None) -> None:
+        """Tell every listener (of `channels`, or of any channel), once each even if it is on
+        several, that it may have missed messages."""
+        chosen = self._channels.keys() if channels is None else channels
         seen: set[int] = set()
-        for listeners in tuple(self._channels.values()):
-            for key, listener in tuple(listeners.items()):
+        for channel in tuple(chosen):
+            for key, listener in tuple(self._channels.get(channel, {}).items()):
                 if key in seen:
                     continue
                 seen.add(key)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from server.settings import PREFIX, Settings, SettingsError
-from server.storage import Storage
+from server.storage import Storage, StoreUnavailable
 from server.web.app import store_for
 
 # A string: argparse._SubParsersAction is generic only to type checkers.
@@ -36,7 +36,10 @@ def subcommand(
 
 
 def database(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", help="sqlite:///PATH (default sqlite:///./livethread.db)")
+    parser.add_argument(
+        "--database",
+        help="sqlite:///PATH (default sqlite:///./livethread.db) or postgresql://USER@HOST/NAME",
+    )
 
 
 def with_store(
@@ -52,7 +55,14 @@ def with_store(
 
     async def run() -> int:
         store = store_for(settings)
-        await store.open()
+        try:
+            await store.open()
+        except StoreUnavailable as exc:
+            # Unreachable, refused, not there: what to fix is the setting that names it.
+            raise SettingsError(
+                f"cannot open the database named by --database or {PREFIX}DATABASE "
+                f"({_redacted(settings.database)}): {exc}"
+            ) from None
         try:
             return await work(store)
         finally:
@@ -61,8 +71,18 @@ def with_store(
     return asyncio.run(run())
 
 
+def _redacted(url: str) -> str:
+    """A database URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not (sep and at) or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
 def _require_database(settings: Settings) -> None:
-    if settings.database == "memory:":
+    # A server database (PostgreSQL) is made by its operator; opening it says if it is missing.
+    if settings.database == "memory:" or not settings.database.startswith("sqlite:///"):
         return
     path = settings.database.removeprefix("sqlite:///")
     if Path(path).exists():

@@ -11,14 +11,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from server.adapters.postgres_store import postgres_storage
 
+from server.adapters import postgres_migrations, sqlite_migrations
 from server.adapters.memory_store import memory_storage
-from server.adapters.sqlite_migrations import LATEST
 from server.adapters.sqlite_store import sqlite_storage
 from server.storage import Storage
+from tests.support.postgres import PostgresServer
 
 # The schema version each store's `Database.migrate` answers (0: a store without a schema).
-SCHEMA_VERSIONS = {"memory": 0, "sqlite": LATEST}
+SCHEMA_VERSIONS = {
+    "memory": 0,
+    "sqlite": sqlite_migrations.LATEST,
+    "postgres": postgres_migrations.LATEST,
+}
 
 
 @pytest.fixture(params=sorted(SCHEMA_VERSIONS))
@@ -28,11 +34,18 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def storage(store_kind: str, tmp_path: Path) -> AsyncIterator[Storage]:
-    """An opened store of each kind (a fresh SQLite file per test), closed after the test."""
-    opened = (
-        memory_storage() if store_kind == "memory" else sqlite_storage(str(tmp_path / "store.db"))
-    )
+async def storage(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Storage]:
+    """An opened store of each kind (a fresh SQLite file, or a fresh database in the session's
+    private PostgreSQL cluster, per test), closed after the test."""
+    if store_kind == "memory":
+        opened = memory_storage()
+    elif store_kind == "sqlite":
+        opened = sqlite_storage(str(tmp_path / "store.db"))
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        opened = postgres_storage(server.database())
     await opened.open()
     try:
         yield opened

@@ -1,8 +1,11 @@
 """The Bus contract: every implementation must pass this one suite.
 
-The first tests run against MemoryBus and RedisBus alike; the Redis-only ones check what only a
-transport has (one SUBSCRIBE per channel per process, several processes, outages). Every Redis
-test runs on a private redis-server with a prefix of its own, and every wait is bounded.
+The first tests run against MemoryBus, RedisBus (one redis-server) and RedisClusterBus (a Redis
+Cluster, sharded pub/sub) alike; the Redis-only ones check, on both Redis transports, what only a
+transport has (one (S)SUBSCRIBE per channel per process, several processes, outages). Every Redis
+test runs on a private redis-server or cluster with a prefix of its own, and every wait is
+bounded. Outages differ by transport: a single server is stopped and started again; in a cluster
+the master serving the channel is lost and its replica takes over (cluster-only variants below).
 """
 
 from __future__ import annotations
@@ -18,31 +21,47 @@ import redis.asyncio as aioredis
 
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.redis_bus import RedisBus
+from server.adapters.redis_cluster_bus import RedisClusterBus
+from server.adapters.redis_cluster_nodes import Node, channel_name
 from server.bus import Bus
 from tests.contract.conftest_bus import (
     WAIT,
+    ClusterProbe,
     Exploding,
+    Probe,
     Recorder,
+    ServerProbe,
     SlowUplink,
-    numsub,
+    name_on,
     numsub_becomes,
-    subscribe_calls,
 )
-from tests.support.redis_server import RedisServer
+from tests.support.redis_cluster import RedisCluster
+from tests.support.redis_server import HOST, RedisServer
 
-AnyBus = MemoryBus | RedisBus
-MakeBus = Callable[[], Awaitable[RedisBus]]
+AnyRedisBus = RedisBus | RedisClusterBus
+AnyBus = MemoryBus | AnyRedisBus
+MakeBus = Callable[[], Awaitable[AnyRedisBus]]
+NewBus = Callable[[str], AnyRedisBus]  # a bus with this prefix, not started
+TRANSPORTS = ["redis", "redis_cluster"]
+TRIO = ("kept", "late", "left")  # the channels of the outage tests
 
 
-def _conforms(memory: MemoryBus, redis: RedisBus) -> tuple[Bus, Bus]:
-    # Never called: mypy proves here that both implementations satisfy the port.
-    return memory, redis
+def _conforms(memory: MemoryBus, redis: RedisBus, cluster: RedisClusterBus) -> tuple[Bus, ...]:
+    # Never called: mypy proves here that every implementation satisfies the port.
+    return memory, redis, cluster
 
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """One cluster for the module's non-destructive tests (those that break one make their own)."""
+    with RedisCluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -55,13 +74,35 @@ def redis_bus(server: RedisServer, prefix: str) -> RedisBus:
     return RedisBus(server.url, prefix, timeout=0.5, backoff=(0.05, 0.5))
 
 
+def cluster_bus(cluster: RedisCluster, prefix: str) -> RedisClusterBus:
+    """A cluster bus with short timeouts, so lost masters are noticed quickly."""
+    return RedisClusterBus(cluster.url, prefix, timeout=0.5, backoff=(0.05, 0.5))
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def make_redis_bus(redis_server: RedisServer, prefix: str) -> AsyncIterator[MakeBus]:
-    """Makes started RedisBus instances (one per "server process") sharing a prefix."""
+def new_bus(transport: str, request: pytest.FixtureRequest) -> NewBus:
+    """Builds buses of the transport under test, on its module-wide server or cluster."""
+    # Looked up by name, so a run of one transport never starts the other's servers.
+    if transport == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        return lambda prefix: redis_bus(server, prefix)
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    return lambda prefix: cluster_bus(cluster, prefix)
+
+
+@pytest.fixture
+async def make_redis_bus(new_bus: NewBus, prefix: str) -> AsyncIterator[MakeBus]:
+    """Makes started buses (one per "server process") sharing a prefix."""
     async with AsyncExitStack() as stack:
 
-        async def make() -> RedisBus:
-            bus = redis_bus(redis_server, prefix)
+        async def make() -> AnyRedisBus:
+            bus = new_bus(prefix)
             stack.push_async_callback(bus.close)
             await bus.start()
             assert bus.connected
@@ -70,14 +111,20 @@ async def make_redis_bus(redis_server: RedisServer, prefix: str) -> AsyncIterato
         yield make
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", *TRANSPORTS])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[AnyBus]:
-    # The Redis fixtures are looked up only for the Redis case, so MemoryBus runs need no server.
-    opened: AnyBus = (
-        MemoryBus()
-        if request.param == "memory"
-        else redis_bus(request.getfixturevalue("redis_server"), request.getfixturevalue("prefix"))
-    )
+    # The Redis fixtures are looked up only for their case, so MemoryBus runs need no server.
+    opened: AnyBus
+    if request.param == "memory":
+        opened = MemoryBus()
+    elif request.param == "redis":
+        opened = redis_bus(
+            request.getfixturevalue("redis_server"), request.getfixturevalue("prefix")
+        )
+    else:
+        opened = cluster_bus(
+            request.getfixturevalue("redis_cluster"), request.getfixturevalue("prefix")
+        )
     await opened.start()
     try:
         yield opened
@@ -86,11 +133,17 @@ async def bus(request: pytest.FixtureRequest) -> AsyncIterator[AnyBus]:
 
 
 @pytest.fixture
-async def probe(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    """A plain client, to look at the server from outside the bus."""
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
+async def probe(
+    transport: str, request: pytest.FixtureRequest, prefix: str
+) -> AsyncIterator[Probe]:
+    """Looks at the server or cluster from outside the bus."""
+    looking: Probe = (
+        ServerProbe(request.getfixturevalue("redis_server").url, prefix)
+        if transport == "redis"
+        else ClusterProbe(request.getfixturevalue("redis_cluster"), prefix)
+    )
+    yield looking
+    await looking.aclose()
 
 
 # -- every implementation ----------------------------------------------------------------------
@@ -108,8 +161,9 @@ async def test_message_reaches_every_listener_of_its_channel_and_no_other(bus: A
 
     assert await first.next() == b"for a"
     assert await second.next() == b"for a"
-    # Both buses deliver in publish order across channels, so had "for a" leaked to `elsewhere`,
-    # it would come before "for b".
+    # MemoryBus and RedisBus deliver in publish order across channels, so had "for a" leaked to
+    # `elsewhere`, it would come before "for b". (A cluster orders only within a shard, and
+    # "a" and "b" may live on two: there, this proves less.)
     assert await elsewhere.next() == b"for b"
     assert first.pending() == second.pending() == elsewhere.pending() == []
 
@@ -193,23 +247,24 @@ async def test_unsubscribing_an_unknown_listener_is_harmless(bus: AnyBus) -> Non
     assert await member.next() == b"still here"
 
 
-# -- Redis only ----------------------------------------------------------------------------------
+# -- Redis only (one server and cluster) ---------------------------------------------------------
 
 
 async def test_redis_listeners_of_a_channel_share_one_subscription(
-    make_redis_bus: MakeBus, probe: aioredis.Redis, prefix: str
+    make_redis_bus: MakeBus, probe: Probe
 ) -> None:
-    """Two listeners on one channel make one SUBSCRIBE: one subscriber per channel per process."""
+    """Two listeners on one channel make one (S)SUBSCRIBE: one subscription per channel per
+    process."""
     bus = await make_redis_bus()
-    calls_before = await subscribe_calls(probe)
+    calls_before = await probe.subscribe_calls()
     await bus.subscribe("g", Recorder())
     await bus.subscribe("g", Recorder())
-    assert await subscribe_calls(probe) - calls_before == 1
-    assert await numsub(probe, prefix + "g") == 1
+    assert await probe.subscribe_calls() - calls_before == 1
+    assert await probe.numsub("g") == 1
 
 
 async def test_redis_last_listener_out_unsubscribes_the_channel(
-    make_redis_bus: MakeBus, probe: aioredis.Redis, prefix: str
+    make_redis_bus: MakeBus, probe: Probe
 ) -> None:
     """The channel stays subscribed while a listener remains; it is dropped when the last leaves."""
     bus = await make_redis_bus()
@@ -220,14 +275,14 @@ async def test_redis_last_listener_out_unsubscribes_the_channel(
     await bus.unsubscribe("h", first)
     assert await bus.publish("h", b"still subscribed")
     assert await last.next() == b"still subscribed"
-    assert await numsub(probe, prefix + "h") == 1
+    assert await probe.numsub("h") == 1
 
     await bus.unsubscribe("h", last)
-    await numsub_becomes(probe, prefix + "h", 0)
+    await numsub_becomes(probe, "h", 0)
 
 
 async def test_redis_publish_on_one_process_reaches_listeners_on_another(
-    make_redis_bus: MakeBus, probe: aioredis.Redis, prefix: str
+    make_redis_bus: MakeBus, probe: Probe
 ) -> None:
     """Bus A's publish, made right after bus B's subscribe() returns, reaches B's listeners."""
     a, b = await make_redis_bus(), await make_redis_bus()
@@ -238,17 +293,32 @@ async def test_redis_publish_on_one_process_reaches_listeners_on_another(
     assert await a.publish("i", b"from a")
     assert await on_b.next() == b"from a"
     assert await on_a.next() == b"from a"
-    assert await numsub(probe, prefix + "i") == 2  # one per process
+    assert await probe.numsub("i") == 2  # one per process
 
 
 async def test_redis_subscribe_returns_once_redis_has_the_subscription(
-    redis_server: RedisServer, prefix: str
+    transport: str, request: pytest.FixtureRequest, prefix: str
 ) -> None:
     """Over a slow uplink, subscribe() still returns only once Redis has applied the SUBSCRIBE."""
     async with AsyncExitStack() as stack:
-        uplink = await stack.enter_async_context(SlowUplink(redis_server.port, delay=0.3))
-        publisher = RedisBus(redis_server.url, prefix)
-        subscriber = RedisBus(uplink.url, prefix, timeout=2.0)
+        publisher: AnyRedisBus
+        subscriber: AnyRedisBus
+        if transport == "redis":
+            server: RedisServer = request.getfixturevalue("redis_server")
+            uplink = await stack.enter_async_context(SlowUplink(server.port, delay=0.3))
+            publisher = RedisBus(server.url, prefix)
+            subscriber = RedisBus(uplink.url, prefix, timeout=2.0)
+        else:
+            # Only the link to the master serving the channel is slow.
+            cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+            owner = (HOST, cluster.owner(channel_name(prefix, "fresh")))
+            uplink = await stack.enter_async_context(SlowUplink(owner[1], delay=0.3))
+
+            def remap(node: Node) -> Node:
+                return (HOST, uplink.port) if node == owner else node
+
+            publisher = RedisClusterBus(cluster.url, prefix)
+            subscriber = RedisClusterBus(cluster.url, prefix, timeout=2.0, address_remap=remap)
         for each in (publisher, subscriber):
             stack.push_async_callback(each.close)
             await each.start()
@@ -260,11 +330,10 @@ async def test_redis_subscribe_returns_once_redis_has_the_subscription(
         assert await listener.next() == b"first"
 
 
-async def test_redis_prefix_isolates_deployments(redis_server: RedisServer, prefix: str) -> None:
+async def test_redis_prefix_isolates_deployments(new_bus: NewBus, prefix: str) -> None:
     """Buses with different prefixes on one Redis do not hear each other's channels."""
     async with AsyncExitStack() as stack:
-        ours = RedisBus(redis_server.url, f"{prefix}ours:")
-        theirs = RedisBus(redis_server.url, f"{prefix}theirs:")
+        ours, theirs = new_bus(f"{prefix}ours:"), new_bus(f"{prefix}theirs:")
         for each in (ours, theirs):
             stack.push_async_callback(each.close)
             await each.start()
@@ -272,12 +341,13 @@ async def test_redis_prefix_isolates_deployments(redis_server: RedisServer, pref
         await ours.subscribe("j", listener)
         assert await theirs.publish("j", b"not for us")
         assert await ours.publish("j", b"for us")
-        # Redis sends a connection its messages in publish order: a leak would come first.
+        # Redis sends a connection its messages in publish order (in a cluster both names share
+        # the channel's hash tag, so one shard carries both): a leak would come first.
         assert await listener.next() == b"for us"
 
 
 async def test_redis_cancelled_subscribe_leaves_nothing_behind(
-    make_redis_bus: MakeBus, probe: aioredis.Redis, prefix: str
+    make_redis_bus: MakeBus, probe: Probe
 ) -> None:
     """A subscribe() cancelled while waiting for Redis removes its listener and subscription."""
     bus = await make_redis_bus()
@@ -285,12 +355,15 @@ async def test_redis_cancelled_subscribe_leaves_nothing_behind(
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0):  # cancels subscribe() at its first wait on Redis
             await bus.subscribe("k", listener)
-    await numsub_becomes(probe, prefix + "k", 0)
+    await numsub_becomes(probe, "k", 0)
     await bus.subscribe("witness", witness)
     assert await bus.publish("k", b"nobody listens")
     assert await bus.publish("witness", b"sentinel")
     assert await witness.next() == b"sentinel"
     assert listener.pending() == []
+
+
+# -- Redis, one server only: stopping and starting the server --------------------------------------
 
 
 @pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
@@ -302,7 +375,7 @@ async def test_redis_outage_fails_publish_fast_then_the_bus_resumes(graceful: bo
             bus = redis_bus(server, prefix)
             stack.push_async_callback(bus.close)
             await bus.start()
-            probe = aioredis.Redis.from_url(server.url)
+            probe = ServerProbe(server.url, prefix)
             stack.push_async_callback(probe.aclose)
             kept, late, left = Recorder(), Recorder(), Recorder()
             await bus.subscribe("kept", kept)
@@ -323,9 +396,9 @@ async def test_redis_outage_fails_publish_fast_then_the_bus_resumes(graceful: bo
                 await late.was_resumed.wait()
             assert bus.connected
             # resumed() comes after Redis confirmed the resubscription: no polling needed.
-            assert await numsub(probe, prefix + "kept") == 1
-            assert await numsub(probe, prefix + "late") == 1
-            assert await numsub(probe, prefix + "left") == 0
+            assert await probe.numsub("kept") == 1
+            assert await probe.numsub("late") == 1
+            assert await probe.numsub("left") == 0
             assert await bus.publish("kept", b"after")
             assert await bus.publish("late", b"hello")
             assert await kept.next() == b"after"
@@ -364,14 +437,117 @@ async def test_redis_silent_connection_is_detected_by_keepalive() -> None:
             bus = RedisBus(server.url, prefix, timeout=0.3, keepalive=0.1, backoff=(0.05, 0.2))
             stack.push_async_callback(bus.close)
             await bus.start()
-            probe = aioredis.Redis.from_url(server.url)
+            probe = ServerProbe(server.url, prefix)
             stack.push_async_callback(probe.aclose)
             listener = Recorder()
             await bus.subscribe("quiet", listener)
 
             # The socket stays open but nothing is answered for a second: only PING can tell.
-            await probe.client_pause(1000, all=True)
+            await probe.client.client_pause(1000, all=True)
             async with asyncio.timeout(WAIT):
                 await listener.was_resumed.wait()
             assert await bus.publish("quiet", b"back")
             assert await listener.next() == b"back"
+
+
+# -- Redis Cluster only: losing the master that serves a channel ----------------------------------
+
+
+@pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
+async def test_redis_cluster_master_loss_fails_publish_fast_then_the_bus_resumes(
+    graceful: bool,
+) -> None:
+    """The master serving the channels goes: publish fails fast, (un)subscribe is kept; once its
+    replica has taken over, the bus resubscribes there and calls resumed()."""
+    prefix = f"test-{uuid.uuid4().hex}:"
+    with RedisCluster() as cluster:
+        async with AsyncExitStack() as stack:
+            bus = cluster_bus(cluster, prefix)
+            stack.push_async_callback(bus.close)
+            await bus.start()
+            probe = ClusterProbe(cluster, prefix)
+            stack.push_async_callback(probe.aclose)
+            # All three on one master, so all three live through its loss.
+            master = cluster.owner(channel_name(prefix, "kept-0"))
+            kept, late, left = (name_on(cluster, prefix, master, base) for base in TRIO)
+            on_kept, on_late, on_left = Recorder(), Recorder(), Recorder()
+            await bus.subscribe(kept, on_kept)
+            await bus.subscribe(left, on_left)
+            assert await bus.publish(kept, b"before")
+            assert await on_kept.next() == b"before"
+
+            cluster.kill(master, graceful=graceful)
+            async with asyncio.timeout(2.0):  # "does not hang": about two socket timeouts
+                assert await bus.publish(kept, b"lost") is False
+                assert await bus.publish_all([(kept, b"lost"), (late, b"lost")]) is False
+                await bus.subscribe(late, on_late)
+                await bus.unsubscribe(left, on_left)
+
+            # No restart: the replica is promoted after the node timeout.
+            async with asyncio.timeout(WAIT):
+                await on_kept.was_resumed.wait()
+                await on_late.was_resumed.wait()
+            assert bus.connected
+            assert await probe.owner(kept) != master
+            # resumed() comes after the new master confirmed the SSUBSCRIBE: no polling needed.
+            assert await probe.numsub(kept) == 1
+            assert await probe.numsub(late) == 1
+            assert await probe.numsub(left) == 0
+            assert await bus.publish(kept, b"after")
+            assert await bus.publish(late, b"hello")
+            assert await on_kept.next() == b"after"
+            assert await on_late.next() == b"hello"
+            assert on_kept.pending() == on_late.pending() == on_left.pending() == []
+            assert not on_left.was_resumed.is_set()
+
+
+async def test_redis_cluster_bus_started_while_the_cluster_is_down_connects_when_it_is_up() -> None:
+    """start() returns though no node answers; once the cluster is back the bus subscribes and
+    resumes."""
+    with RedisCluster() as cluster:
+        ports = cluster.ports
+        for port in ports:
+            cluster.kill(port)
+        async with AsyncExitStack() as stack:
+            bus = cluster_bus(cluster, f"test-{uuid.uuid4().hex}:")
+            stack.push_async_callback(bus.close)
+            async with asyncio.timeout(WAIT):
+                await bus.start()
+            assert not bus.connected
+            listener = Recorder()
+            await bus.subscribe("early", listener)
+            assert await bus.publish("early", b"lost") is False
+
+            await asyncio.to_thread(cluster.restart, *ports)
+            async with asyncio.timeout(WAIT):
+                await listener.was_resumed.wait()
+            assert bus.connected
+            assert await bus.publish("early", b"live")
+            assert await listener.next() == b"live"
+
+
+async def test_redis_cluster_silent_connection_is_detected_by_keepalive(
+    redis_cluster: RedisCluster, prefix: str
+) -> None:
+    """A master that stops answering clients (CLIENT PAUSE; the cluster itself sees it alive, so
+    no failover) is noticed by PING; the bus reconnects, resubscribes and resumes."""
+    async with AsyncExitStack() as stack:
+        bus = RedisClusterBus(
+            redis_cluster.url, prefix, timeout=0.3, keepalive=0.1, backoff=(0.05, 0.2)
+        )
+        stack.push_async_callback(bus.close)
+        await bus.start()
+        probe = ClusterProbe(redis_cluster, prefix)
+        stack.push_async_callback(probe.aclose)
+        listener = Recorder()
+        await bus.subscribe("quiet", listener)
+
+        # The socket stays open but nothing is answered for a second: only PING can tell.
+        owner = await probe.owner("quiet")
+        paused = aioredis.Redis(host=HOST, port=owner)
+        stack.push_async_callback(paused.aclose)
+        await paused.client_pause(1000, all=True)
+        async with asyncio.timeout(WAIT):
+            await listener.was_resumed.wait()
+        assert await bus.publish("quiet", b"back")
+        assert await listener.next() == b"back"

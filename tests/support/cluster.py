@@ -22,7 +22,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
@@ -32,6 +31,7 @@ from server.storage import Storage
 from server.web.app import store_for
 from tests.support.checker import Truth
 from tests.support.clients import Tokens, comment_json, decode_json, provision
+from tests.support.redis_cluster import RedisCluster
 from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess, serve_process
 
@@ -55,7 +55,7 @@ class Cluster:
     """A shared database (and Redis) and the server processes started on it."""
 
     database: str
-    redis: RedisServer | None
+    redis: RedisServer | RedisCluster | None
     tokens: Tokens
     # LIVETHREAD_* variables every process gets (a private bus prefix, the log level).
     env: dict[str, str]
@@ -97,10 +97,10 @@ class Cluster:
 
 @asynccontextmanager
 async def cluster(
-    tmp_path: Path, *, redis: RedisServer | None = None, site: str = SITE
+    database: str, *, redis: RedisServer | RedisCluster | None = None, site: str = SITE
 ) -> AsyncIterator[Cluster]:
-    """A fresh database in `tmp_path` with `site` provisioned (see `provision`); no process yet."""
-    database = f"sqlite:///{tmp_path / 'cluster.db'}"
+    """The fresh database at `database` (the test's `database_url`) with `site` provisioned (see
+    `provision`); no process yet."""
     tokens = await provision(Settings(database=database), site)
     env = {"LIVETHREAD_BUS_PREFIX": f"test-{uuid.uuid4().hex}:", "LIVETHREAD_LOG_LEVEL": "info"}
     running = Cluster(database=database, redis=redis, tokens=tokens, env=env)

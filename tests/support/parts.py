@@ -1,16 +1,16 @@
-"""The use-case layer on real parts, for tests below HTTP: a SQLite store, the in-process bus,
-`Comments` over both, and the comment a form would have sent."""
+"""The use-case layer on real parts, for tests below HTTP: the test's store (a SQLite file, or a
+PostgreSQL database with `--store postgres`), the in-process bus, `Comments` over both, and the
+comment a form would have sent."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.sqlite_store import sqlite_storage
-from server.composition import comments_for
+from server.composition import comments_for, store_for
 from server.model import Site
+from server.settings import Settings
 from server.storage import Storage
 from server.threads.comments import Comments
 from server.validation import CleanComment
@@ -43,9 +43,10 @@ Parts = tuple[Storage, MemoryBus, Comments]
 
 
 @asynccontextmanager
-async def use_cases(path: Path, *sites: Site) -> AsyncIterator[Parts]:
-    """A store on `path` with `sites` (default: "news"), a bus, and Comments over them."""
-    store, bus = sqlite_storage(str(path)), MemoryBus()
+async def use_cases(database: str, *sites: Site) -> AsyncIterator[Parts]:
+    """The store at the `database` URL with `sites` (default: "news"), a bus, and Comments over
+    them."""
+    store, bus = store_for(Settings(database=database)), MemoryBus()
     await store.open()
     await bus.start()
     for site in sites or (Site(name="news"),):
