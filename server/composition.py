@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.adapters.memory_archive import memory_archive
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import memory_storage
-from server.adapters.postgres_store import postgres_storage
+from server.adapters.postgres_archive import PostgresArchive
+from server.adapters.postgres_store import PostgresDatabase, postgres_storage
 from server.adapters.redis_bus import RedisBus
 from server.adapters.redis_cluster_bus import RedisClusterBus
-from server.adapters.sqlite_store import sqlite_storage
+from server.adapters.sqlite_archive import SqliteArchive
+from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
+from server.archive.ports import Archive
 from server.bus import Bus
 from server.settings import PREFIX, Settings, SettingsError
 from server.storage import Storage
@@ -40,6 +44,15 @@ def store_for(settings: Settings) -> Storage:
         group_commit=settings.group_commit,
         busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000),
     )
+
+
+def archive_for(store: Storage) -> Archive:
+    """The `Archive` of a store `store_for` built (`livethread copy`), on its open database."""
+    if isinstance(store.database, SqliteDatabase):
+        return SqliteArchive(store.database)
+    if isinstance(store.database, PostgresDatabase):
+        return PostgresArchive(store.database)
+    return memory_archive(store)
 
 
 def bus_for(settings: Settings) -> Bus:

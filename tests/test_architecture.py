@@ -36,6 +36,7 @@ FEATURES = (
     "server.sites",
     "workers.webhooks",
     "workers.notifications",
+    "server.archive",
 )
 # The command line's parser and its serve/worker/migrate commands (once `server/cli.py`): the
 # only modules outside the web edge that may import Starlette.

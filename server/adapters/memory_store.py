@@ -23,7 +23,11 @@ from server.storage import Storage
 
 
 class MemoryDatabase:
-    """`Database`: nothing to connect, migrate or wait for."""
+    """`Database`: nothing to connect, migrate or wait for. Holds the store's tables, which
+    every in-memory port shares (and its archive reads)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
 
     async def open(self) -> None:
         return None
@@ -78,7 +82,7 @@ def memory_storage() -> Storage:
     """A fresh, empty in-memory store: every port over one set of tables."""
     tables = Tables()
     return Storage(
-        database=MemoryDatabase(),
+        database=MemoryDatabase(tables),
         threads=MemoryThreads(tables),
         log=MemoryEventLog(tables),
         comments=MemoryComments(tables),

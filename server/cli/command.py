@@ -61,7 +61,7 @@ def with_store(
             # Unreachable, refused, not there: what to fix is the setting that names it.
             raise SettingsError(
                 f"cannot open the database named by --database or {PREFIX}DATABASE "
-                f"({_redacted(settings.database)}): {exc}"
+                f"({redacted(settings.database)}): {exc}"
             ) from None
         try:
             return await work(store)
@@ -71,7 +71,7 @@ def with_store(
     return asyncio.run(run())
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """A database URL without its password, for messages."""
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")

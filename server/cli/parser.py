@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from server.cli import moderators, rules, serve, sites, threads, users
+from server.cli import copy, moderators, rules, serve, sites, threads, users
 from server.settings import Settings, SettingsError, environment
 from server.storage import StoreError
 from server.validation import RequestError
@@ -60,4 +60,5 @@ def _parser() -> argparse.ArgumentParser:
 
     webhooks.register(commands)
     rules.register(commands)
+    copy.register(commands)
     return parser

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from server.adapters.postgres_store import postgres_storage
 
 from server.adapters import postgres_migrations, sqlite_migrations
 from server.adapters.memory_store import memory_storage
+from server.adapters.postgres_store import postgres_storage
 from server.adapters.sqlite_store import sqlite_storage
 from server.storage import Storage
 from tests.support.postgres import PostgresServer

@@ -1,0 +1,84 @@
+"""The `Archive` port (server/archive/ports.py) on the PostgreSQL store: every table's whole rows.
+
+Rows are read by keyset (`WHERE (key) > (after) ORDER BY key`), text keys in the "C" collation
+(code point order, as SQLite and Python compare) whatever the database's own. Reading the events
+first places the final ones in the store-wide log (postgres_events.place), so a copy of a
+quiet database reads every event. Each batch is written in one transaction, each row `INSERT …
+ON CONFLICT (key) DO NOTHING`. An event is written with its position, already placed: the log's
+placing numbers later events from the largest position, so the copy's log is the source's; an
+event at a position another holds is refused. A comment is written with the core's answers
+beside it (`model.in_review`, `model.counted`), as postgres_comments.py writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from server.adapters.postgres_database import PostgresDatabase, affected
+from server.adapters.postgres_events import place
+from server.archive.ports import Key, Row, Table
+from server.model import CommentRecord, counted, in_review
+
+# What an event's row is unique by besides its position: an event already copied is skipped.
+_CONFLICT = {"events": ("site", "thread", "seq")}
+# The only key that is not text.
+_NUMBERS = {"position"}
+
+
+def _ordered(column: str) -> str:
+    return column if column in _NUMBERS else f'{column} COLLATE "C"'
+
+
+def _select(table: Table, after: Key | None) -> str:
+    key = ", ".join(_ordered(column) for column in table.key)
+    n = len(table.key)
+    where = ""
+    if after is not None:
+        where = f" WHERE ({key}) > ({', '.join(f'${i}' for i in range(1, n + 1))})"
+    limit = f"${n + 1}" if after is not None else "$1"
+    return (
+        f"SELECT {', '.join(table.columns)} FROM {table.name}{where} ORDER BY {key} LIMIT {limit}"
+    )
+
+
+def _values(table: Table, row: Row) -> tuple[object, ...]:
+    values = tuple(getattr(row, column) for column in table.columns)
+    if isinstance(row, CommentRecord):
+        return (*values, in_review(row), counted(row))
+    return values
+
+
+class PostgresArchive:
+    """`Archive`: keyset reads; each batch written in one transaction."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    async def read(self, table: Table, after: Key | None, limit: int) -> list[Row]:
+        if limit <= 0:
+            return []
+        if table.name == "events" and after is None:
+            await place(self._db)
+        found = await self._db.fetch(_select(table, after), *(after or ()), limit)
+        return [msgspec.convert(dict(r), table.row, strict=False) for r in found]
+
+    async def write(self, table: Table, rows: Sequence[Row]) -> int:
+        if not rows:
+            return 0
+        columns = table.columns + (("in_review", "counted") if table.name == "comments" else ())
+        conflict = ", ".join(_CONFLICT.get(table.name, table.key))
+        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT ({conflict}) DO NOTHING"
+        )
+        written = 0
+        async with self._db.transaction() as conn:
+            for row in rows:
+                written += affected(await conn.execute(sql, *_values(table, row)))
+        return written
+
+    async def count(self, table: Table) -> int:
+        return int(await self._db.fetchval(f"SELECT count(*) FROM {table.name}"))

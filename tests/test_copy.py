@@ -1,0 +1,199 @@
+"""`livethread copy`: a SQLite deployment copied to PostgreSQL and back, whole and verified;
+seqs and positions kept, so a reader resumes on the copy without a resync; a second copy adds
+nothing; a bad URL exits 2 naming it, a copy that differs exits 1 naming what."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server import events
+from server.archive import copying
+from server.archive.ports import THREADS, ThreadRow
+from server.cli.copy import BAR_WIDTH, Report
+from server.composition import archive_for, store_for
+from server.model import Moderator, Site, ThreadKey, ThreadMeta
+from server.moderation.rules import Rules
+from server.settings import Settings
+from server.tokens import token_hash
+from tests.support import command
+from tests.support.clients import WAIT, reader
+from tests.support.parts import new_comment, use_cases
+from tests.support.postgres import PostgresServer
+from tests.support.server import serve
+from workers.webhooks.ports import Delivery, Webhook
+
+NEWS = Site(name="news", origins=("https://news.example",))
+OTHER = Site(name="other", premoderate=True)
+MIA = Moderator(name="Mia", site="news")
+THREADS_SHOWN = ("a", "b")
+
+
+async def deployment(url: str) -> None:
+    """A deployment with something in every table: sites, a moderator, rules, comments of
+    every status (flagged, held, edited, removed, deleted), a locked thread, titles, a webhook
+    with deliveries sent and pending, a worker's cursor, reply mails sent, secrets, addresses."""
+    async with use_cases(url, NEWS, OTHER) as (store, _, comments):
+        await store.moderators.put(MIA, token_hash("mia-token"))
+        await store.rules.put("news", Rules(suspect=("spam",)))
+        await store.webhooks.put(
+            Webhook(id="w1", site="news", url="https://hooks.example/in", secret="s3")
+        )
+        first = await comments.post(new_comment("First!", thread="a", email="ann@mail.example"))
+        reply = await comments.post(new_comment("A reply", thread="a", parent=first.comment.id))
+        await comments.post(new_comment("Buy spam here", thread="a"))
+        gone = await comments.post(new_comment("Oops", thread="b"))
+        await comments.post(new_comment("Held", site="other", thread="c"))
+        await comments.edit(first.comment.id, "First, edited", moderator=None,
+                            edit_token=first.edit_token)  # fmt: skip
+        await comments.moderate(reply.comment.id, "remove", MIA, reason="rude")
+        await comments.delete(gone.comment.id, moderator=None, edit_token=gone.edit_token)
+        await comments.set_locked(ThreadKey("news", "b"), True, MIA)
+        await store.threads.set_meta(
+            ThreadKey("news", "a"), ThreadMeta(title="Article A", url="https://news.example/a")
+        )
+        log = await store.log.after(0, 100)
+        await store.deliveries.enqueue([
+            Delivery(id=f"w1:{e.position}", webhook_id="w1", position=e.position, site=e.site,
+                     thread=e.thread, payload=e.payload)
+            for e in log
+        ])  # fmt: skip
+        await store.deliveries.settle(f"w1:{log[0].position}", "sent", 1, time.time(), None)
+        assert await store.cursors.lease("webhooks", "old-host", time.time() + 30, time.time())
+        assert await store.cursors.advance("webhooks", "old-host", log[-1].position)
+        await store.subscriptions.mark_notified(reply.comment.id, "ann@mail.example")
+        await store.secrets.get("signing")
+        await store.addresses.confirmation_sent("address-hash", "news", time.time())
+
+
+async def summary(url: str) -> copying.Summary:
+    store = store_for(Settings(database=url))
+    await store.open()
+    try:
+        return await copying.summarise(archive_for(store))
+    finally:
+        await store.close()
+
+
+async def snapshots(url: str) -> dict[str, object]:
+    """Each shown thread's snapshot, from a server on the store at `url`."""
+    settings = Settings(database=url, rate_limit=False, run_workers=False)
+    found: dict[str, object] = {}
+    async with (
+        serve(settings) as running,
+        httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,
+    ):
+        for thread in THREADS_SHOWN:
+            answer = await http.get(f"/api/v1/threads?site=news&thread={thread}")
+            assert answer.status_code == 200, answer.text
+            found[thread] = answer.json()
+    return found
+
+
+def copy(source: str, target: str, *more: str) -> tuple[int, str, str]:
+    done = command.livethread("copy", source, target, *more)
+    return done.returncode, done.stdout, done.stderr
+
+
+async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """SQLite → PostgreSQL: the same rows, seqs and log checksum; again: nothing added; the
+    snapshots served from the copy are the source's; a reader resumes there with `since=`
+    and gets the missed events, no resync; PostgreSQL → a new SQLite file: the same again."""
+    source, target = f"sqlite:///{tmp_path / 'source.db'}", postgres.database()
+    await deployment(source)
+    before = await summary(source)
+    assert before.tables["events"].rows >= 7 and before.threads["news/a"].comments == 3
+
+    code, out, err = copy(source, target, "--batch", "2")
+    assert code == 0, err
+    assert before.log_sha256 in out
+    assert await summary(target) == before
+    assert "events" in err  # a line per table when stderr is not a terminal
+
+    code, out, err = copy(source, target)
+    assert code == 0, err
+    assert "(0 new)" in out
+    assert await summary(target) == before
+
+    assert await snapshots(target) == await snapshots(source)
+    seq = before.threads["news/a"].seq
+    settings = Settings(database=target, rate_limit=False, run_workers=False)
+    async with serve(settings) as running, reader(running.ws("news", "a", since=seq - 2)) as r:
+        replayed = await r.events(2)
+        assert [e.seq for e in replayed] == [seq - 1, seq]
+        assert not any(isinstance(e, events.Resync) for e in replayed)
+
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    code, out, err = copy(target, back)
+    assert code == 0, err
+    returned = await summary(back)
+    assert returned.log_sha256 == before.log_sha256
+    assert returned.threads == before.threads
+
+
+@pytest.mark.parametrize("which", ["SOURCE_URL", "TARGET_URL"])
+def test_a_bad_url_exits_2_naming_the_argument(tmp_path: Path, which: str) -> None:
+    """A URL that names no store: one line naming the argument, exit 2."""
+    good = f"sqlite:///{tmp_path / 'there.db'}"
+    assert command.livethread("migrate", "--database", good).returncode == 0
+    args = ("mysql://x/y", good) if which == "SOURCE_URL" else (good, "mysql://x/y")
+    code, _, err = copy(*args)
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()] and which in err and "mysql" in err
+
+
+def test_a_missing_source_file_exits_2(tmp_path: Path) -> None:
+    """A SQLite source that does not exist is not made: exit 2 naming SOURCE_URL."""
+    code, _, err = copy(f"sqlite:///{tmp_path / 'none.db'}", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == 2 and "SOURCE_URL" in err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_target_in_no_folder_exits_2(tmp_path: Path) -> None:
+    """A SQLite target whose folder does not exist: exit 2 naming TARGET_URL."""
+    source = f"sqlite:///{tmp_path / 'there.db'}"
+    assert command.livethread("migrate", "--database", source).returncode == 0
+    code, _, err = copy(source, f"sqlite:///{tmp_path / 'no' / 'such.db'}")
+    assert code == 2 and "TARGET_URL" in err and len(err.strip().splitlines()) == 1
+
+
+async def test_a_copy_that_differs_exits_1_naming_what(tmp_path: Path) -> None:
+    """A target that already held another version of a thread keeps it (nothing is
+    overwritten), and the check says so: exit 1 naming the thread and the table."""
+    source, target = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    await deployment(source)
+    store = store_for(Settings(database=target))
+    await store.open()
+    try:
+        row = ThreadRow(site="news", thread="a", seq=99, locked=False, title="", url="")
+        await archive_for(store).write(THREADS, [row])
+    finally:
+        await store.close()
+    code, _, err = copy(source, target)
+    assert code == 1
+    assert "thread news/a" in err and "table threads" in err
+
+
+def test_on_a_terminal_the_progress_is_a_bar_redrawn_in_place() -> None:
+    """On a terminal each table's bar is redrawn on its line; elsewhere a line per table."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for out, live in ((Terminal(), True), (io.StringIO(), False)):
+        report = Report(out)
+        report.progress(THREADS, 0, 4)
+        report.progress(THREADS, 2, 4)
+        report.progress(THREADS, 4, 4)
+        report.finish()
+        if live:
+            assert out.getvalue().count("\r") == 3 and "#" * BAR_WIDTH in out.getvalue()
+        else:
+            assert out.getvalue().splitlines() == [f"threads{' ' * 14}[{'#' * BAR_WIDTH}] 4/4 rows"]
