@@ -3,16 +3,16 @@ connection, and the `Threads` port that opens it.
 
 Why a thread's seqs are gap-free and commit in seq order, across every process and host:
 
-Opening a transaction takes the thread's transaction-scoped advisory lock, makes sure the
-thread's row exists (`INSERT ... ON CONFLICT DO NOTHING`, in the same statement as the lock),
-then reads the row with `SELECT ... FOR UPDATE`; both locks are held until the transaction
-commits or rolls back. Every writer of the thread, wherever it runs, goes through the same
-statements, so at most one transaction at a time holds the thread. The next writer waits, in
-its first statement, for the holder to end; its `FOR UPDATE` is a later statement, so in READ
-COMMITTED it reads the row with a snapshot taken after that commit (and a wait on the row lock
-itself, behind a `set_meta`, ends with PostgreSQL re-reading the newest committed version of
-the row, not the snapshot's), so the waiter's `state().seq` is the seq the holder
-committed, or the one before it if the holder rolled back. The core appends at
+Opening a transaction is one statement: it takes the thread's transaction-scoped advisory lock
+(the INSERT's source, so it runs, and waits, first), then inserts the thread's row or, when it
+exists, locks it with `ON CONFLICT DO UPDATE` and returns it. Both locks are held until the
+transaction commits or rolls back. Every writer of the thread, wherever it runs, goes through
+the same statement, so at most one transaction at a time holds the thread. The next writer
+waits on the advisory lock for the holder to end; `ON CONFLICT DO UPDATE` then locks and returns
+the row's newest committed version (in READ COMMITTED it sees that version even though the
+statement's snapshot was taken before the wait, and a wait on the row lock itself, behind a
+`set_meta`, ends the same way), so the waiter's `state().seq` is the seq the holder committed,
+or the one before it if the holder rolled back. The core appends at
 `state().seq + 1` (server/threads/history.py), and the seq column is updated in the same
 transaction as the event's insert. Hence:
 
@@ -31,7 +31,7 @@ taken before the lock is granted, so two writers racing for one row (or to inser
 thread's row) can get their ids in the opposite order to their turns. The store-wide log
 places events in txid order (postgres_events.py), and a thread's later writer with the smaller
 id could see its seq n+1 placed before seq n. The advisory lock needs no id: the transaction
-gets its id only after the lock (the row's insert or its `FOR UPDATE`), so a thread's writers
+gets its id only after the lock (the row's insert or its `DO UPDATE`), so a thread's writers
 take ids in the order of their turns (without it, tests/test_postgres_log.py's writers
 saw seqs out of txid order in most runs). (Its key is a hash of the thread: two threads sharing
 one only wait for each other.)
@@ -76,14 +76,31 @@ THREAD_LOCKS = 0x6C746864  # "lthd"
 
 # The thread's advisory lock first (the SELECT is the INSERT's source: it runs, and waits,
 # before any row is written, so before the transaction has an id), then its row if new.
+# The row comes back locked and as last committed: ON CONFLICT DO UPDATE locks the existing row
+# and sees its newest version even when the statement's snapshot (taken before the wait) does
+# not, and RETURNING gives that version; a new thread's row is inserted and returned. One round
+# trip holds the thread.
 _HOLD = (
     "INSERT INTO threads (site, thread) "
     "SELECT $1::text, $2::text FROM "
     "(SELECT pg_advisory_xact_lock($3::int4, hashtext($1::text || '/' || $2::text))) AS held "
-    "ON CONFLICT DO NOTHING"
+    "ON CONFLICT (site, thread) DO UPDATE SET seq = threads.seq "
+    "RETURNING seq, locked, title, url"
 )
 
 _STATE = "SELECT seq, locked, title, url FROM threads WHERE site = $1 AND thread = $2"
+
+# The event and the thread's seq in one statement (one round trip while the thread is held): the
+# seq moves only if the event went in, so "UPDATE 0" means the seq was taken.
+_APPEND = """
+    WITH added AS (
+        INSERT INTO events (site, thread, seq, type, comment_id, payload)
+        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (site, thread, seq) DO NOTHING
+        RETURNING seq
+    )
+    UPDATE threads SET seq = added.seq FROM added
+    WHERE threads.site = $1 AND threads.thread = $2
+"""
 
 # `first`: a field already set keeps its value, decided inside the one statement (under the
 # row's lock), so two processes naming a new thread at once cannot both win.
@@ -197,21 +214,11 @@ class PostgresTransaction:
         site, thread = self._key.site, self._key.thread
         # txid and id take their defaults; position stays NULL until the log places it.
         status = await self._execute(
-            "INSERT INTO events (site, thread, seq, type, comment_id, payload) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (site, thread, seq) DO NOTHING",
-            site,
-            thread,
-            event.seq,
-            type,
-            comment_id,
-            event.payload,
+            _APPEND, site, thread, event.seq, type, comment_id, event.payload
         )
         if affected(status) != 1:
             self._state = known
             raise StoreError(f"thread {self._key} already has an event {event.seq}")
-        await self._execute(
-            "UPDATE threads SET seq = $3 WHERE site = $1 AND thread = $2", site, thread, event.seq
-        )
         if known is not None:
             self._state = msgspec.structs.replace(known, seq=event.seq)
 
@@ -324,8 +331,7 @@ class PostgresThreads:
         # Commits on a clean exit, returning once the COMMIT is durable (synchronous_commit).
         async with self._db.transaction() as conn:
             with store_errors():
-                await conn.execute(_HOLD, key.site, key.thread, THREAD_LOCKS)
-                row = await conn.fetchrow(_STATE + " FOR UPDATE", key.site, key.thread)
+                row = await conn.fetchrow(_HOLD, key.site, key.thread, THREAD_LOCKS)
             tx = PostgresTransaction(conn, key, state_of(key, row))
             try:
                 yield tx
