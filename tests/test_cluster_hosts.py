@@ -9,14 +9,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.checker import check
 from tests.support.clients import WAIT
-from tests.support.cluster import cluster, post
-from tests.support.follower import Follower
+from tests.support.cluster import SITE, THREAD, cluster, everyone_got, following, post
 from tests.support.postgres import PostgresServer
 from tests.support.redis_cluster import RedisCluster
 
-SITE, THREAD = "news", "article-1"
 PROCESSES, BEFORE, AFTER = 3, 30, 30
 
 
@@ -32,33 +29,15 @@ async def test_a_master_failover_mid_stream_loses_nothing_for_readers_on_three_p
 ) -> None:
     """Readers on 3 processes get every post once, in seq order, though the master serving the
     thread's channel fails over to its replica halfway through the posts."""
-    async with cluster(postgres.database(), redis=redis_cluster, site=SITE) as c:
+    async with cluster(postgres.database(), redis=redis_cluster) as c:
         servers = [await c.start() for _ in range(PROCESSES)]
-        readers = [Follower([p.http], SITE, THREAD, name=f"on-{n}") for n, p in enumerate(servers)]
-        for r in readers:
-            r.start()
-        try:
-            for r in readers:
-                await r.connected()
+        async with following(servers) as readers, httpx.AsyncClient(timeout=WAIT) as http:
             acknowledged: list[str] = []
-            async with httpx.AsyncClient(timeout=WAIT) as http:
-                for n in range(BEFORE):
-                    answer = await post(http, servers[n % PROCESSES].http, f"before {n}")
-                    acknowledged.append(str(answer["id"]))
-                redis_cluster.failover(redis_cluster.owner(f"{{thread:{SITE}:{THREAD}}}"))
-                for n in range(AFTER):
-                    answer = await post(http, servers[n % PROCESSES].http, f"after {n}")
-                    acknowledged.append(str(answer["id"]))
-            total = BEFORE + AFTER
-            for r in readers:
-                await r.reach(total)
-            truth = await c.truth()
-            assert [e.seq for e in truth.events] == list(range(1, total + 1))
-            assert truth.lost(acknowledged) == set()
-            for report in [check(truth, r) for r in readers]:
-                assert report.clean, report
-            for r in readers:
-                assert [e.seq for e in r.received] == list(range(1, total + 1))
-        finally:
-            for r in readers:
-                await r.stop()
+            for n in range(BEFORE):
+                answer = await post(http, servers[n % PROCESSES].http, f"before {n}")
+                acknowledged.append(str(answer["id"]))
+            redis_cluster.failover(redis_cluster.owner(f"{{thread:{SITE}:{THREAD}}}"))
+            for n in range(AFTER):
+                answer = await post(http, servers[n % PROCESSES].http, f"after {n}")
+                acknowledged.append(str(answer["id"]))
+            await everyone_got(c, readers, acknowledged, BEFORE + AFTER)

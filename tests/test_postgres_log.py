@@ -97,6 +97,7 @@ async def test_three_pools_posting_to_one_thread_get_seqs_1_to_150_each_logged_o
                 if finished and not batch:
                     return seen
                 if not batch:
+                    # A log reader's poll, as a worker's (bounded by the test's timeout below).
                     await asyncio.sleep(0.005)
 
         async with asyncio.timeout(TIMEOUT):

@@ -29,8 +29,9 @@ from server.model import ThreadKey
 from server.settings import Settings
 from server.storage import Storage
 from server.web.app import store_for
-from tests.support.checker import Truth
+from tests.support.checker import Truth, check
 from tests.support.clients import Tokens, comment_json, decode_json, provision
+from tests.support.follower import Follower
 from tests.support.redis_cluster import RedisCluster
 from tests.support.redis_server import RedisServer
 from tests.support.server import ServerProcess, serve_process
@@ -146,3 +147,36 @@ async def snapshot(
     answer = await http.get(f"{base}/api/v1/threads", params={"site": site, "thread": thread})
     assert answer.status_code == 200, answer.text
     return decode_json(answer.content)
+
+
+@asynccontextmanager
+async def following(
+    processes: list[ServerProcess], site: str = SITE, thread: str = THREAD
+) -> AsyncIterator[list[Follower]]:
+    """A reader on each server process, connected when the block starts, stopped after it."""
+    readers = [Follower([p.http], site, thread, name=f"on-{n}") for n, p in enumerate(processes)]
+    for r in readers:
+        r.start()
+    try:
+        for r in readers:
+            await r.connected()
+        yield readers
+    finally:
+        for r in readers:
+            await r.stop()
+
+
+async def everyone_got(
+    running: Cluster, readers: list[Follower], acknowledged: list[str], total: int
+) -> None:
+    """The store holds seqs 1..total with every acknowledged post, and every reader applied
+    all of them once, in seq order (what the checker calls clean)."""
+    for r in readers:
+        await r.reach(total)
+    truth = await running.truth()
+    assert [e.seq for e in truth.events] == list(range(1, total + 1))
+    assert truth.lost(acknowledged) == set() and len(truth.created) == total
+    for report in [check(truth, r) for r in readers]:
+        assert report.clean, report
+    for r in readers:
+        assert [e.seq for e in r.received] == list(range(1, total + 1))

@@ -27,4 +27,5 @@ async def eventually(
                 held = await held
             if held:
                 return
+            # The poll itself, bounded by `within`: for states nothing announces.
             await asyncio.sleep(every)
