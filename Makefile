@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NODE_STAMP := client-js/node_modules/.installed-stamp
 
 .PHONY: run test lint setup system-deps js js-test node-deps node-bin browser-deps clean chaos bench \
-	bench-quick bench-deps bench-lint
+	bench-quick bench-deps bench-lint capacity
 
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
@@ -44,7 +44,9 @@ chaos: setup
 # fanout's load generator, not a scenario. fanout (livethread against the peers, ~25 min) writes
 # bench/RESULTS.md and bench/latency.png; `make bench-quick` is its ~5-minute sanity run.
 BENCH_STAMP := $(VENV)/.bench-stamp
-BENCH_HELPERS := loadgen
+# Not scenarios: the load generator, the capacity model (printed after them all) and a part
+# of bench/posting.py.
+BENCH_HELPERS := loadgen capacity capacity_model first_snapshot
 
 # bench/ is type-checked here, where its optional dependencies are installed (`make lint`
 # covers server/, workers/ and tests/ without them).
@@ -58,6 +60,11 @@ bench: setup bench-deps bench-lint
 		echo "## $$scenario"; \
 		$(BIN)/python -m bench.$$name || exit 1; \
 	done
+	$(BIN)/python -m bench.capacity > /dev/null
+
+# deploy/CAPACITY.md printed again from bench/results.json and bench/posting.json (no measuring).
+capacity: setup
+	$(BIN)/python -m bench.capacity > /dev/null
 
 bench-quick: setup bench-deps bench-lint
 	$(BIN)/python -m bench.fanout --quick

@@ -1,13 +1,16 @@
 """Fan-out against the peers a user would pick instead, on this machine, in one run.
 
     python -m bench.fanout [--quick] [--runs N] [--servers a,b] [--profile] [--out DIR]
+                           [--store sqlite|postgres]
     python -m bench.fanout --report-from bench/results.json   (the report again, no run)
 
 Servers: livethread, the plain Starlette loop (an awaited `send_text` per socket),
 python-socketio with its Redis manager, and the `websockets` library's `broadcast()` (the Python
 floor); the peers are in bench/peers/. Each is run as two processes on one private Redis (a
 throwaway redis-server on a free loopback port) with readers split evenly across them; runs are
-interleaved (for run: for server: ...), every server started afresh each time.
+interleaved (for run: for server: ...), every server started afresh each time. livethread keeps
+its truth in a SQLite file, or with `--store postgres` in a private PostgreSQL cluster
+(tests/support/postgres.py) started for its run.
 
 The load generator (bench/loadgen.py) is a process of its own: picows readers and the publisher
 (livethread: its HTTP API, so a post's latency includes the SQLite commit; the peers: Redis).
@@ -66,6 +69,7 @@ from typing import Any
 
 import redis
 
+from tests.support.postgres import PostgresServer
 from tests.support.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,10 +502,14 @@ def passes(point: dict[str, Any]) -> bool:
     )
 
 
-async def run_server(name: str, plan: Plan, profile: Path | None) -> Outcome:
+async def run_server(name: str, plan: Plan, profile: Path | None, store: str = "sqlite") -> Outcome:
     outcome = Outcome()
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-        servers = Servers(name, Path(tmp))
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bench-{name}-"))
+        database = None
+        if name == "livethread" and store == "postgres":
+            database = stack.enter_context(PostgresServer()).database()
+        servers = Servers(name, Path(tmp), database=database)
         lg = LoadGen(servers)
         # The other thread's readers and posts live in a process of their own: in the main
         # load generator, busy with the 5,000 readers' frames, their latency would be the
@@ -1427,7 +1435,9 @@ def load(
 # --- main ------------------------------------------------------------------------------------
 
 
-async def run_all(plan: Plan, servers: Sequence[str], out: Path, profile: bool) -> int:
+async def run_all(
+    plan: Plan, servers: Sequence[str], out: Path, profile: bool, store: str = "sqlite"
+) -> int:
     started = datetime.datetime.now(datetime.UTC)
     env = environment()
     t0 = time.monotonic()
@@ -1454,7 +1464,7 @@ async def run_all(plan: Plan, servers: Sequence[str], out: Path, profile: bool) 
             log(f"run {run + 1}/{plan.runs}: {LABELS[name]}")
             try:
                 results[-1][name] = await run_server(
-                    name, plan, out if profile and run == 0 else None
+                    name, plan, out if profile and run == 0 else None, store
                 )
             except asyncio.CancelledError:
                 if stopping.is_set():
@@ -1494,6 +1504,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, help="output directory (default bench/; --quick: a temporary one)"
     )
     parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="livethread's store: a SQLite file, or a private PostgreSQL cluster",
+    )
+    parser.add_argument(
         "--report-from",
         type=Path,
         metavar="RESULTS_JSON",
@@ -1520,7 +1536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(tempfile.gettempdir()) / "livethread-bench-quick" if args.quick else BENCH
     )
     out.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(run_all(plan, servers, out, args.profile))
+    return asyncio.run(run_all(plan, servers, out, args.profile, args.store))
 
 
 if __name__ == "__main__":

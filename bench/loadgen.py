@@ -701,13 +701,15 @@ class LoadGen:
     # livethread's HTTP API.
 
     async def posts(self, command: dict[str, Any]) -> dict[str, Any]:
-        """`count` posts to `thread` by `concurrency` keep-alive clients as fast as they are
-        answered (at most `max_seconds`): durable, committed posts per second."""
+        """`count` posts to `thread` (or, with `threads` N > 1, spread in turn over N threads
+        named after it) by `concurrency` keep-alive clients as fast as they are answered (at
+        most `max_seconds`): durable, committed posts per second."""
         publisher = self.publisher
         if not isinstance(publisher, ApiPublisher):
             raise ValueError("posts: livethread only")
         count: int = command["count"]
         thread: str = command["thread"]
+        spread: int = command.get("threads", 1)
         deadline = time.monotonic() + command.get("max_seconds", 60.0)
         times = array.array("q")
         statuses: dict[int, int] = {}
@@ -717,7 +719,8 @@ class LoadGen:
             nonlocal left
             while left > 0 and time.monotonic() < deadline:
                 left -= 1
-                status, took = await publisher.post(thread, f"post {left} {PAD}")
+                target = f"{thread}-{left % spread}" if spread > 1 else thread
+                status, took = await publisher.post(target, f"post {left} {PAD}")
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 201:
                     times.append(int(took * 1e9))

@@ -13,12 +13,14 @@ from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import memory_storage
 from server.adapters.postgres_archive import PostgresArchive
 from server.adapters.postgres_store import PostgresDatabase, postgres_storage
+from server.adapters.redis_buckets import RedisBuckets
 from server.adapters.redis_bus import RedisBus
 from server.adapters.redis_cluster_bus import RedisClusterBus
 from server.adapters.sqlite_archive import SqliteArchive
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.archive.ports import Archive
 from server.bus import Bus
+from server.limits import Buckets, Fallback, MemoryBuckets
 from server.settings import PREFIX, Settings, SettingsError
 from server.storage import Storage
 from server.threads.comments import Comments
@@ -38,6 +40,7 @@ def store_for(settings: Settings) -> Storage:
             settings.database,
             pool_size=settings.database_pool_size,
             statement_timeout=settings.statement_timeout,
+            group_commit=settings.group_commit,
         )
     return sqlite_storage(
         settings.database.removeprefix("sqlite:///"),
@@ -66,6 +69,22 @@ def bus_for(settings: Settings) -> Bus:
         except ValueError as exc:
             raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
     return RedisBus(settings.redis, prefix=settings.bus_prefix)
+
+
+def buckets_for(settings: Settings) -> Buckets:
+    """Where flood and velocity limits count: in the bus's Redis (or Redis Cluster) when the
+    bus is Redis, so every process on every host shares one limit, falling back to per-process
+    limits while Redis cannot answer; in this process's memory otherwise (one process)."""
+    if not settings.redis:
+        return MemoryBuckets()
+    if settings.redis.lower().startswith("redis+cluster://"):
+        try:
+            shared = RedisBuckets.on_cluster(settings.redis, settings.bus_prefix)
+        except ValueError as exc:
+            raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
+    else:
+        shared = RedisBuckets.on_server(settings.redis, settings.bus_prefix)
+    return Fallback(shared)
 
 
 # Every worker livethread has, by name (`livethread worker NAME…`, LIVETHREAD_WORKER_NAMES).

@@ -76,8 +76,9 @@ class Settings:
     # Longest graceful stop (SIGTERM): open requests finish and sockets get 1012 within it,
     # then whatever is left is cut. Below systemd's TimeoutStopSec (30 s in deploy/).
     shutdown_timeout: float = 10.0
-    # Most transactions of one server process committed together by one SQLite COMMIT (one
-    # fsync): those that queue behind the writer join the one in progress. 1: each on its own.
+    # Most transactions of one server process committed together by one COMMIT (one fsync):
+    # those that queue behind the writer join the one in progress (SQLite: any thread's;
+    # PostgreSQL: one thread's, server/adapters/postgres_group.py). 1: each on its own.
     group_commit: int = 32
     # uvicorn's access log writes every client address: off unless asked for (privacy).
     access_log: bool = False
@@ -85,8 +86,9 @@ class Settings:
     # addresses or networks, "*" for any): the client address the limits and keyed hashes see.
     # Only the proxy in front (nginx on this host) may say who the client is.
     forwarded_allow_ips: str = "127.0.0.1"
-    # Rate limits (per server process and client address; see server/web/guard.py).
-    # COUNT/SECONDS; LIVETHREAD_RATE_LIMIT=0 turns every limit off.
+    # Rate limits per client address (see server/web/guard.py), COUNT/SECONDS: shared by every
+    # process on the bus's Redis when there is one (per process while it cannot answer), else
+    # per process; open sockets are counted per process. LIVETHREAD_RATE_LIMIT=0: all off.
     rate_limit: bool = True
     post_rate_address: str = "5/60"
     post_rate_thread: str = "60/60"

@@ -27,6 +27,8 @@ ADAPTERS_KNOW = {
     "workers.cursors",
     # A site's rules, as the rule book port keeps them.
     "server.moderation.rules",
+    # The `Buckets` port (flood and velocity limits) with its `Rate` and its error.
+    "server.limits",
 }
 # The rooms: a feature each, whose `__init__.py` names in `__all__` the modules other rooms may
 # import; the rest are its own.

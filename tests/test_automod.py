@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server import events
-from server.model import ThreadKey
+from server.adapters.memory_store import memory_storage
+from server.adapters.redis_buckets import RedisBuckets
+from server.errors import Throttled
+from server.limits import Addresses
+from server.model import Site, ThreadKey
+from server.moderation.automod import Automod, Poster
 from server.moderation.rules import Rules
 from server.settings import Settings
+from server.validation import CleanComment
 from server.web.app import store_for
 from tests.support.clients import WAIT, Tokens, comment_json, decode_json, reader
 from tests.support.moderation import moderating, moderation_url, set_rules
+from tests.support.redis_server import RedisServer
 from tests.support.server import Running, serve
 
 SPAM = "Great deals on watches, visit my shop today for the best prices!"
@@ -205,3 +215,51 @@ async def test_the_moderation_socket_refuses_bad_or_foreign_tokens(
         assert isinstance(frame, events.Error) and frame.code == "not_found"
     async with moderating(server.port, tokens.news) as moderator:
         assert moderator.first.site == "news"
+
+
+async def test_velocity_is_counted_once_for_every_process_on_one_redis() -> None:
+    """Two processes' auto-moderation on one Redis (RedisBuckets, one shared secret): a site's
+    2-a-minute author rule refuses the third post whichever process takes it, and Redis holds
+    the author only as a keyed hash (no email, no plain hash of it)."""
+    store = memory_storage()
+    await store.open()  # nothing to close: the memory store holds no connection
+    await store.sites.put(Site(name="news"))
+    await store.rules.put("news", Rules(velocity_author="2/60"))
+    secret = b"the deployment's secret, from the store".ljust(32)
+    with RedisServer() as server:
+        prefix = f"test-{uuid.uuid4().hex}:"
+        holders = [RedisBuckets.on_server(server.url, prefix) for _ in range(2)]
+        one, other = (
+            Automod(store.rules, buckets=buckets, addresses=Addresses(secret))
+            for buckets in holders
+        )
+        try:
+            for automod, body in ((one, "first"), (other, "second")):
+                await automod.screen(new_comment(body), Poster())
+            with pytest.raises(Throttled, match="too fast under this name"):
+                await one.screen(new_comment("third"), Poster())
+            with pytest.raises(Throttled, match="too fast under this name"):
+                await other.screen(new_comment("fourth"), Poster())
+            probe = aioredis.Redis.from_url(server.url)
+            try:
+                names = b"\n".join([name async for name in probe.scan_iter(match=prefix + "*")])
+            finally:
+                await probe.aclose()
+        finally:
+            for buckets in holders:
+                await buckets.aclose()
+    plain = hashlib.sha256(b"news\nemail:ann@example.com").hexdigest()[:32].encode()
+    assert names and b"ann" not in names.lower() and plain not in names
+
+
+def new_comment(body: str) -> CleanComment:
+    return CleanComment(
+        site="news",
+        thread="article-1",
+        parent=None,
+        name="Ann",
+        email="Ann@Example.com",
+        url=None,
+        body=body,
+        notify=False,
+    )

@@ -9,13 +9,11 @@ first await), so no test sleeps to synchronise.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 
-import httpx
 import pytest
 
 from server import events
@@ -24,8 +22,7 @@ from server.events import CommentCreated
 from server.model import CommentRecord, ThreadKey, public
 from server.storage import Storage, StoreError
 from server.threads import history
-from tests.support.clients import WAIT, comment_json, decode_json
-from tests.support.cluster import cluster, exited, log_text, snapshot
+from tests.support.cluster import killed_mid_wave
 
 SITE, THREAD = "example", "t1"
 KEY = ThreadKey(SITE, THREAD)
@@ -318,39 +315,7 @@ async def test_waiting_for_another_process_retries_begin_then_commits(
 async def test_sigkill_after_concurrent_acknowledged_posts_loses_none(tmp_path: Path) -> None:
     """Posts made concurrently (so committed in groups) by a real server process, SIGKILLed
     while a further wave is in flight: every acknowledged post is there after a restart."""
-    async with cluster(f"sqlite:///{tmp_path / 'cluster.db'}") as c:
-        a = await c.start(env={"LIVETHREAD_GROUP_COMMIT": "64"})
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(timeout=WAIT, limits=limits) as http:
-
-            async def one(n: int) -> str | None:
-                try:
-                    answer = await http.post(
-                        f"{a.http}/api/v1/comments",
-                        json=comment_json(body=f"durable {n}"),
-                    )
-                except httpx.HTTPError:
-                    return None  # the process died before answering: not acknowledged
-                if answer.status_code != 201:
-                    return None
-                comment = decode_json(answer.content)["comment"]
-                assert isinstance(comment, dict)
-                return str(comment["id"])
-
-            async with asyncio.timeout(WAIT):
-                first_wave = await asyncio.gather(*(one(n) for n in range(40)))
-            assert None not in first_wave, log_text(a)
-            second_wave = [asyncio.create_task(one(n)) for n in range(40, 80)]
-            async with asyncio.timeout(WAIT):
-                await asyncio.wait(second_wave, return_when=asyncio.FIRST_COMPLETED)
-            a.process.send_signal(signal.SIGKILL)
-            assert await exited(a) == -signal.SIGKILL
-            async with asyncio.timeout(WAIT):
-                later = await asyncio.gather(*second_wave)
-            acknowledged = {i for i in [*first_wave, *later] if i is not None}
-            assert len(acknowledged) >= 40
-            b = await c.start()
-            thread = await snapshot(http, b.http)
+    acknowledged, thread = await killed_mid_wave(f"sqlite:///{tmp_path / 'cluster.db'}")
     comments = thread["comments"]
     assert isinstance(comments, list)
     stored = {str(comment["id"]) for comment in comments}

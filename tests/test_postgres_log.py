@@ -1,16 +1,19 @@
-"""The PostgreSQL store's event log: a thread's seqs across pools, and the store-wide positions
-that log readers follow (server/adapters/postgres_threads.py, postgres_events.py)."""
+"""The PostgreSQL store's event log: a thread's seqs across pools (transactions alone and in
+groups), and the store-wide positions that log readers follow (server/adapters/postgres_threads.py,
+postgres_group.py, postgres_events.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import cast
 
 import asyncpg
 
 from server import events
 from server.adapters.postgres_store import postgres_storage
+from server.adapters.postgres_threads import PostgresThreads
 from server.events import ThreadLocked
 from server.model import ThreadKey
 from server.storage import Storage
@@ -45,6 +48,21 @@ async def placed(url: str) -> list[tuple[str, int, int | None]]:
     finally:
         await conn.close()
     return [(r["thread"], int(r["seq"]), r["position"]) for r in rows]
+
+
+async def follow(storage: Storage, done: asyncio.Event, batch_size: int) -> list[LogEntry]:
+    """Read the store-wide log as a worker does, `batch_size` at a time, until `done` is set
+    and nothing more comes."""
+    seen: list[LogEntry] = []
+    while True:
+        finished = done.is_set()
+        batch = await storage.log.after(seen[-1].position if seen else 0, batch_size)
+        seen.extend(batch)
+        if finished and not batch:
+            return seen
+        if not batch:
+            # A log reader's poll, as a worker's (bounded by the caller's timeout).
+            await asyncio.sleep(0.005)
 
 
 async def test_an_older_transaction_committing_last_is_neither_skipped_nor_overtaken(
@@ -88,20 +106,8 @@ async def test_three_pools_posting_to_one_thread_get_seqs_1_to_150_each_logged_o
                 for n in range(POSTS)
             ]
 
-        async def reader(storage: Storage) -> list[LogEntry]:
-            seen: list[LogEntry] = []
-            while True:
-                finished = done.is_set()
-                batch = await storage.log.after(seen[-1].position if seen else 0, 25)
-                seen.extend(batch)
-                if finished and not batch:
-                    return seen
-                if not batch:
-                    # A log reader's poll, as a worker's (bounded by the test's timeout below).
-                    await asyncio.sleep(0.005)
-
         async with asyncio.timeout(TIMEOUT):
-            following = asyncio.create_task(reader(stores[0]))
+            following = asyncio.create_task(follow(stores[0], done, 25))
             written = await asyncio.gather(*(writer(s, k) for k, s in enumerate(stores)))
             done.set()
             followed = await following
@@ -140,3 +146,37 @@ async def test_writers_racing_for_new_threads_take_txids_in_seq_order(
         assert len(rows) == racers * threads
         for n in range(threads):
             assert [s for t, s in rows if t == f"new-{n}"] == list(range(1, racers + 1))
+
+
+async def test_groups_of_three_pools_on_one_thread_keep_seqs_and_log_in_order(
+    postgres: PostgresServer,
+) -> None:
+    """3 pools (as 3 processes) each posting 20 at once to one thread, so committing in groups:
+    seqs 1..60 gap-free, the log places them in seq order, a follower reads each once."""
+    url = postgres.database()
+    key = ThreadKey(SITE, "t1")
+    at_once = 20
+    async with AsyncExitStack() as stack:
+        stores = [await stack.enter_async_context(opened(url)) for _ in range(WRITERS)]
+        done = asyncio.Event()
+
+        async def writer(storage: Storage, k: int) -> list[int]:
+            posts = (post(storage, record(f"c{k}-{n}", created_at=1e9 + n)) for n in range(at_once))
+            return [events.seq_of(payload) for payload in await asyncio.gather(*posts)]
+
+        async with asyncio.timeout(TIMEOUT):
+            following = asyncio.create_task(follow(stores[0], done, 7))
+            written = await asyncio.gather(*(writer(s, k) for k, s in enumerate(stores)))
+            done.set()
+            followed = await following
+        total = WRITERS * at_once
+        assert sorted(seq for seqs in written for seq in seqs) == list(range(1, total + 1))
+        log = await stores[2].log.after(0, 1000)
+        assert [(e.position, e.seq) for e in log] == [(n, n) for n in range(1, total + 1)]
+        assert followed == log
+        replay = await stores[1].log.events_after(key, 0, 1000)
+        assert [e.payload for e in log] == [e.payload for e in replay]
+        assert [s for _, s, _ in await placed(url)] == list(range(1, total + 1))
+        groups = [cast(PostgresThreads, s.threads).groups for s in stores]
+        # Grouped: fewer COMMITs than transactions (each pool's 20 arrive together).
+        assert sum(g.commits for g in groups) < sum(g.committed for g in groups) == total

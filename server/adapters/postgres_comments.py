@@ -7,7 +7,7 @@ rules are the core's (`model.in_review`, `model.counted`): every insert and upda
 answers beside the row, and the queue and the counts only read them back.
 
 The functions that take a connection (`insert_comment`, `update_comment`, `thread_comment`,
-`has_replies`) run inside the caller's transaction (postgres_threads.py's). The adapters of the
+`has_replies`) run inside the caller's transaction (postgres_transaction.py's). The adapters of the
 ports that read committed comments (`CommentReads`, `ReviewQueue`) are at the end.
 
 Order: ids are compared byte by byte (COLLATE "C"), as SQLite and the memory store compare
@@ -34,7 +34,6 @@ _NAMES = [name.strip() for name in COLUMNS.split(",")]
 
 # What inserts write: the record's columns, then the core's answers for it (`_written`).
 _WRITTEN_COLUMNS = COLUMNS + ", in_review, counted"
-_WRITTEN_PLACEHOLDERS = ", ".join(f"${n}" for n in range(1, len(_NAMES) + 3))
 # What updates set: every written column but the key (id, site, thread: $1, $2, $3).
 _UPDATE_SET = ", ".join(
     f"{name} = ${n}" for n, name in enumerate([*_NAMES, "in_review", "counted"], start=1) if n > 3
@@ -102,16 +101,29 @@ def _written(r: CommentRecord) -> tuple[object, ...]:
     )
 
 
+def insert_statement(first: int = 1) -> tuple[str, int]:
+    """The INSERT of a new comment, its parameters numbered from `first` (so it can ride in
+    one statement with others: postgres_transaction.py's append), and how many it takes (the
+    values of `written`, in order). ON CONFLICT DO NOTHING, not a caught unique violation:
+    the error would abort the caller's transaction; no row inserted means the id is taken."""
+    count = len(_NAMES) + 2
+    placeholders = ", ".join(f"${n}" for n in range(first, first + count))
+    sql = f"INSERT INTO comments ({_WRITTEN_COLUMNS}) VALUES ({placeholders}) "
+    return sql + "ON CONFLICT (id) DO NOTHING", count
+
+
+def written(record: CommentRecord) -> tuple[object, ...]:
+    """The values `insert_statement` takes for `record`."""
+    return _written(record)
+
+
+_INSERT, _ = insert_statement()
+
+
 async def insert_comment(conn: Connection, record: CommentRecord) -> None:
-    """Insert a new comment (StoreError if its id is taken), inside the caller's transaction.
-    ON CONFLICT DO NOTHING, not a caught unique violation: the error would abort the caller's
-    transaction."""
+    """Insert a new comment (StoreError if its id is taken), inside the caller's transaction."""
     with store_errors():
-        status = await conn.execute(
-            f"INSERT INTO comments ({_WRITTEN_COLUMNS}) VALUES ({_WRITTEN_PLACEHOLDERS}) "
-            "ON CONFLICT (id) DO NOTHING",
-            *_written(record),
-        )
+        status = await conn.execute(_INSERT, *_written(record))
     if affected(status) != 1:
         raise StoreError(f"comment {record.id} already exists")
 

@@ -8,16 +8,25 @@ timeout, a pool with no connection free within it, or a database that is down or
 standby, mid-failover) is `StoreUnavailable` (the edge answers 503 with Retry-After); a
 constraint the request broke is `StoreError`. asyncpg was chosen over psycopg 3 by
 bench/pg_drivers.py (figures in bench/RESULTS.md).
+
+The URL may list several hosts (`postgresql://USER@H1:P1,H2:P2/NAME`, libpq's form): each new
+connection tries them in order and keeps the first that takes writes. livethread always writes,
+so its sessions are `target_session_attrs=read-write` unless the URL asks for `primary`; a value
+that would accept a standby is refused at open. After a failover the pool's dead connections
+fail their statement (StoreUnavailable) and are replaced, on the promoted host, by the next
+borrower: no connection to a read-only server is ever pooled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.connect_utils import SessionAttribute
 
 from server.adapters.postgres_migrations import Connection, migrate
 from server.storage import StoreError, StoreUnavailable
@@ -37,10 +46,19 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.InterfaceError,
+    # A pooled connection whose server just died: its FATAL message arrived before the end
+    # of the stream, so it is handed out looking open and its next statement finds the
+    # driver still consuming that error ("another operation is in progress"). It is dropped
+    # on release; the next borrower connects afresh (after a failover, to the new primary).
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
 )
+
+
+# What a store that writes may ask of a host (libpq's target_session_attrs).
+_WRITABLE = ("read-write", "primary")
 
 
 @contextmanager
@@ -50,6 +68,12 @@ def store_errors() -> Iterator[None]:
         yield
     except StoreError:
         raise
+    except asyncpg.exceptions.TargetServerAttributeNotMatched as exc:
+        # Every listed host answered, none as a primary: standbys only, or mid-promotion.
+        raise StoreUnavailable(
+            "PostgreSQL: no listed host takes writes (only standbys: mid-failover, or the URL "
+            "does not name the primary)"
+        ) from exc
     except _UNAVAILABLE as exc:
         raise StoreUnavailable(f"PostgreSQL: {_describe(exc)}") from exc
     except asyncpg.exceptions.IntegrityConstraintViolationError as exc:
@@ -60,6 +84,24 @@ def store_errors() -> Iterator[None]:
 
 def _describe(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _session_attributes(url: str) -> SessionAttribute | None:
+    """The `target_session_attrs` to ask asyncpg for: `read-write` when the URL names none (None:
+    the URL's own, a writable one). StoreError for a value that would accept a standby."""
+    try:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    except ValueError as exc:
+        raise StoreError(f"the PostgreSQL URL's query cannot be read: {exc}") from None
+    named = query.get("target_session_attrs")
+    if named is None:
+        return SessionAttribute.read_write
+    if named[-1] not in _WRITABLE:
+        raise StoreError(
+            f"target_session_attrs={named[-1]} in the PostgreSQL URL would accept a standby, "
+            "and livethread writes: use read-write (or primary), or leave it out"
+        )
+    return None
 
 
 class PostgresDatabase:
@@ -81,9 +123,13 @@ class PostgresDatabase:
         """Create the pool and apply pending migrations (under the advisory lock)."""
         if self._pool is not None:
             raise StoreError("the store is already open")
+        attributes = _session_attributes(self.url)
         with store_errors():
             self._pool = await asyncpg.create_pool(
                 self.url,
+                # Every connection the pool makes, first or replacing a dead one, is to a host
+                # that takes writes: after a promotion, the new primary.
+                target_session_attrs=attributes,
                 min_size=1,
                 max_size=self._pool_size,
                 command_timeout=self._timeout + 1.0,

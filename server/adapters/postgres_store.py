@@ -4,8 +4,10 @@
 asyncpg pool, the migrations of postgres_migrations.py, readiness, and how PostgreSQL's failures
 become StoreUnavailable or StoreError) and one small adapter per port, each next to its SQL:
 
-- postgres_threads.py: `Threads` (and the `Transaction` it opens: a thread's locks, its row,
-  its events, its comments through postgres_comments.py, the idempotency answers);
+- postgres_threads.py: `Threads`, which holds a thread (its locks, its row) for each
+  transaction it opens, a hot thread's transactions committed in groups by postgres_group.py;
+  postgres_transaction.py: the `Transaction` (its events, its comments through
+  postgres_comments.py, the idempotency answers);
 - postgres_events.py: `EventLog` (with the placing of events in the store-wide log), `Cursors`;
 - postgres_comments.py: `CommentReads`, `ReviewQueue`;
 - postgres_sites.py: `Sites`, `Moderators`, `RuleBook`;
@@ -35,17 +37,21 @@ from server.storage import Storage
 __all__ = ["PostgresDatabase", "postgres_storage"]
 
 
-def postgres_storage(url: str, *, pool_size: int = 10, statement_timeout: float = 5.0) -> Storage:
+def postgres_storage(
+    url: str, *, pool_size: int = 10, statement_timeout: float = 5.0, group_commit: int = 32
+) -> Storage:
     """The PostgreSQL store at `url` (a `postgresql://` DSN), not yet open (`Storage.open`:
     connects and migrates); its `database` is the `PostgresDatabase`.
 
     `pool_size`: the most connections this process holds (each open thread transaction holds
     one until it commits). `statement_timeout`: the longest a statement, or the wait for a
-    pooled connection or a thread's lock, may take before it fails with StoreUnavailable."""
+    pooled connection or a thread's lock, may take before it fails with StoreUnavailable.
+    `group_commit`: the most transactions of one thread in this process that share one
+    PostgreSQL transaction, one COMMIT (postgres_group.py); 1: each commits alone."""
     db = PostgresDatabase(url, pool_size=pool_size, statement_timeout=statement_timeout)
     return Storage(
         database=db,
-        threads=PostgresThreads(db),
+        threads=PostgresThreads(db, group_commit=group_commit),
         log=PostgresEventLog(db),
         comments=PostgresCommentReads(db),
         review=PostgresReviewQueue(db),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeAlias
@@ -71,8 +72,13 @@ def with_store(
     return asyncio.run(run())
 
 
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def redacted(url: str) -> str:
-    """A database URL without its password, for messages."""
+    """A database URL without its password (in `user:password@` or a `password=` query
+    parameter, as libpq allows), for messages."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
     if not (sep and at) or ":" not in credentials:

@@ -6,10 +6,15 @@ comment that is stored: held comments wait for a moderator, hidden from readers;
 are published and wait for a moderator's look. The optional external classifier is asked
 later, by the automod worker (workers/classifier.py), so it never holds up a reader's request.
 
-Velocity and repeats are remembered per server process, as the web edge's rate limits are (N
-processes allow up to N times a rate): they exist to stop spam runs, not to meter. They are
-kept in memory only, keyed by hashes: an address enters as the edge's keyed hash, and a body
-as a digest.
+Velocity is counted in `Buckets`, as the web edge's rate limits are: shared by every process
+on the bus's Redis, so N hosts allow a site's velocity once (per process only while Redis
+cannot answer). Authors and addresses enter only as keyed hashes (`Addresses`, the
+deployment's secret), a rate as its text, so a rule changed starts its buckets afresh.
+
+Repeats (the same text in another thread) are remembered per server process, in memory, keyed
+by hashes and a body's digest: a hold, not a refusal, that catches a spam run posting through
+one process; through N processes behind a proxy that spreads one poster's requests, a run is
+caught once two of its posts land on one process (see README, "More than one host").
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from server.errors import Invalid, Throttled
-from server.limits import Limiter, Rate
+from server.limits import Addresses, Buckets, MemoryBuckets, Rate
 from server.memo import Memo
 from server.model import CommentRecord, Moderator, ThreadKey
 from server.moderation import rules as rule
@@ -86,13 +91,18 @@ class Automod:
         rules: RuleBook,
         *,
         velocity: bool = True,
+        buckets: Buckets | None = None,
+        addresses: Addresses | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`buckets` counts velocity (this process's memory unless given); `addresses` hashes
+        authors (the web edge's, so one secret keys both)."""
         self._rule_book = rules
         # False with LIVETHREAD_RATE_LIMIT=0: benchmarks and load tests post from one address.
         self._velocity = velocity
+        self._buckets = MemoryBuckets(clock=clock) if buckets is None else buckets
+        self._keys = Addresses() if addresses is None else addresses
         self._clock = clock
-        self._limiters: dict[tuple[str, str, str], Limiter] = {}
         # (site, body digest, poster key) -> {thread: when}, most recent last.
         self._seen: OrderedDict[tuple[str, str, str], dict[str, float]] = OrderedDict()
         self._rules: Memo[str, Rules] = Memo(self._stored_rules, ttl=RULES_TTL, clock=clock)
@@ -120,8 +130,8 @@ class Automod:
                 "Your name contains words this site does not allow",
                 {"author.name": "Please choose another name"},
             )
-        author = _author_key(new.site, new.email, new.name)
-        self._check_velocity(new.site, rules, author, poster.address)
+        author = self._author(new.site, new.email, new.name)
+        await self._check_velocity(new.site, rules, author, poster.address)
         return self._judge(new.key, new.body, rules, [author, *filter(None, [poster.address])])
 
     async def screen_edit(
@@ -132,7 +142,7 @@ class Automod:
         the rules: the caller does not ask.)"""
         rules = await self.rules(record.site)
         _refuse_banned(body, rules)
-        author = _author_key(record.site, record.author_email, record.author_name)
+        author = self._author(record.site, record.author_email, record.author_name)
         address = poster.address if poster is not None else None
         return self._judge(record.key, body, rules, [author, *filter(None, [address])])
 
@@ -154,7 +164,9 @@ class Automod:
             verdict.flag.append(("suspect", f"suspect words: {', '.join(suspect)}"))
         return verdict
 
-    def _check_velocity(self, site: str, rules: Rules, author: str, address: str | None) -> None:
+    async def _check_velocity(
+        self, site: str, rules: Rules, author: str, address: str | None
+    ) -> None:
         if not self._velocity:
             return
         for what, rate, key in (
@@ -163,11 +175,9 @@ class Automod:
         ):
             if rate is None or key is None:
                 continue
-            limiter = self._limiters.get((site, what, rate))
-            if limiter is None:
-                limiter = Limiter(Rate.parse(rate), clock=self._clock)
-                self._limiters[(site, what, rate)] = limiter
-            wait = limiter.take(key)
+            wait = await self._buckets.take(
+                f"velocity:{site}\n{what}\n{rate}\n{key}", Rate.parse(rate)
+            )
             if wait:
                 who = "under this name" if what == "author" else "from your address"
                 raise Throttled(
@@ -175,6 +185,13 @@ class Automod:
                     f"please wait {max(1, round(wait))} seconds",
                     wait,
                 )
+
+    def _author(self, site: str, email: str | None, name: str) -> str:
+        # The email when given (a person's stable handle), else the name as a skeleton, so
+        # "Ann", "ANN" and "Ann" spelt with a Cyrillic A are one author. A keyed hash: it
+        # reaches Redis (velocity), where a plain hash of an email could be looked up.
+        handle = f"email:{email.casefold()}" if email else f"name:{skeleton(name)}"
+        return self._keys.key(f"{site}\n{handle}")
 
     def _repeated(self, where: ThreadKey, text: str, rules: Rules, posters: list[str]) -> bool:
         body = rule.repeat_key(text)
@@ -205,10 +222,3 @@ def _refuse_banned(body: str, rules: Rules) -> None:
             "Your comment contains words this site does not allow",
             {"body": f"Please remove: {', '.join(banned)}"},
         )
-
-
-def _author_key(site: str, email: str | None, name: str) -> str:
-    # The email when given (a person's stable handle), else the name as a skeleton, so
-    # "Ann", "ANN" and "Ann" spelt with a Cyrillic A are one author. Hashed: kept only in memory.
-    handle = f"email:{email.casefold()}" if email else f"name:{skeleton(name)}"
-    return hashlib.sha256(f"{site}\n{handle}".encode()).hexdigest()[:32]

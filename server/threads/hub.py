@@ -25,6 +25,7 @@ from typing import Any
 from server import channels
 from server.bus import Bus
 from server.model import ThreadKey
+from server.storage import StoreUnavailable
 from server.threads.fanout import Fanout, Member
 from server.threads.ports import EventLog, Threads
 from server.threads.room import Room
@@ -76,6 +77,9 @@ class Hub:
             await asyncio.sleep(self.tail_interval)
             try:
                 await self.check_tail()
+            except StoreUnavailable as exc:
+                # The store is away (an outage, a failover): expected, said in one line.
+                log.warning("reading the event log's tail failed (%s); retrying", exc)
             except Exception:
                 log.exception("reading the event log's tail failed; retrying")
 

@@ -132,7 +132,7 @@ class Api:
             new = validate_comment(decode(await self._body(request), NewComment))
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._moderators)
-            self._guard.check_post(request, new.key)
+            await self._guard.check_post(request, new.key)
             poster = Poster(address=self._guard.address(request))
             answer = await self._comments.post(new, key, moderator=moderator, poster=poster)
         return json_response(answer, 201)

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import demo, faults
-from server.composition import bus_for, comments_for, store_for, workers_for
+from server.composition import buckets_for, bus_for, comments_for, store_for, workers_for
 from server.errors import Refusal
+from server.limits import LIMITS_SECRET, Addresses
 from server.moderation.automod import Automod
 from server.outbox import Outbox
 from server.settings import Settings
@@ -48,13 +49,19 @@ def create_app(settings: Settings) -> Starlette:
     store = store_for(settings)
     # Publishing never holds up an answer: a bounded queue and one task (server/outbox.py).
     bus = Outbox(bus_for(settings))
+    # Flood and velocity limits count here (shared on the bus's Redis, if any), and clients'
+    # addresses and authors are hashed under the deployment's secret once the store is open.
+    buckets = buckets_for(settings)
+    addresses = Addresses()
     comments = comments_for(
         store,
         bus,
         edit_window=settings.edit_window_seconds,
         backlog_limit=settings.backlog_limit,
         after_commit=faults.after_commit(settings.fault),
-        automod=Automod(store.rules, velocity=settings.rate_limit),
+        automod=Automod(
+            store.rules, velocity=settings.rate_limit, buckets=buckets, addresses=addresses
+        ),
         idempotency_ttl=settings.idempotency_ttl_seconds,
     )
     hub = Hub(
@@ -64,7 +71,7 @@ def create_app(settings: Settings) -> Starlette:
         backlog_limit=settings.backlog_limit,
         tail_interval=settings.tail_interval,
     )
-    guard = Guard(settings)
+    guard = Guard(settings, buckets, addresses)
     api = Api(
         comments,
         Snapshots(store.threads, store.comments, edit_window=int(settings.edit_window_seconds)),
@@ -110,21 +117,21 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         try:
+            addresses.rekey((await store.secrets.get(LIMITS_SECRET)).encode())
             await bus.start()
             try:
                 if settings.demo:
                     await demo.install(store)
                 await hub.start()
-                await guard.start()
                 if runner is not None:
                     await runner.start()
                 yield
             finally:
                 if runner is not None:
                     await runner.close()
-                await guard.close()
                 await hub.close()
                 await bus.close()
+                await buckets.aclose()
         finally:
             await store.close()
 

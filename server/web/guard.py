@@ -14,13 +14,15 @@ flood the log.
 
 Rate limits: per client address, for posts (also per thread and per site) and for websocket
 connections (new ones per minute, and open ones at once). Answered 429 with Retry-After, or
-close 4029. `LIVETHREAD_RATE_LIMIT=0` turns them all off (benchmarks, load tests).
+close 4029. `LIVETHREAD_RATE_LIMIT=0` turns them all off (benchmarks, load tests). The rates
+are taken from `Buckets`, shared by every process on the bus's Redis (server/limits.py), so N
+hosts allow each rate once. Open sockets are counted per process: a count shared across hosts
+would outlive a host that died holding sockets (every address it served locked out until some
+expiry), and the proxy in front caps connections per address for the whole deployment.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import logging
 import re
@@ -32,13 +34,12 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 
 from server.errors import Refusal, Throttled
-from server.limits import Addresses, Concurrency, Limiter, Rate
+from server.limits import Addresses, Buckets, Concurrency, MemoryBuckets, Rate
 from server.model import Site, ThreadKey
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PURGE_SECONDS = 60.0
 # Origin refusals: each (origin, site) pair is logged at most once in this many seconds, and at
 # most this many pairs are remembered (and logged) in that time.
 REFUSAL_LOG_SECONDS = 60.0
@@ -147,38 +148,27 @@ def _nothing() -> None:
 
 
 class Guard:
-    def __init__(self, settings: Settings) -> None:
+    """Origin checks and the web edge's flood limits. `buckets` is where rates are counted
+    (this process's memory unless given: the composition root passes the shared ones), and
+    `addresses` hashes client addresses (its secret is the deployment's once the app starts)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        buckets: Buckets | None = None,
+        addresses: Addresses | None = None,
+    ) -> None:
         self._enabled = settings.rate_limit
-        self._addresses = Addresses()
-        self._posts_by_address = Limiter(Rate.parse(settings.post_rate_address))
-        self._posts_by_thread = Limiter(Rate.parse(settings.post_rate_thread))
-        self._posts_by_site = Limiter(Rate.parse(settings.post_rate_site))
-        self._connects = Limiter(Rate.parse(settings.connect_rate_address))
+        self._buckets = MemoryBuckets() if buckets is None else buckets
+        self._addresses = Addresses() if addresses is None else addresses
+        self._post_rates = (
+            Rate.parse(settings.post_rate_address),
+            Rate.parse(settings.post_rate_thread),
+            Rate.parse(settings.post_rate_site),
+        )
+        self._connect_rate = Rate.parse(settings.connect_rate_address)
         self._open = Concurrency(settings.sockets_per_address)
-        self._purger: asyncio.Task[None] | None = None
         self.refusals = RefusalLog()
-
-    async def start(self) -> None:
-        self._purger = asyncio.get_running_loop().create_task(self._purge(), name="limit purge")
-
-    async def close(self) -> None:
-        if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
-
-    async def _purge(self) -> None:
-        # Forget addresses whose buckets have refilled: nothing about a reader is kept longer
-        # than their limits need it.
-        while True:
-            await asyncio.sleep(PURGE_SECONDS)
-            for limiter in (
-                self._posts_by_address,
-                self._posts_by_thread,
-                self._posts_by_site,
-                self._connects,
-            ):
-                limiter.forget_idle()
 
     def check_origin(self, conn: HTTPConnection, site: Site) -> None:
         origin = conn.headers.get("origin")
@@ -193,25 +183,27 @@ class Guard:
         self.refusals.refused(origin[:100], site.name)
         raise OriginRefused(f"Origin {origin[:100]!r} is not allowed for site {site.name!r}")
 
-    def check_post(self, conn: HTTPConnection, thread: ThreadKey) -> None:
+    async def check_post(self, conn: HTTPConnection, thread: ThreadKey) -> None:
+        """Refuse (RateLimited) a post over the address's, the thread's or the site's rate."""
         if not self._enabled:
             return
-        for limiter, key, what in (
-            (self._posts_by_address, self._key(conn), "from your address"),
-            (self._posts_by_thread, f"{thread.site}\n{thread.thread}", "on this article"),
-            (self._posts_by_site, thread.site, "on this site"),
+        by_address, by_thread, by_site = self._post_rates
+        for rate, key, what in (
+            (by_address, f"post:address:{self._key(conn)}", "from your address"),
+            (by_thread, f"post:thread:{thread.site}\n{thread.thread}", "on this article"),
+            (by_site, f"post:site:{thread.site}", "on this site"),
         ):
-            wait = limiter.take(key)
+            wait = await self._buckets.take(key, rate)
             if wait:
                 raise RateLimited(f"Too many comments {what}; try again shortly", wait)
 
-    def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
+    async def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
         """Hold one of this address's socket places while a websocket is open; returns the
         call that gives it back (once, when the socket closes)."""
         if not self._enabled:
             return _nothing
         key = self._key(conn)
-        wait = self._connects.take(key)
+        wait = await self._buckets.take(f"connect:address:{key}", self._connect_rate)
         if wait:
             raise RateLimited("Too many new connections from your address", wait)
         if not self._open.enter(key):
@@ -219,7 +211,7 @@ class Guard:
         return functools.partial(self._open.leave, key)
 
     def address(self, conn: HTTPConnection) -> str:
-        """The caller's address as this process's keyed hash (never the address itself)."""
+        """The caller's address as the deployment's keyed hash (never the address itself)."""
         return self._key(conn)
 
     def _key(self, conn: HTTPConnection) -> str:

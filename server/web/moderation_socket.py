@@ -139,7 +139,7 @@ class ModerationSocket:
             return
         await ws.accept()
         try:
-            release = self._guard.take_socket(ws)
+            release = await self._guard.take_socket(ws)
         except RateLimited as exc:
             await refuse(ws, exc.code, exc.message, RATE_LIMITED)
             return

@@ -84,7 +84,7 @@ class ThreadSocket:
             return
         await ws.accept()
         try:
-            give_back = self._guard.take_socket(ws)
+            give_back = await self._guard.take_socket(ws)
         except RateLimited as exc:
             await refuse(ws, error_code(exc), exc.message, RATE_LIMITED)
             return

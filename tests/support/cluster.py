@@ -18,10 +18,12 @@ Without `redis`, processes use the in-process bus: run only one at a time then.
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
@@ -30,11 +32,11 @@ from server.settings import Settings
 from server.storage import Storage
 from server.web.app import store_for
 from tests.support.checker import Truth, check
-from tests.support.clients import Tokens, comment_json, decode_json, provision
+from tests.support.clients import WAIT, Tokens, comment_json, decode_json, provision
 from tests.support.follower import Follower
 from tests.support.redis_cluster import RedisCluster
 from tests.support.redis_server import RedisServer
-from tests.support.server import ServerProcess, serve_process
+from tests.support.server import LOOPBACK, ServerProcess, serve_process
 
 SITE, THREAD = "news", "article-1"
 EXIT_TIMEOUT = 10.0
@@ -61,6 +63,10 @@ class Cluster:
     # LIVETHREAD_* variables every process gets (a private bus prefix, the log level).
     env: dict[str, str]
     processes: list[ServerProcess] = field(default_factory=list)
+    # The database and Redis URLs as the processes reach them, when that is by another
+    # address than the test's (processes on other network hosts); None: the same URLs.
+    hosts_database: str | None = None
+    hosts_redis: str | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
@@ -72,17 +78,34 @@ class Cluster:
 
     def args(self) -> tuple[str, ...]:
         """The `livethread serve` arguments every process of the cluster gets."""
-        redis = () if self.redis is None else ("--redis", self.redis.url)
-        return ("--database", self.database, *redis)
+        redis_url = self.hosts_redis or (None if self.redis is None else self.redis.url)
+        redis = () if redis_url is None else ("--redis", redis_url)
+        return ("--database", self.hosts_database or self.database, *redis)
 
-    async def start(self, env: dict[str, str] | None = None, port: int = 0) -> ServerProcess:
+    async def start(
+        self,
+        env: dict[str, str] | None = None,
+        port: int = 0,
+        *,
+        prefix: tuple[str, ...] = (),
+        host: str = LOOPBACK,
+        cwd: Path | None = None,
+    ) -> ServerProcess:
         """One more `livethread serve` process, listening once this returns.
 
         `env` adds or overrides variables for this process only (e.g. `LIVETHREAD_FAULT`);
-        `port` asks for a given port (a restart where a dead process listened).
+        `port` asks for a given port (a restart where a dead process listened); `prefix`,
+        `host` and `cwd` place it elsewhere (see `serve_process`).
         """
         process = await self._stack.enter_async_context(
-            serve_process(*self.args(), env={**self.env, **(env or {})}, port=port)
+            serve_process(
+                *self.args(),
+                env={**self.env, **(env or {})},
+                port=port,
+                prefix=prefix,
+                host=host,
+                cwd=cwd,
+            )
         )
         self.processes.append(process)
         return process
@@ -98,13 +121,26 @@ class Cluster:
 
 @asynccontextmanager
 async def cluster(
-    database: str, *, redis: RedisServer | RedisCluster | None = None, site: str = SITE
+    database: str,
+    *,
+    redis: RedisServer | RedisCluster | None = None,
+    site: str = SITE,
+    hosts_database: str | None = None,
+    hosts_redis: str | None = None,
 ) -> AsyncIterator[Cluster]:
     """The fresh database at `database` (the test's `database_url`) with `site` provisioned (see
-    `provision`); no process yet."""
+    `provision`); no process yet. `hosts_database` and `hosts_redis` are the URLs the
+    processes get instead, when they reach the two by other addresses than the test."""
     tokens = await provision(Settings(database=database), site)
     env = {"LIVETHREAD_BUS_PREFIX": f"test-{uuid.uuid4().hex}:", "LIVETHREAD_LOG_LEVEL": "info"}
-    running = Cluster(database=database, redis=redis, tokens=tokens, env=env)
+    running = Cluster(
+        database=database,
+        redis=redis,
+        tokens=tokens,
+        env=env,
+        hosts_database=hosts_database,
+        hosts_redis=hosts_redis,
+    )
     try:
         yield running
     finally:
@@ -151,10 +187,26 @@ async def snapshot(
 
 @asynccontextmanager
 async def following(
-    processes: list[ServerProcess], site: str = SITE, thread: str = THREAD
+    processes: list[ServerProcess],
+    site: str = SITE,
+    thread: str = THREAD,
+    *,
+    each: int = 1,
+    fail_over: bool = False,
 ) -> AsyncIterator[list[Follower]]:
-    """A reader on each server process, connected when the block starts, stopped after it."""
-    readers = [Follower([p.http], site, thread, name=f"on-{n}") for n, p in enumerate(processes)]
+    """`each` readers on each server process (in process order), connected when the block
+    starts, stopped after it. With `fail_over`, a reader whose connection ends moves on to the
+    next process (its own first, then the others in order), resuming with `since`."""
+    readers = [
+        Follower(
+            [p.http, *(q.http for q in (processes[n + 1 :] + processes[:n]) if fail_over)],
+            site,
+            thread,
+            name=f"on-{n}" if each == 1 else f"on-{n}.{k}",
+        )
+        for n, p in enumerate(processes)
+        for k in range(each)
+    ]
     for r in readers:
         r.start()
     try:
@@ -180,3 +232,44 @@ async def everyone_got(
         assert report.clean, report
     for r in readers:
         assert [e.seq for e in r.received] == list(range(1, total + 1))
+
+
+async def killed_mid_wave(database_url: str) -> tuple[set[str], dict[str, object]]:
+    """40 posts made at once (so committed in groups) through a real server process, then a
+    second wave of 40 with the process SIGKILLed as its first answer arrives; a new process
+    started on the same database. The ids of the posts acknowledged (201) and the thread's
+    snapshot as the new process serves it."""
+    async with cluster(database_url) as c:
+        a = await c.start(env={"LIVETHREAD_GROUP_COMMIT": "64"})
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(timeout=WAIT, limits=limits) as http:
+
+            async def one(n: int) -> str | None:
+                try:
+                    answer = await http.post(
+                        f"{a.http}/api/v1/comments",
+                        json=comment_json(body=f"durable {n}"),
+                    )
+                except httpx.HTTPError:
+                    return None  # the process died before answering: not acknowledged
+                if answer.status_code != 201:
+                    return None
+                comment = decode_json(answer.content)["comment"]
+                assert isinstance(comment, dict)
+                return str(comment["id"])
+
+            async with asyncio.timeout(WAIT):
+                first_wave = await asyncio.gather(*(one(n) for n in range(40)))
+            assert None not in first_wave, log_text(a)
+            second_wave = [asyncio.create_task(one(n)) for n in range(40, 80)]
+            async with asyncio.timeout(WAIT):
+                await asyncio.wait(second_wave, return_when=asyncio.FIRST_COMPLETED)
+            a.process.send_signal(signal.SIGKILL)
+            assert await exited(a) == -signal.SIGKILL
+            async with asyncio.timeout(WAIT):
+                later = await asyncio.gather(*second_wave)
+            acknowledged = {i for i in [*first_wave, *later] if i is not None}
+            assert len(acknowledged) >= 40
+            b = await c.start()
+            thread = await snapshot(http, b.http)
+    return acknowledged, thread

@@ -8,9 +8,10 @@
 
 A synchronous context manager, so sync fixtures, async tests and tests that spawn other processes
 can all use it; each call blocks for at most `startup_timeout` (typically a few milliseconds).
-The server listens on 127.0.0.1 only, keeps no data on disk (`--save "" --appendonly no`) and
-works in its own temporary directory, removed on exit along with the log (whose tail is quoted
-when the server fails to start).
+The server listens on 127.0.0.1 only (unless `extra_args` binds more addresses, which `url_on`
+names), keeps no data on disk (`--save "" --appendonly no`) and works in its own temporary
+directory, removed on exit along with the log (whose tail is quoted when the server fails to
+start).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class RedisServer:
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
+
+    def url_on(self, address: str) -> str:
+        """The URL by another of its addresses (one given with `extra_args=("--bind", …)`)."""
+        return f"redis://{address}:{self.port}/0"
 
     @property
     def running(self) -> bool:

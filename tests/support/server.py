@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,10 +20,13 @@ from server.web.app import create_app
 from server.web.serving import uvicorn_options
 
 STARTUP_TIMEOUT = 20.0
+LOOPBACK = "127.0.0.1"
 
 
-def thread_socket_url(port: int, site: str, thread: str, since: int | None = None) -> str:
-    url = f"ws://127.0.0.1:{port}/ws/v1/threads?site={site}&thread={thread}"
+def thread_socket_url(
+    port: int, site: str, thread: str, since: int | None = None, host: str = LOOPBACK
+) -> str:
+    url = f"ws://{host}:{port}/ws/v1/threads?site={site}&thread={thread}"
     return url if since is None else f"{url}&since={since}"
 
 
@@ -111,37 +115,51 @@ class ServerProcess:
     process: asyncio.subprocess.Process
     port: int = 0
     log: list[bytes] = field(default_factory=list)
+    # The address it listens on, which clients connect to.
+    host: str = LOOPBACK
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def ws(self, site: str, thread: str, since: int | None = None) -> str:
-        return thread_socket_url(self.port, site, thread, since)
+        return thread_socket_url(self.port, site, thread, since, self.host)
 
 
 @asynccontextmanager
 async def serve_process(
-    *args: str, env: dict[str, str] | None = None, port: int = 0
+    *args: str,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    prefix: tuple[str, ...] = (),
+    host: str = LOOPBACK,
+    cwd: Path | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """`livethread serve --port 0 ARGS…` as a real process; waits for its listening line.
 
     `port` asks for a given port instead (a restart on the port a killed process had).
+    `prefix` runs it through another command, e.g. `("ip", "netns", "exec", NAME)` to run it
+    on another network host (the prefix must exec the server, so that signals reach it);
+    `host` is the address it listens on there, `cwd` the folder it runs in.
     """
+    listen = () if host == LOOPBACK else ("--host", host)
     process = await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         "server.cli",
         "serve",
         "--port",
         str(port),
+        *listen,
         *args,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
         # No rate limits unless a test asks for them: tests post faster than a person.
         env={**os.environ, "LIVETHREAD_RATE_LIMIT": "0", **(env or {})},
+        cwd=cwd,
     )
-    running = ServerProcess(process)
+    running = ServerProcess(process, host=host)
     listening = asyncio.get_running_loop().create_future()
 
     async def collect() -> None:
