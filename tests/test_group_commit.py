@@ -1,36 +1,38 @@
 """Group commit (server/adapters/sqlite_writer.py): transactions of one process share COMMITs,
 yet each is durable before it is acknowledged, and one member's failure never harms the others.
 
-Members are lined up behind a transaction held open on an event: a task is queued for the
-writer as soon as it has signalled that it is about to enter (entering queues it before its
-first await), so no test sleeps to synchronise.
+The scenarios both stores share, and how members are lined up without sleeping, are in
+tests/support/group_commit.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from server import events
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.events import CommentCreated
-from server.model import CommentRecord, ThreadKey, public
+from server.model import public
 from server.storage import Storage, StoreError
 from server.threads import history
 from tests.support.cluster import killed_mid_wave
-
-SITE, THREAD = "example", "t1"
-KEY = ThreadKey(SITE, THREAD)
-TIMEOUT = 30.0
-
-
-class Boom(Exception):
-    """Raised inside a transaction to make it fail."""
+from tests.support.group_commit import (
+    KEY,
+    TIMEOUT,
+    Boom,
+    Holder,
+    OnDisk,
+    a_cancelled_member_loses_only_its_work,
+    forty_posts_share_commits,
+    post,
+    queued,
+    record,
+)
 
 
 @pytest.fixture
@@ -43,33 +45,11 @@ async def store(tmp_path: Path) -> AsyncIterator[Storage]:
         await opened.close()
 
 
-def record(comment_id: str) -> CommentRecord:
-    return CommentRecord(
-        id=comment_id,
-        site=SITE,
-        thread=THREAD,
-        parent=None,
-        author_name=f"Author of {comment_id}",
-        body_source=f"body of {comment_id}",
-        body_html=f"<p>body of {comment_id}</p>",
-        created_at=1_700_000_000.0,
-    )
-
-
 def database(store: Storage) -> SqliteDatabase:
     """The store's SQLite database, for its path and its group writer."""
     db = store.database
     assert isinstance(db, SqliteDatabase)
     return db
-
-
-async def post(store: Storage, comment_id: str) -> int:
-    """Insert a comment and its event; the seq it got."""
-    rec = record(comment_id)
-    async with store.threads.transaction(KEY) as tx:
-        await tx.insert_comment(rec)
-        payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
-    return events.seq_of(payload)
 
 
 def on_disk(path: str) -> set[str]:
@@ -78,42 +58,17 @@ def on_disk(path: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT id FROM comments")}
 
 
+def seen(store: Storage) -> OnDisk:
+    """on_disk for the shared scenarios."""
+
+    async def ids() -> set[str]:
+        return on_disk(database(store).path)
+
+    return ids
+
+
 def commits(store: Storage) -> int:
     return database(store).writes.commits
-
-
-class Holder:
-    """A transaction that has written and stays open until released: the writer's turn is
-    held, so everything started meanwhile queues up to join its group."""
-
-    def __init__(self, store: Storage) -> None:
-        self.inside = asyncio.Event()
-        self.release = asyncio.Event()
-        self.task = asyncio.create_task(self._hold(store))
-
-    async def _hold(self, store: Storage) -> int:
-        rec = record("holder")
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(rec)
-            payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
-            self.inside.set()
-            await self.release.wait()
-        return events.seq_of(payload)
-
-
-async def queued(work: Callable[[], Awaitable[object]]) -> asyncio.Task[object]:
-    """Start `work` (which enters a transaction first thing) and return once it is queued."""
-    about_to_enter = asyncio.Event()
-
-    async def run() -> object:
-        about_to_enter.set()
-        return await work()
-
-    task = asyncio.create_task(run())
-    # The task went on from set() into the writer's queue in the same step, so it is queued
-    # by the time this wakes.
-    await about_to_enter.wait()
-    return task
 
 
 async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it_returns(
@@ -121,19 +76,7 @@ async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it
 ) -> None:
     """40 concurrent posts commit in a handful of COMMITs, each visible to another connection
     the moment its transaction returns, each with its own seq."""
-    seen_at_return: list[bool] = []
-
-    async def post_and_check(n: int) -> int:
-        seq = await post(store, f"c{n}")
-        seen_at_return.append(f"c{n}" in on_disk(database(store).path))
-        return seq
-
-    before = commits(store)
-    async with asyncio.timeout(TIMEOUT):
-        seqs = await asyncio.gather(*(post_and_check(n) for n in range(40)))
-    assert sorted(seqs) == list(range(1, 41))
-    assert seen_at_return == [True] * 40
-    assert commits(store) - before <= 4, commits(store) - before
+    await forty_posts_share_commits(store, seen(store), lambda: commits(store))
     assert database(store).writes.committed >= 40
 
 
@@ -180,32 +123,7 @@ async def test_failing_members_do_not_harm_their_group(store: Storage) -> None:
 async def test_cancelled_member_leaves_its_group_clean(store: Storage) -> None:
     """A member cancelled halfway (after writing) loses its work only; the group commits
     the others, and the connection is clean for the next transaction."""
-    holder = Holder(store)
-    stuck_inside = asyncio.Event()
-
-    async def stuck() -> None:
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("stuck"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("stuck"))), "stuck"
-            )
-            stuck_inside.set()
-            await asyncio.Event().wait()
-
-    async with asyncio.timeout(TIMEOUT):
-        await holder.inside.wait()
-        victim = await queued(stuck)
-        after = await queued(lambda: post(store, "after"))
-        holder.release.set()
-        await stuck_inside.wait()
-        victim.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await victim
-        assert await holder.task == 1
-        assert await after == 2
-        assert await post(store, "next") == 3
-    assert on_disk(database(store).path) == {"holder", "after", "next"}
-    assert [e.seq for e in await store.log.after(0, 100)] == [1, 2, 3]
+    await a_cancelled_member_loses_only_its_work(store, seen(store))
 
 
 async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(

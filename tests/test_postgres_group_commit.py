@@ -3,16 +3,15 @@ of a thread share one PostgreSQL transaction and COMMIT, yet each is durable bef
 acknowledged, and one member's failure never harms the others. The counterparts of
 tests/test_group_commit.py (SQLite's), on a private cluster (tests/support/postgres.py).
 
-Members are lined up behind a transaction held open on an event: a task is queued in the
-thread's line as soon as it has signalled that it is about to enter (entering queues it before
-its first await), so no test sleeps to synchronise.
+The scenarios both stores share, and how members are lined up without sleeping, are in
+tests/support/group_commit.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import cast
 
 import asyncpg
@@ -22,20 +21,24 @@ from server import events
 from server.adapters.postgres_store import postgres_storage
 from server.adapters.postgres_threads import PostgresThreads, PostgresTransaction
 from server.events import CommentCreated
-from server.model import CommentRecord, ThreadKey, public
+from server.model import ThreadKey, public
 from server.storage import Storage, StoreError, StoreUnavailable
 from server.threads import history
 from server.threads.ports import IdempotentAnswer
 from tests.support.cluster import killed_mid_wave
+from tests.support.group_commit import (
+    KEY,
+    SITE,
+    TIMEOUT,
+    Boom,
+    Holder,
+    a_cancelled_member_loses_only_its_work,
+    forty_posts_share_commits,
+    post,
+    queued,
+    record,
+)
 from tests.support.postgres import PostgresServer
-
-SITE, THREAD = "example", "t1"
-KEY = ThreadKey(SITE, THREAD)
-TIMEOUT = 30.0
-
-
-class Boom(Exception):
-    """Raised inside a transaction to make it fail."""
 
 
 @pytest.fixture
@@ -56,28 +59,6 @@ async def store(url: str) -> AsyncIterator[Storage]:
             await opened.close()
 
 
-def record(comment_id: str, thread: str = THREAD) -> CommentRecord:
-    return CommentRecord(
-        id=comment_id,
-        site=SITE,
-        thread=thread,
-        parent=None,
-        author_name=f"Author of {comment_id}",
-        body_source=f"body of {comment_id}",
-        body_html=f"<p>body of {comment_id}</p>",
-        created_at=1_700_000_000.0,
-    )
-
-
-async def post(store: Storage, comment_id: str, key: ThreadKey = KEY) -> int:
-    """Insert a comment and its event; the seq it got."""
-    rec = record(comment_id, key.thread)
-    async with store.threads.transaction(key) as tx:
-        await tx.insert_comment(rec)
-        payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
-    return events.seq_of(payload)
-
-
 async def on_disk(url: str) -> set[str]:
     """The comment ids another connection (another process, or one after a crash) sees."""
     conn = await asyncpg.connect(url)
@@ -93,44 +74,13 @@ def threads(store: Storage) -> PostgresThreads:
     return found
 
 
+def pid(holder: Holder) -> int:
+    """The backend of the held group's connection."""
+    return cast(PostgresTransaction, holder.tx)._conn.get_server_pid()
+
+
 def commits(store: Storage) -> int:
     return threads(store).groups.commits
-
-
-class Holder:
-    """A transaction that has written and stays open until released: the thread's turn is
-    held, so everything started meanwhile for the thread queues up to join its group."""
-
-    def __init__(self, store: Storage, comment_id: str = "holder") -> None:
-        self.inside = asyncio.Event()
-        self.release = asyncio.Event()
-        self.pid = 0  # the backend of the group's connection
-        self.task = asyncio.create_task(self._hold(store, comment_id))
-
-    async def _hold(self, store: Storage, comment_id: str) -> int:
-        rec = record(comment_id)
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(rec)
-            payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
-            self.pid = cast(PostgresTransaction, tx)._conn.get_server_pid()
-            self.inside.set()
-            await self.release.wait()
-        return events.seq_of(payload)
-
-
-async def queued(work: Callable[[], Awaitable[object]]) -> asyncio.Task[object]:
-    """Start `work` (which enters a transaction first thing) and return once it is queued."""
-    about_to_enter = asyncio.Event()
-
-    async def run() -> object:
-        about_to_enter.set()
-        return await work()
-
-    task = asyncio.create_task(run())
-    # The task went on from set() into the thread's line in the same step, so it is queued
-    # by the time this wakes.
-    await about_to_enter.wait()
-    return task
 
 
 async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it_returns(
@@ -138,19 +88,7 @@ async def test_concurrent_transactions_share_commits_and_each_is_durable_when_it
 ) -> None:
     """40 concurrent posts to one thread commit in a handful of COMMITs, each visible to
     another connection the moment its transaction returns, each with its own seq."""
-    seen_at_return: list[bool] = []
-
-    async def post_and_check(n: int) -> int:
-        seq = await post(store, f"c{n}")
-        seen_at_return.append(f"c{n}" in await on_disk(url))
-        return seq
-
-    before = commits(store)
-    async with asyncio.timeout(TIMEOUT):
-        seqs = await asyncio.gather(*(post_and_check(n) for n in range(40)))
-    assert sorted(seqs) == list(range(1, 41))
-    assert seen_at_return == [True] * 40
-    assert commits(store) - before <= 4, commits(store) - before
+    await forty_posts_share_commits(store, functools.partial(on_disk, url), lambda: commits(store))
     assert threads(store).groups.committed >= 40
 
 
@@ -237,32 +175,7 @@ async def test_a_failing_first_member_leaves_the_next_a_fresh_group(
 async def test_cancelled_member_leaves_its_group_clean(store: Storage, url: str) -> None:
     """A member cancelled halfway (after writing) loses its work only; the group commits the
     others, and the connection is clean for the next transaction."""
-    holder = Holder(store)
-    stuck_inside = asyncio.Event()
-
-    async def stuck() -> None:
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("stuck"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("stuck"))), "stuck"
-            )
-            stuck_inside.set()
-            await asyncio.Event().wait()
-
-    async with asyncio.timeout(TIMEOUT):
-        await holder.inside.wait()
-        victim = await queued(stuck)
-        after = await queued(lambda: post(store, "after"))
-        holder.release.set()
-        await stuck_inside.wait()
-        victim.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await victim
-        assert await holder.task == 1
-        assert await after == 2
-        assert await post(store, "next") == 3
-    assert await on_disk(url) == {"holder", "after", "next"}
-    assert [e.seq for e in await store.log.after(0, 100)] == [1, 2, 3]
+    await a_cancelled_member_loses_only_its_work(store, functools.partial(on_disk, url))
 
 
 async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(
@@ -336,7 +249,7 @@ async def test_a_lost_connection_acknowledges_no_member(store: Storage, url: str
         follower = await queued(lambda: post(store, "follower"))
         conn = await asyncpg.connect(url)
         try:
-            assert await conn.fetchval("SELECT pg_terminate_backend($1)", holder.pid)
+            assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid(holder))
         finally:
             await conn.close()
         holder.release.set()
