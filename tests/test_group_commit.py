@@ -28,6 +28,7 @@ from tests.support.group_commit import (
     Holder,
     OnDisk,
     a_cancelled_member_loses_only_its_work,
+    doomed,
     forty_posts_share_commits,
     post,
     queued,
@@ -85,14 +86,6 @@ async def test_failing_members_do_not_harm_their_group(store: Storage) -> None:
     alone; the others commit, with consecutive seqs and log positions in commit order."""
     holder = Holder(store)
 
-    async def doomed() -> None:
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("doomed"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("doomed"))), "doomed"
-            )
-            raise Boom
-
     async def duplicate() -> None:
         async with store.threads.transaction(KEY) as tx:
             await history.append(tx, CommentCreated(seq=0, comment=public(record("dup"))), None)
@@ -102,7 +95,7 @@ async def test_failing_members_do_not_harm_their_group(store: Storage) -> None:
         await holder.inside.wait()
         before = commits(store)
         first = await queued(lambda: post(store, "a"))
-        boom = await queued(doomed)
+        boom = await queued(lambda: doomed(store))
         second = await queued(lambda: post(store, "b"))
         dup = await queued(duplicate)
         third = await queued(lambda: post(store, "c"))

@@ -33,6 +33,7 @@ from tests.support.group_commit import (
     Boom,
     Holder,
     a_cancelled_member_loses_only_its_work,
+    doomed,
     forty_posts_share_commits,
     post,
     queued,
@@ -98,14 +99,6 @@ async def test_failing_members_do_not_harm_their_group(store: Storage, url: str)
     consecutive seqs and log positions in seq order."""
     holder = Holder(store)
 
-    async def doomed() -> None:
-        async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("doomed"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("doomed"))), "doomed"
-            )
-            raise Boom
-
     async def aborted() -> None:
         async with store.threads.transaction(KEY) as tx:
             await history.append(tx, CommentCreated(seq=0, comment=public(record("ab"))), None)
@@ -122,7 +115,7 @@ async def test_failing_members_do_not_harm_their_group(store: Storage, url: str)
         await holder.inside.wait()
         before = commits(store)
         first = await queued(lambda: post(store, "a"))
-        boom = await queued(doomed)
+        boom = await queued(lambda: doomed(store))
         second = await queued(lambda: post(store, "b"))
         abort = await queued(aborted)
         third = await queued(lambda: post(store, "c"))

@@ -56,6 +56,14 @@ async def post(store: Storage, comment_id: str, key: ThreadKey = KEY) -> int:
     return events.seq_of(payload)
 
 
+async def doomed(store: Storage) -> None:
+    """A member that writes a comment and its event, then raises Boom."""
+    async with store.threads.transaction(KEY) as tx:
+        await tx.insert_comment(record("doomed"))
+        await history.append(tx, CommentCreated(seq=0, comment=public(record("doomed"))), "doomed")
+        raise Boom
+
+
 class Holder:
     """A transaction that has written and stays open until released: the thread's turn is
     held, so everything started meanwhile for the thread queues up to join its group. `tx` is
