@@ -22,6 +22,8 @@ softirq, other people's processes, the hypervisor's steal). Before each step the
 left to go quiet, so one step's backlog is not billed to the next.
 
 Scenarios, per server and run:
+  at rest: each process's RSS once it answers, before its first reader
+  2 readers on one thread (one on each process) at 20 posts/s: a post's trip, send to frame
   connect 5,000 readers on one thread (+10 on another): server CPU per connection, idle memory
   1,000 readers on one thread at 20 posts/s (--profile: then py-spy during a repeat of it)
   the ladder on the 5,000: 5 and 10 posts/s, then
@@ -553,10 +555,24 @@ async def scenarios(
             "publish", streams=streams, seconds=seconds, drain=plan.drain, **extra
         )
 
+    # A process at rest: started, answering, before its first reader.
+    await servers.settle()
+    m["rest_mb"] = servers.rss_kib() / len(servers.pids) / 1024
+
     # Warm-up (not measured): code paths, the socket.io manager's subscription.
     await lg.call("connect", group="warm", threads=["warm"], count=20, concurrency=20)
     await lg.call("publish", streams=[stream("warm", "warm", 10.0)], seconds=2.0, drain=3.0)
     await lg.call("close", group="warm")
+
+    # A post's trip to two readers (one on each process): from the publisher's send to the
+    # frame at each reader, where the cost per post, not the fan-out, is the latency.
+    await lg.call("connect", group="two", threads=["two"], count=2, concurrency=2)
+    answer, usage = await measured(
+        servers, publish([stream("two", "two", plan.rate)], plan.seconds)
+    )
+    m.update(step_figures("two", answer["streams"]["two"], usage))
+    log(f"  {name}: 2 readers@{plan.rate:g}: p50 {fmt_ms(m['two.p50'])}")
+    await lg.call("close", group="two")
     await servers.settle()
     baseline = servers.rss_kib()
 
@@ -940,6 +956,9 @@ class Row:
 
 
 ROWS = (
+    Row("rest_mb", "a process at rest, before its first reader (MB, RSS)", 1),
+    Row("two.p50", "2 readers, 20 posts/s: a post's trip, p50 (ms)", 2),
+    Row("two.p99", "2 readers, 20 posts/s: a post's trip, p99 (ms)", 2),
     Row("one.p50", "1,000 readers, 20 posts/s: latency p50 (ms)"),
     Row("one.p99", "1,000 readers, 20 posts/s: latency p99 (ms)"),
     Row("one.lost", "1,000 readers, 20 posts/s: lost deliveries", 0, ratio=False),
@@ -1154,6 +1173,7 @@ def targets(results: list[dict[str, Outcome]], servers: Sequence[str], plan: Pla
                 None if share is None else share <= 0.6,
             )
         )
+    found += post_path_targets(med, servers)
     for key, text, bound, digits, better in (
         ("idle_mb", "memory ≤ 18 MB per 1,000 idle connections", 18.0, 1, "lower"),
         ("snap.ms", "snapshot of a 10,000-comment thread < 100 ms", 100.0, 1, "lower"),
@@ -1174,6 +1194,56 @@ def targets(results: list[dict[str, Outcome]], servers: Sequence[str], plan: Pla
             extra = f" ({cell(med(lt, 'snap.comments'), 0)} comments, first request "
             extra += f"{cell(med(lt, 'snap.first_ms'), 1)} ms)"
         found.append(Target(text, cell(value, digits) + extra, met))
+    return found
+
+
+def post_path_targets(
+    med: Callable[[str, str], float | None], servers: Sequence[str]
+) -> list[Target]:
+    """Where comment sites live: the cost per post and per new reader (issue 19)."""
+    lt = "livethread"
+    found: list[Target] = []
+
+    def ratio(peer: str, key: str) -> float | None:
+        mine, theirs = med(lt, key), med(peer, key)
+        return mine / theirs if mine is not None and theirs else None
+
+    cpu = med(lt, "posts.cpu_us")
+    if cpu is not None:
+        found.append(Target("server CPU per committed post ≤ 400 µs", f"{cpu:,.0f} µs", cpu <= 400))
+    # (peer, text, (key, unit, digits, the most livethread's figure may be of the peer's) x 2)
+    against = (
+        ("starlette", "1,000 threads x 5 readers at 200 posts/s: CPU per delivery ≤ 2x the "
+         "Starlette loop's, p99 ≤ 2x", ("many.cpu_us", "µs", 1, 2.0), ("many.p99", "ms", 1, 2.0)),
+        ("websockets", "CPU per new reader ≤ 1.2x the websockets library's; a 5,000-reader "
+         "reconnect storm back no later than its", ("conn_cpu_us", "µs", 0, 1.2),
+         ("storm.s", "s", 2, 1.0)),
+    )  # fmt: skip
+    for peer, text, *figures in against:
+        shares = [ratio(peer, key) for key, *_ in figures]
+        if peer not in servers or None in shares:
+            continue
+        found.append(
+            Target(
+                text,
+                "; ".join(
+                    f"{cell(med(lt, key), digits)} {unit} = {share:.2f}x"
+                    for (key, unit, digits, _), share in zip(figures, shares, strict=True)
+                ),
+                all(
+                    s is not None and s <= most
+                    for s, (*_, most) in zip(shares, figures, strict=True)
+                ),
+            )
+        )
+    trip = med(lt, "two.p50")
+    if trip is not None:
+        found.append(
+            Target("a post's trip to two readers: p50 ≤ 2 ms", f"{trip:.2f} ms", trip <= 2)
+        )
+    rest = med(lt, "rest_mb")
+    if rest is not None:
+        found.append(Target("a process at rest ≤ 45 MB", f"{rest:.1f} MB", rest <= 45))
     return found
 
 

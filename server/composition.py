@@ -6,19 +6,11 @@ web edge) both wire themselves from here, so implementations are chosen in this 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from server.adapters.memory_archive import memory_archive
 from server.adapters.memory_bus import MemoryBus
-from server.adapters.memory_store import memory_storage
-from server.adapters.postgres_archive import PostgresArchive
-from server.adapters.postgres_store import PostgresDatabase, postgres_storage
-from server.adapters.redis_buckets import RedisBuckets
-from server.adapters.redis_bus import RedisBus
-from server.adapters.redis_cluster_bus import RedisClusterBus
-from server.adapters.sqlite_archive import SqliteArchive
+from server.adapters.memory_store import MemoryDatabase, memory_storage
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
-from server.archive.ports import Archive
 from server.bus import Bus
 from server.limits import Buckets, Fallback, MemoryBuckets
 from server.settings import PREFIX, Settings, SettingsError
@@ -29,6 +21,11 @@ from workers.notifications.worker import Notifications
 from workers.runner import Worker
 from workers.webhooks.worker import Webhooks
 
+# The other stores' and buses' adapters (asyncpg, redis, the copy's archives) are imported in the
+# branch that picks them: a process loads only the ones it runs on, which keeps its memory small.
+if TYPE_CHECKING:
+    from server.archive.ports import Archive
+
 
 def store_for(settings: Settings) -> Storage:
     """SQLite (embedded, durable) by default; PostgreSQL for several hosts; `memory:` for
@@ -36,6 +33,8 @@ def store_for(settings: Settings) -> Storage:
     if settings.database == "memory:":
         return memory_storage()
     if settings.database.startswith(("postgresql://", "postgres://")):
+        from server.adapters.postgres_store import postgres_storage
+
         return postgres_storage(
             settings.database,
             pool_size=settings.database_pool_size,
@@ -51,10 +50,21 @@ def store_for(settings: Settings) -> Storage:
 
 def archive_for(store: Storage) -> Archive:
     """The `Archive` of a store `store_for` built (`livethread copy`), on its open database."""
-    if isinstance(store.database, SqliteDatabase):
-        return SqliteArchive(store.database)
-    if isinstance(store.database, PostgresDatabase):
-        return PostgresArchive(store.database)
+    database = store.database
+    if isinstance(database, SqliteDatabase):
+        from server.adapters.sqlite_archive import SqliteArchive
+
+        return SqliteArchive(database)
+    if not isinstance(database, MemoryDatabase):
+        # Neither embedded store, so asyncpg is loaded already if this is PostgreSQL's.
+        from server.adapters.postgres_archive import PostgresArchive
+        from server.adapters.postgres_database import PostgresDatabase
+
+        if isinstance(database, PostgresDatabase):
+            return PostgresArchive(database)
+    from server.adapters.memory_archive import memory_archive
+
+    # An in-memory store's archive; anything else is refused there (a StoreError).
     return memory_archive(store)
 
 
@@ -64,10 +74,14 @@ def bus_for(settings: Settings) -> Bus:
     if not settings.redis:
         return MemoryBus()
     if settings.redis.lower().startswith("redis+cluster://"):
+        from server.adapters.redis_cluster_bus import RedisClusterBus
+
         try:
             return RedisClusterBus(settings.redis, prefix=settings.bus_prefix)
         except ValueError as exc:
             raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
+    from server.adapters.redis_bus import RedisBus
+
     return RedisBus(settings.redis, prefix=settings.bus_prefix)
 
 
@@ -77,6 +91,8 @@ def buckets_for(settings: Settings) -> Buckets:
     limits while Redis cannot answer; in this process's memory otherwise (one process)."""
     if not settings.redis:
         return MemoryBuckets()
+    from server.adapters.redis_buckets import RedisBuckets
+
     if settings.redis.lower().startswith("redis+cluster://"):
         try:
             shared = RedisBuckets.on_cluster(settings.redis, settings.bus_prefix)

@@ -247,17 +247,20 @@ class Addresses:
     holding the same secret, useless without it."""
 
     def __init__(self, secret: bytes | None = None) -> None:
-        self._secret = secret or secrets.token_bytes(32)
+        # HMAC's keyed state, made once: a copy per key skips hashing the secret again.
+        self._mac = hmac.new(secret or secrets.token_bytes(32), digestmod=hashlib.sha256)
 
     def rekey(self, secret: bytes) -> None:
         """Hash under `secret` from now on: the deployment's shared one, once the store is open
         (keys made before no longer match, which only restarts their buckets)."""
         if not secret:
             raise ValueError("an address key's secret may not be empty")
-        self._secret = secret
+        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
 
     def key(self, address: str) -> str:
-        return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()[:32]
+        mac = self._mac.copy()
+        mac.update(address.encode())
+        return mac.hexdigest()[:32]
 
 
 class Concurrency:

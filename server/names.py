@@ -15,6 +15,9 @@ A word may use one script, or the combinations UTS #39 calls "moderately restric
 with one other script but Cyrillic or Greek, and Latin with Han and Japanese kana or Hangul):
 "Lisa Wesτ" (Latin and Greek in one word) is refused, "Zoë Łukasiewicz", "Δημήτρης",
 "Дмитрий", "王小明" and "محمد" are not.
+
+ICU and the tables load at the first name or character asked about, not at import: they are
+some 9 MB that a process which only serves readers need not hold.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import icu
+if TYPE_CHECKING:
+    import icu
 
 # Lookalikes within Latin and digits that the confusables table keeps apart (it is made for
 # identifiers, where "1" and "l" differ). Each group folds to one symbol on both sides of a
@@ -34,16 +39,9 @@ _LATIN_LOOKALIKES = str.maketrans(
 )
 _SEQUENCES = (("rn", "m"), ("vv", "w"))
 
-# Invisible in a name (Unicode's default-ignorable code points: zero-width characters, joiners,
-# variation selectors, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0 that render blank
-# in a Korean font, ...), controls, format characters, lone surrogates, and a character that
-# is drawn as a blank (U+2800 BRAILLE PATTERN BLANK).
-_INVISIBLE = icu.UnicodeSet("[[:Default_Ignorable_Code_Point:][:Cc:][:Cf:][:Cs:][\\u2800]]")
-_INVISIBLE.freeze()
-
-_SPOOF = icu.SpoofChecker()
-_SPOOF.setRestrictionLevel(icu.URestrictionLevel.MODERATELY_RESTRICTIVE)
-_SPOOF.setChecks(icu.USpoofChecks.RESTRICTION_LEVEL)
+# `invisible` runs per character of every name and website: a plain global, set once by
+# `_invisible_set`, costs it less than a cached call would.
+_INVISIBLE: icu.UnicodeSet | None = None
 
 MIXED_SCRIPTS = (
     "Please write each word of your name in one alphabet (this one mixes, for example, "
@@ -53,9 +51,38 @@ MIXED_SCRIPTS = (
 
 def invisible(ch: str) -> bool:
     """Whether a character shows nothing (or nothing but a blank) in a name."""
-    return bool(_INVISIBLE.contains(ch))
+    found = _INVISIBLE
+    if found is None:
+        found = _invisible_set()
+    return bool(found.contains(ch))
 
 
+def _invisible_set() -> icu.UnicodeSet:
+    global _INVISIBLE
+    import icu
+
+    # Invisible in a name (Unicode's default-ignorable code points: zero-width characters,
+    # joiners, variation selectors, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0 that
+    # render blank in a Korean font, ...), controls, format characters, lone surrogates, and a
+    # character that is drawn as a blank (U+2800 BRAILLE PATTERN BLANK).
+    found = icu.UnicodeSet("[[:Default_Ignorable_Code_Point:][:Cc:][:Cf:][:Cs:][\\u2800]]")
+    # Frozen: quicker to query, and safe to read from several threads.
+    found.freeze()
+    _INVISIBLE = found
+    return found
+
+
+@functools.cache
+def _spoof() -> icu.SpoofChecker:
+    import icu
+
+    checker = icu.SpoofChecker()
+    checker.setRestrictionLevel(icu.URestrictionLevel.MODERATELY_RESTRICTIVE)
+    checker.setChecks(icu.USpoofChecks.RESTRICTION_LEVEL)
+    return checker
+
+
+@functools.cache
 def _latin_bases() -> dict[int, str]:
     """Each Latin letter that has no decomposition to its base letter, by its Unicode name:
     "LATIN LETTER SMALL CAPITAL T" to "t", "LATIN CAPITAL LETTER W WITH HOOK" to "w"."""
@@ -79,9 +106,6 @@ def _latin_bases() -> dict[int, str]:
     return bases
 
 
-_LATIN_BASES = _latin_bases()
-
-
 # Remembered: every post compares its name with each of the site's moderators' (and the reserved
 # names), and automod compares every word of a comment. Names and words are short.
 @functools.lru_cache(maxsize=4096)
@@ -90,12 +114,13 @@ def skeleton(name: str) -> str:
     text = unicodedata.normalize("NFKC", name).casefold()
     # Base letters first too: confusables.txt maps some small capitals elsewhere ("ᴍ" to a
     # turned "w"), away from the letter they read as.
-    text = "".join(ch for ch in text if not invisible(ch)).translate(_LATIN_BASES)
+    bases = _latin_bases()
+    text = "".join(ch for ch in text if not invisible(ch)).translate(bases)
     # The UTS #39 skeleton: NFD, every character to its confusables.txt prototype, NFD.
-    text = str(_SPOOF.getSkeleton(0, text))
+    text = str(_spoof().getSkeleton(0, text))
     # Some prototypes are capitals (digit zero's is "O"): fold again.
     text = unicodedata.normalize("NFKD", text).casefold()
-    text = text.translate(_LATIN_BASES).translate(_LATIN_LOOKALIKES)
+    text = text.translate(bases).translate(_LATIN_LOOKALIKES)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
     for pair, single in _SEQUENCES:
         text = text.replace(pair, single)
@@ -113,4 +138,5 @@ def mixes_scripts(name: str) -> bool:
     """Whether a word of the name mixes scripts beyond UTS #39's "moderately restrictive" level
     (e.g. Latin with Greek or Cyrillic letters). Common characters (digits, punctuation,
     emoji) and combining marks belong to every script."""
-    return any(_SPOOF.check(word) != 0 for word in name.split())
+    checker = _spoof()
+    return any(checker.check(word) != 0 for word in name.split())

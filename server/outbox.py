@@ -7,6 +7,10 @@ per post. So `Outbox.publish_all` only queues the messages and returns: one task
 outbox (started and stopped with the bus, restarted if it fails), hands them to the real bus in
 order, as many as are waiting in one round trip.
 
+An empty message is a wake-up (the log channel's, telling workers to read the store): one still
+queued for a channel makes the next redundant, so a burst of posts sends the workers one, not
+one per post.
+
 The queue holds at most `limit` messages. When it is full the oldest is dropped (and counted):
 every message here is an event already committed, which readers get from the log tail a moment
 later, or a worker's wake-up, which its poll makes up for. A burst of drops is logged once.
@@ -39,6 +43,7 @@ class Outbox:
         self._limit = limit
         self._flush_timeout = flush_timeout
         self._queue: deque[tuple[str, bytes]] = deque()
+        self._waking: set[str] = set()  # channels with a wake-up queued
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set while nothing is queued or being published
         self._idle.set()
@@ -74,6 +79,7 @@ class Outbox:
         if self._queue:
             log.warning("outbox: %d message(s) not published at close", len(self._queue))
             self._queue.clear()
+            self._waking.clear()
         await self._bus.close()
 
     async def publish(self, channel: str, payload: bytes) -> bool:
@@ -84,9 +90,14 @@ class Outbox:
         """Queue the messages, in order; False only once closed. Never waits."""
         if self._closed:
             return False
-        self._queue.extend(messages)
+        for channel, payload in messages:
+            if not payload:
+                if channel in self._waking:
+                    continue
+                self._waking.add(channel)
+            self._queue.append((channel, payload))
         while len(self._queue) > self._limit:
-            self._queue.popleft()
+            self._taken()
             self._dropped_one()
         self._idle.clear()
         self._wake.set()
@@ -97,6 +108,12 @@ class Outbox:
 
     async def unsubscribe(self, channel: str, listener: Listener) -> None:
         await self._bus.unsubscribe(channel, listener)
+
+    def _taken(self) -> tuple[str, bytes]:
+        channel, payload = self._queue.popleft()
+        if not payload:
+            self._waking.discard(channel)
+        return channel, payload
 
     def _dropped_one(self) -> None:
         self.dropped += 1
@@ -126,7 +143,7 @@ class Outbox:
     async def _drain(self) -> None:
         while True:
             while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                batch = [self._taken() for _ in range(min(BATCH, len(self._queue)))]
                 # False means the bus is away and has said so (rate-limited); the hubs' log-tail
                 # checks deliver these events instead.
                 await self._bus.publish_all(batch)

@@ -5,6 +5,10 @@ HTML off, so user markup is escaped rather than interpreted; nh3 then cleans the
 an allowlist, so even a renderer bug cannot put a script, an image or an event handler on the
 page. The allowlist is a fixed point: cleaning `render()` output again changes nothing, so HTML
 stored today compares equal to HTML rendered tomorrow.
+
+markdown-it and nh3 load at the first body rendered or cleaned (`markdown()`, `_cleaner()`), not
+at import: a process that only serves readers never needs them, and names and websites need
+neither.
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import idna
-import nh3
-from markdown_it import MarkdownIt
-
 from server.names import invisible
+
+if TYPE_CHECKING:
+    import nh3
+    from markdown_it import MarkdownIt
 
 URL_MAX = 300
 
@@ -50,6 +55,12 @@ class _WebAddresses:
         )
 
     def pretest(self, text: str) -> bool:
+        # Every address kept here starts "http" or "www." in some case (`_web`; no character
+        # but those letters matches them case-insensitively), so a text with neither holds
+        # none. linkify-it's own pretest, one large regex, was most of a comment's rendering.
+        lowered = text.lower()
+        if "http" not in lowered and "www." not in lowered:
+            return False
         return bool(self._inner.pretest(text))
 
     def test(self, text: str) -> bool:
@@ -63,39 +74,80 @@ class _WebAddresses:
         return found if found is not None and self._web(found) else None
 
 
-# "zero" enables nothing but paragraphs, so every construct readers may use is opted into
-# here and anything else (headings, images, tables, code blocks, raw HTML) stays plain text.
-# Bare web addresses become links (linkify, narrowed above); nh3 then treats them like any
-# other link (allowed schemes only, rel added).
-_MARKDOWN = (
-    MarkdownIt("zero", {"breaks": True, "html": False, "linkify": True, "typographer": False})
-    .enable(["blockquote", "list"])
-    .enable(["newline", "escape", "backticks", "emphasis", "link", "autolink", "entity"])
-    .enable(["linkify"])
-)
-_MARKDOWN.linkify = _WebAddresses(_MARKDOWN.linkify)
+@cache
+def markdown() -> MarkdownIt:
+    """The comment renderer, built at its first use."""
+    from markdown_it import MarkdownIt
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    # "*": no attribute on every tag. Without it nh3 keeps its default `title` and `lang`
-    # everywhere, so a Markdown link title reached the page.
-    attributes={"a": {"href"}, "*": set()},
-    url_schemes=set(ALLOWED_SCHEMES),
-    link_rel=LINK_REL,
-    # A relative link would resolve against whichever publisher page embeds the thread.
-    url_relative="deny",
-    strip_comments=True,
-)
+    # "zero" enables nothing but paragraphs, so every construct readers may use is opted into
+    # here and anything else (headings, images, tables, code blocks, raw HTML) stays plain text.
+    # Bare web addresses become links (linkify, narrowed above); nh3 then treats them like any
+    # other link (allowed schemes only, rel added).
+    built = (
+        MarkdownIt("zero", {"breaks": True, "html": False, "linkify": True, "typographer": False})
+        .enable(["blockquote", "list"])
+        .enable(["newline", "escape", "backticks", "emphasis", "link", "autolink", "entity"])
+        .enable(["linkify"])
+    )
+    built.linkify = _WebAddresses(built.linkify)
+    return built
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    import nh3
+
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        # "*": no attribute on every tag. Without it nh3 keeps its default `title` and `lang`
+        # everywhere, so a Markdown link title reached the page.
+        attributes={"a": {"href"}, "*": set()},
+        url_schemes=set(ALLOWED_SCHEMES),
+        link_rel=LINK_REL,
+        # A relative link would resolve against whichever publisher page embeds the thread.
+        url_relative="deny",
+        strip_comments=True,
+    )
 
 
 def sanitize(html: str) -> str:
     """Clean an HTML fragment against the comment allowlist."""
-    return _CLEANER.clean(html)
+    return _cleaner().clean(html)
 
 
 def render(source: str) -> str:
     """Render a comment body (Markdown subset) to safe HTML."""
-    return sanitize(_MARKDOWN.render(source)).strip()
+    plain = _plain(source)
+    html = markdown().render(source) if plain is None else plain
+    return sanitize(html).strip()
+
+
+# What a plain body may hold: printable ASCII, newlines, letters and digits of any script and a
+# few common typographic marks; no control, format or whitespace character but space and
+# newline (markdown-it and nh3 each treat some of those specially).
+_TYPOGRAPHY = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u20ac\u00a3\u00ab\u00bb\u00bf\u00a1\u00b0"
+_PLAIN_TEXT = re.compile(rf"(?:[\x20-\x7e\n]|[^\W_\x00-\x7f]|[{_TYPOGRAPHY}])*")
+# What makes it Markdown: escapes, code, emphasis, links, autolinks, entities, and a web address
+# (`_WebAddresses`); a line opening a list or a quote.
+_MARKUP = re.compile(r"[\\`*_\[\]<>&]|http|www\.", re.IGNORECASE)
+_BLOCK_START = re.compile(r"^ *(?:[-+*>]|[0-9]+[.)])", re.MULTILINE)
+
+
+def _plain(source: str) -> str | None:
+    """A body with no Markdown in it as markdown-it would render it (paragraphs at blank lines,
+    a line break at each newline, lines trimmed), without running the parser: most comments are
+    plain prose, and parsing them was most of a post's rendering. None: not plain, parse it.
+    (tests/test_render.py holds the two renderings equal over generated bodies.)"""
+    if _MARKUP.search(source) or _BLOCK_START.search(source) or not _PLAIN_TEXT.fullmatch(source):
+        return None
+    paragraphs: list[list[str]] = [[]]
+    for line in source.split("\n"):
+        text = line.strip(" ")
+        if text:
+            paragraphs[-1].append(text)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return "\n".join("<p>" + "<br>\n".join(lines) + "</p>" for lines in paragraphs if lines)
 
 
 def clean_name(raw: str) -> str:
@@ -189,6 +241,9 @@ def _host(host: str) -> str:
     else:
         return f"[{address.compressed}]" if address.version == 6 else address.compressed
     if not host.isascii():
+        # Here only: idna's tables are most of a megabyte, and most hosts are ASCII.
+        import idna
+
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError):

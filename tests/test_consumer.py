@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -21,13 +21,26 @@ class Recorder:
     """A handler that records the positions it handled; it can be told to fail a few times."""
 
     def __init__(
-        self, name: str = "recorder", fail: int = 0, changed: asyncio.Condition | None = None
+        self,
+        name: str = "recorder",
+        fail: int = 0,
+        changed: asyncio.Condition | None = None,
+        *,
+        fail_prepare: int = 0,
     ) -> None:
         self.name = name
+        self._fail_prepare = fail_prepare
         self.positions: list[int] = []
+        self.batches: list[list[int]] = []  # the positions of each batch prepared
         self.attempts = 0
         self._fail = fail
         self._changed = changed or asyncio.Condition()
+
+    async def prepare(self, entries: Sequence[LogEntry]) -> None:
+        self.batches.append([entry.position for entry in entries])
+        if self._fail_prepare:
+            self._fail_prepare -= 1
+            raise RuntimeError("a batch that cannot be prepared, on purpose")
 
     async def handle(self, entry: LogEntry) -> None:
         self.attempts += 1
@@ -62,6 +75,17 @@ async def running(consumer: Consumer) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def two_posts_handled_by(parts: Parts, handler: Recorder) -> None:
+    """Two posts, then a consumer retrying fast, until `handler` has handled both."""
+    store, bus, comments = parts
+    await _post(comments, "one")
+    await _post(comments, "two")
+    async with running(
+        Consumer(store.cursors, store.log, bus, handler, poll=60.0, retry=(0.01, 0.05))
+    ):
+        await handler.reach(2)
 
 
 class Copies:
@@ -108,6 +132,16 @@ async def test_every_event_is_handled_in_order_and_the_cursor_follows(
 
         await eventually(committed)
     assert handler.positions == [1, 2, 3, 4, 5]
+    assert handler.batches == [[1, 2, 3, 4, 5]]  # prepared once, before its events
+
+
+async def test_a_batch_that_cannot_be_prepared_is_retried_whole(parts: Parts) -> None:
+    """A prepare that raises handles nothing of its batch; the batch is tried again."""
+    handler = Recorder(fail_prepare=2)
+    await two_posts_handled_by(parts, handler)
+    assert handler.batches == [[1, 2], [1, 2], [1, 2]]
+    assert handler.positions == [1, 2]
+    assert handler.attempts == 2
 
 
 async def test_a_new_event_wakes_the_worker_through_the_bus(
@@ -142,14 +176,8 @@ async def test_a_failing_handler_is_retried_and_nothing_is_skipped(
     parts: Parts,
 ) -> None:
     """A handler that raises gets the same event again; the cursor never passes it."""
-    store, bus, comments = parts
-    await _post(comments, "one")
-    await _post(comments, "two")
     handler = Recorder(fail=2)
-    async with running(
-        Consumer(store.cursors, store.log, bus, handler, poll=60.0, retry=(0.01, 0.05))
-    ):
-        await handler.reach(2)
+    await two_posts_handled_by(parts, handler)
     assert handler.positions == [1, 2]
     assert handler.attempts == 4
 

@@ -174,6 +174,21 @@ async def test_exclusive_writer_runs_after_the_open_group_commits(store: Storage
     assert on_disk(database(store).path) == {"holder", "joined", "later"}
 
 
+async def test_a_groups_statements_cost_no_hop_only_its_commit_does(store: Storage) -> None:
+    """A post's statements run on the event loop's thread: the writer's thread is handed one
+    job per COMMIT (its fsync), none per statement."""
+    before, commits_before = database(store).calls(), commits(store)
+    async with asyncio.timeout(TIMEOUT):
+        for n in range(10):
+            await post(store, f"c{n}")
+    after = database(store).calls()
+    groups = commits(store) - commits_before
+    assert groups == 10
+    assert after["writer.thread"] - before["writer.thread"] == groups
+    assert after["writer.here"] - before["writer.here"] >= 3 * 10  # state, insert, append each
+    assert on_disk(database(store).path) == {f"c{n}" for n in range(10)}
+
+
 async def test_group_commit_of_one_commits_every_transaction_alone(tmp_path: Path) -> None:
     """With group_commit=1 (the old behaviour), queued transactions each get their own COMMIT."""
     alone = sqlite_storage(str(tmp_path / "alone.db"), group_commit=1)

@@ -21,6 +21,7 @@ from server.settings import Settings
 from tests.support.clients import WAIT, comment_json, provision, reader
 from tests.support.redis_server import RedisServer
 from tests.support.server import serve
+from tests.support.waiting import eventually
 
 SITE, THREAD = "news", "article-1"
 
@@ -84,6 +85,27 @@ async def test_publishing_returns_at_once_and_delivers_in_order_later() -> None:
         async with asyncio.timeout(WAIT):
             await listener.done.wait()
         assert listener.payloads == [str(n).encode() for n in range(20)]
+    finally:
+        await outbox.close()
+
+
+async def test_a_queued_wake_up_makes_the_next_for_its_channel_redundant() -> None:
+    """Empty messages (wake-ups) are sent once per channel while one is still queued; events
+    all go out, in order, and a wake-up after the queue drained is sent again."""
+    inner = HeldBus()
+    outbox = Outbox(inner)
+    await outbox.start()
+    try:
+        for n in range(5):
+            await outbox.publish_all((("thread", str(n).encode()), ("log", b"")))
+        await outbox.publish("other", b"")
+        inner.gate.set()
+        sent = [("thread", str(n).encode()) for n in range(5)]
+        expected = [sent[0], ("log", b""), *sent[1:], ("other", b"")]
+        # The outbox's own task drains the queue and announces nothing: polled.
+        await eventually(lambda: inner.published == expected)
+        await outbox.publish("log", b"")
+        await eventually(lambda: inner.published == [*expected, ("log", b"")])
     finally:
         await outbox.close()
 

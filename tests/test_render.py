@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import server
 from server.moderation.rules import links
-from server.render import clean_name, clean_url, render, sanitize
+from server.render import _plain, clean_name, clean_url, markdown, render, sanitize
 
 # The seed thread as the project ships it (server/data/, a copy of shared/seed/thread.json).
 SEED = Path(server.__file__).parent / "data" / "thread.json"
@@ -226,6 +226,51 @@ def test_render_is_idempotent_under_sanitizer_for_any_input(source: str) -> None
     """For arbitrary Markdown-ish input, render() output is unchanged by a second cleaning."""
     html = render(source)
     assert sanitize(html) == html
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    st.lists(
+        _MARKDOWN_BITS | st.sampled_from(["HTTP://", "WwW.", "http\u017f://", "\u017f", "\u212a"])
+    ).map("".join)
+    | st.text(max_size=200)
+)
+def test_a_text_the_pretest_turns_away_holds_no_web_address(source: str) -> None:
+    """The pretest's shortcut (no "http", no "www." in any case) only turns away texts in which
+    linkify-it finds no address that is kept as a link."""
+    web = markdown().linkify
+    assert web is not None
+    if not web.pretest(source):
+        assert web.match(source) == []
+
+
+_PLAIN_BITS = st.sampled_from(
+    [
+        "a", "Z", "0", "42", " ", "  ", "\n", "\n\n", " \n", ".", ",", "!", "?", ":", ";", "'", '"',
+        "(", ")", "-", "+", "#", "=", "~", "|", "^", "{", "}", "@", "%", "$", "/", "é", "ß", "ж",
+        "中", "٣", "\u2019", "\u201c", "\u2014", "\u2026", "\u20ac", "\u00a0", "\u2003", "\u200b",
+        "\u202e", "\u00ad", "\t", "\r", "\x00", "\x0c", "\u0301", "\u2028", "\n- ", "\n+ ",
+        "\n* ", "\n1. ", "\n2) ", "\n> ", "\n    ", "1.", "*", "_", "`", "[", "]", "<", ">", "&",
+        "\\", "http://a.example", "www.a.example", "HTTPS://", "a.example",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(st.lists(_PLAIN_BITS, max_size=30).map("".join) | st.text(max_size=120))
+def test_plain_bodies_render_as_markdown_it_renders_them(source: str) -> None:
+    """The plain-text shortcut renders exactly what markdown-it and nh3 make of a body."""
+    assert render(source) == sanitize(markdown().render(source)).strip()
+
+
+def test_plain_prose_takes_the_shortcut() -> None:
+    """Everyday prose (and the benchmark's posts) is plain; a body with Markdown is not."""
+    assert _plain("I disagree.\n\nThe budget (2025) was cut by 3%, see page 4 - it's there!")
+    assert _plain("Schöne Grüße aus München, «très» bien")
+    assert _plain("post 123 " + "x" * 100)
+    assert _plain("- a list") is None
+    assert _plain("some *emphasis*") is None
+    assert _plain("see www.example.com") is None
 
 
 def test_clean_name_strips_invisible_and_control_characters() -> None:

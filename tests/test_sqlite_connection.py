@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -16,14 +17,21 @@ from tests.support.waiting import eventually
 WAIT = 10.0
 
 
-@pytest.fixture
-async def db() -> AsyncIterator[SqliteConnection]:
-    opened = SqliteConnection("test-sqlite")
-    await opened.connect(lambda: sqlite3.connect(":memory:", check_same_thread=True))
+@contextlib.asynccontextmanager
+async def connected(name: str, *, shared: bool) -> AsyncIterator[SqliteConnection]:
+    """An in-memory connection on its thread (`shared`: the event loop's thread may use it too)."""
+    opened = SqliteConnection(name)
+    await opened.connect(lambda: sqlite3.connect(":memory:", check_same_thread=not shared))
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[SqliteConnection]:
+    async with connected("test-sqlite", shared=False) as opened:
+        yield opened
 
 
 async def test_jobs_run_on_one_thread_in_the_order_handed_over(db: SqliteConnection) -> None:
@@ -100,3 +108,53 @@ async def test_after_close_calls_are_refused_and_the_thread_is_gone() -> None:
     with pytest.raises(StoreError, match="closed"):
         await db.call(lambda conn: None)
     await db.close()  # twice is harmless
+
+
+@pytest.fixture
+async def shared() -> AsyncIterator[SqliteConnection]:
+    async with connected("test-shared", shared=True) as opened:
+        yield opened
+
+
+async def test_here_runs_on_the_callers_thread_when_the_thread_is_idle(
+    shared: SqliteConnection,
+) -> None:
+    """With no job in hand, `here` runs on the event loop's thread and hands nothing over;
+    its SQLite errors become StoreError as `call`'s do."""
+    before = shared.handed_over
+
+    def where(conn: sqlite3.Connection) -> str:
+        conn.execute("SELECT 1")
+        return threading.current_thread().name
+
+    assert await shared.here(where) == threading.current_thread().name
+    assert shared.handed_over == before
+    with pytest.raises(StoreError, match="SQLite"):
+        await shared.here(lambda conn: conn.execute("SELEC 1"))
+
+
+async def test_here_waits_behind_a_job_the_thread_has_not_finished(
+    shared: SqliteConnection,
+) -> None:
+    """While a handed-over job runs, `here` hands its call over too, so it runs after it, on
+    the connection's thread: the order of calls is kept."""
+    gate = threading.Event()
+    order: list[tuple[str, str]] = []
+
+    def blocked(conn: sqlite3.Connection) -> None:
+        gate.wait(WAIT)
+        order.append(("first", threading.current_thread().name))
+
+    def second(conn: sqlite3.Connection) -> None:
+        order.append(("second", threading.current_thread().name))
+
+    first = asyncio.create_task(shared.call(blocked))
+    await eventually(lambda: shared.handed_over - shared.finished == 1)  # it is with the thread
+    after = asyncio.create_task(shared.here(second))
+    await eventually(lambda: shared.handed_over - shared.finished == 2)  # queued behind it
+    assert order == []
+    gate.set()
+    async with asyncio.timeout(WAIT):
+        await first
+        await after
+    assert order == [("first", "test-shared"), ("second", "test-shared")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
@@ -243,6 +244,34 @@ async def test_sqlite_locked_past_the_busy_timeout_is_unavailable(tmp_path: Path
         await post(storage, record("c2"))
         await storage.database.writable(0.5)
         assert await storage.comments.get("c2") is not None
+
+
+async def test_a_short_read_runs_on_the_event_loop_and_never_waits_there(tmp_path: Path) -> None:
+    """read_now runs on the event loop's thread, on a connection told never to wait (busy
+    timeout 0; the reader's is intact); when SQLite says it would have to wait, the read is made
+    on the reader's thread instead, and other errors reach the caller as they are."""
+    async with opened(tmp_path / "quick.db") as storage:
+        db = sqlite_database(storage)
+        loop_thread = threading.current_thread().name
+        tried: list[str] = []
+
+        def busy_on_the_loop(conn: sqlite3.Connection) -> int:
+            tried.append(threading.current_thread().name)
+            if threading.current_thread().name == loop_thread:
+                raise sqlite3.OperationalError("database is locked")
+            return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+        def timeout(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+        before = db.calls()
+        assert await db.read_now(timeout) == 0
+        assert db.calls()["quick.here"] == before["quick.here"] + 1
+        assert await db.read(timeout) > 0
+        assert await db.read_now(busy_on_the_loop) > 0  # answered by the reader, which waits
+        assert tried == [loop_thread, "livethread-sqlite-reader"]
+        with pytest.raises(StoreError, match="syntax"):
+            await db.read_now(lambda conn: conn.execute("SELEC 1"))
 
 
 async def test_migration_12_gives_existing_threads_empty_metadata(tmp_path: Path) -> None:

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import msgspec
 
 from server import destinations
@@ -43,6 +44,10 @@ from server.moderation.ports import RuleBook
 from server.moderation.rules import Rules
 from server.threads.comments import Comments
 from server.threads.ports import CommentReads, LogEntry
+from workers.prepared import Prepared
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +98,14 @@ class ClassifierWorker:
         timeout: float = 5.0,
         allow_private: bool = False,
     ) -> None:
-        self._rules = rules
+        # The rules of the sites a batch's events belong to, read once per batch.
+        self._rules: Prepared[str, Rules] = Prepared(rules.get)
         self._reads = reads
         self._allow_private = allow_private
         self._timeout = timeout
         self._comments = comments
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-        )
+        self._client = client
         self._attempts = max(1, attempts)
         self._backoff = backoff
         # Comments the classifier was asked about, held, and given up on (for tests and logs).
@@ -110,11 +114,30 @@ class ClassifierWorker:
         self.unchecked = 0
 
     async def aclose(self) -> None:
-        if self._owns_client:
+        if self._owns_client and self._client is not None:
             await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        """The client given, else one made at the first call: a process whose sites have no
+        classifier does not load httpx."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+            )
+        return self._client
+
+    async def prepare(self, entries: Sequence[LogEntry]) -> None:
+        await self._rules.load(entry.site for entry in entries)
 
     async def handle(self, entry: LogEntry) -> None:
         """Ask the classifier about a new visible comment; hold it if it says spam."""
+        # The site's rules first: most sites have no classifier, and then nothing is decoded.
+        rules = await self._rules.get(entry.site)
+        if rules is None or rules.classifier_url is None:
+            return
         try:
             event = _created.decode(entry.payload)
         except msgspec.DecodeError:
@@ -123,9 +146,6 @@ class ClassifierWorker:
             return
         comment_id = event.comment.get("id")
         if not isinstance(comment_id, str):
-            return
-        rules = await self._rules.get(entry.site)
-        if rules is None or rules.classifier_url is None:
             return
         record = await self._reads.get(comment_id)
         # Handled before (at least once), or a moderator or its author got there first.
@@ -152,6 +172,9 @@ class ClassifierWorker:
         self.held += 1
 
     async def _ask(self, rules: Rules, record: CommentRecord) -> tuple[bool, str | None]:
+        # Here, not at import: only a site with a classifier needs httpx (its errors, below).
+        import httpx
+
         low, high = self._backoff
         problem = "no attempt"
         for attempt in range(self._attempts):
@@ -187,7 +210,7 @@ class ClassifierWorker:
                 "comment_content": record.body_source,
                 "comment_date_gmt": _iso(record.created_at),
             }
-            answer = await self._client.post(
+            answer = await self._http().post(
                 target.url,
                 data=form,
                 headers={"Host": target.host_header},
@@ -214,7 +237,7 @@ class ClassifierWorker:
                 "created": _iso(record.created_at),
             }
         )
-        answer = await self._client.post(
+        answer = await self._http().post(
             target.url,
             content=body,
             headers={"Content-Type": "application/json", "Host": target.host_header},

@@ -17,7 +17,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +34,11 @@ class Handler(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    async def prepare(self, entries: Sequence[LogEntry]) -> None:
+        """Before a batch: read what handling these events needs, once for the batch
+        (workers/prepared.py). Raising means "try the batch again"."""
+        ...
 
     async def handle(self, entry: LogEntry) -> None: ...
 
@@ -146,6 +151,14 @@ class Consumer:
             self._caught_up_at = self._clock()
             await self._wait()
             return
+        try:
+            await self._handler.prepare(entries)
+        except Exception:
+            self._failures += 1
+            first = entries[0].position
+            log.exception("worker %s failed to prepare events from %s; retrying", self.name, first)
+            await self._pause()
+            return
         done: LogEntry | None = None
         failed = False
         for entry in entries:
@@ -166,10 +179,13 @@ class Consumer:
         if done is not None and not await self._commit(done.position):
             return
         if failed:
-            low, high = self._retry
-            # A real pause, not cut short by new events: a failing handler must not be
-            # retried at the pace of the traffic.
-            await asyncio.sleep(min(high, low * 2 ** min(self._failures - 1, 16)))
+            await self._pause()
+
+    async def _pause(self) -> None:
+        low, high = self._retry
+        # A real pause, not cut short by new events: a failing handler must not be retried at
+        # the pace of the traffic.
+        await asyncio.sleep(min(high, low * 2 ** min(self._failures - 1, 16)))
 
     async def _commit(self, position: int) -> bool:
         if not await self._cursors.advance(self.name, self._owner, position):

@@ -114,6 +114,10 @@ class MemoryComments:
         key = self._tables.comment_thread.get(comment_id)
         return None if key is None else self._tables.comments[key][comment_id]
 
+    async def get_many(self, comment_ids: Sequence[str]) -> dict[str, CommentRecord]:
+        found = {i: await self.get(i) for i in comment_ids}
+        return {i: record for i, record in found.items() if record is not None}
+
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         out: dict[str, int] = {}
         for thread in threads:

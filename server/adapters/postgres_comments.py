@@ -239,6 +239,14 @@ class PostgresCommentReads:
         row = await self._db.fetchrow(f"SELECT {COLUMNS} FROM comments WHERE id = $1", comment_id)
         return None if row is None else record_of(row)
 
+    async def get_many(self, comment_ids: Sequence[str]) -> dict[str, CommentRecord]:
+        if not comment_ids:
+            return {}
+        rows = await self._db.fetch(
+            f"SELECT {COLUMNS} FROM comments WHERE id = ANY($1::text[])", list(comment_ids)
+        )
+        return {record.id: record for record in map(record_of, rows)}
+
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         out = dict.fromkeys(threads, 0)
         if not out:

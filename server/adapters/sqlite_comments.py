@@ -159,6 +159,20 @@ def comment(conn: sqlite3.Connection, comment_id: str) -> CommentRecord | None:
     return None if row is None else _record(row)
 
 
+def comments_by_id(conn: sqlite3.Connection, comment_ids: list[str]) -> dict[str, CommentRecord]:
+    found: dict[str, CommentRecord] = {}
+    # SQLite's default limit on a statement's parameters is 999 (older builds); a batch is less.
+    for start in range(0, len(comment_ids), 500):
+        chunk = comment_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id IN ({marks})", chunk
+        ):
+            record = _record(row)
+            found[record.id] = record
+    return found
+
+
 def thread_comment(
     conn: sqlite3.Connection, site: str, thread: str, comment_id: str
 ) -> CommentRecord | None:
@@ -252,7 +266,12 @@ class SqliteCommentReads:
         return await self._db.read(readable_comments, key.site, key.thread)
 
     async def get(self, comment_id: str) -> CommentRecord | None:
-        return await self._db.read(comment, comment_id)
+        return await self._db.read_now(comment, comment_id)
+
+    async def get_many(self, comment_ids: Sequence[str]) -> dict[str, CommentRecord]:
+        if not comment_ids:
+            return {}
+        return await self._db.read_now(comments_by_id, list(dict.fromkeys(comment_ids)))
 
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         return await self._db.read(counts, site, list(threads))

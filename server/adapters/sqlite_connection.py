@@ -1,14 +1,21 @@
-"""One SQLite connection and the one thread allowed to touch it.
+"""One SQLite connection and the thread that runs its blocking work.
 
-sqlite3 blocks, so the event loop hands each call to the connection's thread and awaits an
-asyncio future the thread resolves. Not a ThreadPoolExecutor: its concurrent future (with a
-lock and a condition each), the chaining onto an asyncio future and the shield cost well over
-the CPU per call of a queue and one `call_soon_threadsafe` (figure in bench/RESULTS.md), and a
-post makes several calls, a new reader at least one.
+sqlite3 blocks, so the event loop hands each call that may wait (on a lock, on an fsync, on a
+large read) to the connection's thread and awaits an asyncio future the thread resolves. Not a
+ThreadPoolExecutor: its concurrent future (with a lock and a condition each), the chaining onto
+an asyncio future and the shield cost well over the CPU per call of a queue and one
+`call_soon_threadsafe` (figure in bench/RESULTS.md).
 
 Jobs run one at a time in the order they were handed over, and a job always runs even if its
 caller is cancelled meanwhile: a ROLLBACK handed over after a cancelled BEGIN still runs after
 it, and the next transaction finds the connection clean.
+
+A call that cannot wait (`here`: statements inside a write transaction this connection already
+holds, which no other connection can block; a read SQLite is told not to wait for) runs on the
+caller's thread instead, so a post's statements and a new reader's catch-up cost no hop each:
+the hop there and back costs more CPU than such a statement (bench/POST_PATH.md). It still
+keeps the order: while a handed-over job is unfinished, `here` hands its call over too, behind
+it.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ class SqliteConnection:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self.handed_over = 0  # jobs handed to the thread so far
+        self.finished = 0  # of which the thread has finished (written only on the thread)
+        self.ran_here = 0  # calls run on the caller's thread (`here`)
 
     async def call(
         self,
@@ -75,6 +84,27 @@ class SqliteConnection:
                 raise store_error(exc) from exc
 
         return await self._run(job)
+
+    async def here(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run `fn(connection, ...)` on the calling (event loop's) thread, unless a handed-over
+        job is unfinished: then on the connection's thread, after it. For statements that cannot
+        wait on another connection; the connection must allow other threads
+        (check_same_thread=False). sqlite3 errors become StoreError."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        conn = self._conn
+        if conn is None or self.finished != self.handed_over:
+            return await self.call(fn, *args, **kwargs)
+        self.ran_here += 1
+        try:
+            return fn(conn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
 
     async def connect(self, factory: Callable[[], sqlite3.Connection]) -> None:
         def job() -> None:
@@ -120,8 +150,10 @@ class SqliteConnection:
             try:
                 result = job()
             except BaseException as exc:  # handed to the caller, as the executor did
+                self.finished += 1
                 _hand(loop, done, None, exc)
             else:
+                self.finished += 1
                 _hand(loop, done, result, None)
 
 

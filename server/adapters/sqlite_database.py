@@ -1,7 +1,8 @@
 """The SQLite store's connections: the `Database` port, and the reads and writes of every other.
 
-sqlite3 blocks, so each connection lives on its own thread (sqlite_connection.py) and every
-call hops there and back. Two connections:
+sqlite3 blocks, so each connection has its own thread (sqlite_connection.py) and every call
+that may wait hops there and back (the writer's statements inside a transaction it holds cannot,
+and run on the event loop: sqlite_writer.py). Two connections:
 
 - the writer, taken in turns by this process's writers (see sqlite_writer.py: transactions and
   single writes join a group committed together; migrations take it alone) and behind BEGIN
@@ -9,7 +10,11 @@ call hops there and back. Two connections:
 - a reader, for reads outside transactions. WAL lets it read the last committed state while a
   write transaction is open, so a snapshot or replay never waits behind a writer (which may
   itself be waiting up to busy_timeout for another process), and never sees a half-done
-  transaction, as it would if it shared the writer's connection.
+  transaction, as it would if it shared the writer's connection;
+- a quick reader, for short reads (a row by its key, a bounded run of events: `read_now`) made
+  on the event loop's thread with no hop, as a new reader's catch-up is. It is told never to
+  wait (busy_timeout 0): in the rare moment a WAL reader would (another connection recovering
+  the log, a checkpoint restarting it), the read goes to the reader's thread, which waits.
 
 Each thread runs one job at a time in the order handed over, and a handed-over job always runs
 even if its caller is cancelled (see sqlite_connection.py); so a ROLLBACK handed over after a
@@ -65,6 +70,10 @@ def _probe_lock(conn: sqlite3.Connection, timeout_ms: int, restore_ms: int) -> N
         conn.execute(f"PRAGMA busy_timeout = {restore_ms:d}")
 
 
+def _never_wait(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA busy_timeout = 0")
+
+
 class Durability(msgspec.Struct, frozen=True, kw_only=True):
     """The durability settings of a connection, as SQLite reports them."""
 
@@ -83,11 +92,15 @@ def _read_durability(conn: sqlite3.Connection) -> Durability:
     )
 
 
-def _connect(path: str, *, query_only: bool, busy_timeout_ms: int) -> sqlite3.Connection:
-    """A connection with livethread's settings, checked: an acknowledged post must survive."""
+def _connect(
+    path: str, *, query_only: bool, busy_timeout_ms: int, shared: bool = False
+) -> sqlite3.Connection:
+    """A connection with livethread's settings, checked: an acknowledged post must survive.
+    `shared`: also used from the event loop's thread (sqlite_connection.SqliteConnection.here),
+    one call at a time with its own thread's jobs."""
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; the module's implicit
     # transactions would start them at surprising moments.
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=not shared)
     try:
         # First, so that switching to WAL waits for other processes instead of failing.
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")
@@ -138,6 +151,7 @@ class SqliteDatabase:
         self._write_lock = self.writes.exclusive
         self._writer: SqliteConnection | None = None
         self._reader: SqliteConnection | None = None
+        self._quick: SqliteConnection | None = None
 
     async def open(self) -> None:
         """Connect both threads, check durability settings, and migrate the schema."""
@@ -145,16 +159,20 @@ class SqliteDatabase:
             raise StoreError("the store is already open")
         writer = SqliteConnection("livethread-sqlite-writer")
         reader = SqliteConnection("livethread-sqlite-reader")
-        self._writer, self._reader = writer, reader
+        quick = SqliteConnection("livethread-sqlite-quick")
+        self._writer, self._reader, self._quick = writer, reader, quick
+        busy = self._busy_timeout_ms
         try:
             await writer.connect(
-                lambda: _connect(self.path, query_only=False, busy_timeout_ms=self._busy_timeout_ms)
+                lambda: _connect(self.path, query_only=False, busy_timeout_ms=busy, shared=True)
             )
             await self.migrate()
-            # After migrating, so the reader never caches a schema older than the writer's.
-            await reader.connect(
-                lambda: _connect(self.path, query_only=True, busy_timeout_ms=self._busy_timeout_ms)
+            # After migrating, so the readers never cache a schema older than the writer's.
+            await reader.connect(lambda: _connect(self.path, query_only=True, busy_timeout_ms=busy))
+            await quick.connect(
+                lambda: _connect(self.path, query_only=True, busy_timeout_ms=busy, shared=True)
             )
+            await quick.call(_never_wait)
         except BaseException:
             await self.close()
             raise
@@ -189,13 +207,27 @@ class SqliteDatabase:
             raise StoreUnavailable("SQLite: this process's writer is busy") from None
 
     async def close(self) -> None:
-        writer, reader = self._writer, self._reader
-        self._writer = self._reader = None
+        writer, reader, quick = self._writer, self._reader, self._quick
+        self._writer = self._reader = self._quick = None
         # The lock lets a transaction in progress finish before its connection goes away.
         async with self._write_lock:
-            for db in (reader, writer):
+            for db in (quick, reader, writer):
                 if db is not None:
                     await db.close()
+
+    def calls(self) -> dict[str, int]:
+        """Calls so far, per connection: handed to its thread, and made on the event loop's
+        (for tests and diagnostics)."""
+        found: dict[str, int] = {}
+        for name, db in (
+            ("writer", self._writer),
+            ("reader", self._reader),
+            ("quick", self._quick),
+        ):
+            if db is not None:
+                found[f"{name}.thread"] = db.handed_over
+                found[f"{name}.here"] = db.ran_here
+        return found
 
     @staticmethod
     def _require(db: SqliteConnection | None) -> SqliteConnection:
@@ -208,6 +240,16 @@ class SqliteDatabase:
     ) -> T:
         """`fn(conn, ...)` on the reader: the last committed state, never waiting for a writer."""
         return await self._require(self._reader).call(fn, *args, **kwargs)
+
+    async def read_now(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`read`, for a short read (a row by its key, a bounded run of events), made on the
+        event loop's thread unless SQLite would have to wait (see the module's docstring)."""
+        try:
+            return await self._require(self._quick).here(fn, *args, **kwargs)
+        except StoreUnavailable:
+            return await self.read(fn, *args, **kwargs)
 
     async def write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs

@@ -136,13 +136,13 @@ class SqliteEventLog:
         self._db = db
 
     async def events_after(self, key: ThreadKey, after: int, limit: int) -> list[StoredEvent]:
-        return await self._db.read(events_after, key.site, key.thread, after, limit)
+        return await self._db.read_now(events_after, key.site, key.thread, after, limit)
 
     async def end(self) -> int:
-        return await self._db.read(log_end)
+        return await self._db.read_now(log_end)
 
     async def after(self, after: int, limit: int) -> list[LogEntry]:
-        return await self._db.read(log_after, after, limit)
+        return await self._db.read_now(log_after, after, limit)
 
 
 class SqliteCursors:
@@ -152,7 +152,7 @@ class SqliteCursors:
         self._db = db
 
     async def position(self, name: str) -> int:
-        return await self._db.read(cursor, name)
+        return await self._db.read_now(cursor, name)
 
     async def lease(self, name: str, owner: str, until: float, now: float) -> bool:
         return await self._db.write(lease, name, owner, until, now)

@@ -96,7 +96,7 @@ class SqliteSubscriptions:
         return await self._db.write(mark_notified, reply_id, recipient)
 
     async def was_notified(self, reply_id: str, recipient: str) -> bool:
-        return await self._db.read(was_notified, reply_id, recipient)
+        return await self._db.read_now(was_notified, reply_id, recipient)
 
     async def unsubscribe(self, comment_id: str) -> bool:
         return await self._db.write(unsubscribe, comment_id)
@@ -109,7 +109,7 @@ class SqliteAddresses:
         self._db = db
 
     async def get(self, key: str) -> AddressState | None:
-        return await self._db.read(address, key)
+        return await self._db.read_now(address, key)
 
     async def confirmations_sent(self, site: str, since: float) -> int:
         return await self._db.read(confirmations_sent, site, since)

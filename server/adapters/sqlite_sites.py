@@ -98,7 +98,7 @@ class SqliteSites:
         await self._db.write(put_site, site)
 
     async def get(self, name: str) -> Site | None:
-        return await self._db.read(site, name)
+        return await self._db.read_now(site, name)
 
 
 class SqliteModerators:
@@ -111,10 +111,10 @@ class SqliteModerators:
         await self._db.write(put_moderator, moderator, token_hash)
 
     async def by_token(self, token_hash: str) -> Moderator | None:
-        return await self._db.read(moderator, token_hash)
+        return await self._db.read_now(moderator, token_hash)
 
     async def of_site(self, site: str) -> list[Moderator]:
-        return await self._db.read(moderators, site)
+        return await self._db.read_now(moderators, site)
 
     async def remove(self, site: str, name: str) -> bool:
         return await self._db.write(remove_moderator, site, name)
@@ -130,4 +130,4 @@ class SqliteRuleBook:
         await self._db.write(put_rules, site, rules)
 
     async def get(self, site: str) -> Rules | None:
-        return await self._db.read(rules, site)
+        return await self._db.read_now(rules, site)

@@ -1,7 +1,7 @@
-"""A thread's transaction on the SQLite store: the `Transaction` port over the writer thread, and
-the `Threads` port that opens it.
+"""A thread's transaction on the SQLite store: the `Transaction` port over the writer connection,
+and the `Threads` port that opens it.
 
-Each method is one job on the writer connection, inside the group transaction its member joined
+Each method is one call on the writer connection, inside the group transaction its member joined
 (sqlite_writer.py), so a use-case reads its own writes before they commit, and all of them
 commit, or roll back, together. It writes to the one thread it was opened for: a comment of
 another thread is refused here, before any SQL runs.
@@ -24,7 +24,7 @@ from server.threads.ports import IdempotentAnswer, StoredEvent, Transaction
 
 
 class SqliteTransaction:
-    """A Transaction whose every method is one job on the writer thread, in its group's
+    """A Transaction whose every method is one call on the writer connection, in its group's
     transaction (the group's BEGIN and the member's SAVEPOINT ride along with the first)."""
 
     def __init__(self, member: Member, key: ThreadKey) -> None:
@@ -34,7 +34,7 @@ class SqliteTransaction:
         # The thread's state as this transaction has left it, once read. The group's BEGIN
         # IMMEDIATE holds the database's write lock and the member holds the writer's turn,
         # so nobody else changes the thread meanwhile: the core's state() before each append
-        # costs no hop to the writer thread. Kept up to date by append and set_locked; dropped
+        # costs no statement. Kept up to date by append and set_locked; dropped
         # when one of them fails, so a half-known outcome is read again.
         self._state: ThreadState | None = None
 
@@ -135,10 +135,10 @@ class SqliteThreads:
                 tx.end()
 
     async def state(self, key: ThreadKey) -> ThreadState:
-        return await self._db.read(sqlite_threads.thread_state, key.site, key.thread)
+        return await self._db.read_now(sqlite_threads.thread_state, key.site, key.thread)
 
     async def meta(self, key: ThreadKey) -> ThreadMeta:
-        return await self._db.read(sqlite_threads.thread_meta, key.site, key.thread)
+        return await self._db.read_now(sqlite_threads.thread_meta, key.site, key.thread)
 
     async def set_meta(
         self, key: ThreadKey, meta: ThreadMeta, *, first: bool = False

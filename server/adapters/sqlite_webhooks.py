@@ -175,10 +175,10 @@ class SqliteWebhooks:
         await self._db.write(put_webhook, webhook)
 
     async def get(self, webhook_id: str) -> Webhook | None:
-        return await self._db.read(webhook, webhook_id)
+        return await self._db.read_now(webhook, webhook_id)
 
     async def of_site(self, site: str) -> list[Webhook]:
-        return await self._db.read(webhooks, site)
+        return await self._db.read_now(webhooks, site)
 
     async def remove(self, webhook_id: str) -> bool:
         return await self._db.write(remove_webhook, webhook_id)

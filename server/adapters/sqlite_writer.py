@@ -14,8 +14,11 @@ commits once, when nobody is waiting to join or `cap` members have joined.
 - Members run one at a time, in turn order, on one connection; the store-wide event `position`
   is assigned in that order and the group becomes visible at once, so positions still become
   visible in commit order.
-- A member's first statement carries the group's BEGIN IMMEDIATE and its own SAVEPOINT in the
-  same job on the writer's thread: joining a group costs no extra thread hop.
+- A member's statements run on the event loop's thread (the connection's `here`), the group's
+  BEGIN IMMEDIATE and the member's SAVEPOINT with its first: none of them can wait, since BEGIN
+  is tried without the busy handler and, once it holds the write lock, no other connection can
+  block this one's statements. Only the COMMIT, which waits on the disk's fsync, goes to the
+  writer's thread, once per group. A hop there and back costs more CPU than a post's statements.
 - While another process holds the write lock, BEGIN is retried from the event loop every
   0.5-2 ms instead of sleeping in SQLite's busy handler: the other process's groups commit
   back to back, and the handler's growing sleeps (up to 100 ms) made this one miss its turn
@@ -23,9 +26,9 @@ commits once, when nobody is waiting to join or `cap` members have joined.
 - Writes that cannot run inside a transaction (migrations, closing) take an exclusive turn:
   the open group commits first, then they have the connection to themselves.
 
-`_Open` is the connection's side of this bookkeeping and is touched only by jobs on the writer's
-thread, which run one at a time in submission order; the turn queue is touched only by the event
-loop.
+`_Open` is the connection's side of this bookkeeping and is touched only by the holder of the
+writer's turn, one statement or job at a time in order (on the event loop's thread or the
+writer's); the turn queue is touched only by the event loop.
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ class _Busy(Exception):
 
 
 class Runner(Protocol):
-    """The writer connection's thread (sqlite_connection.SqliteConnection): runs
-    `fn(conn, ...)` there."""
+    """The writer connection (sqlite_connection.SqliteConnection): `call` runs `fn(conn, ...)`
+    on its thread, `here` on the caller's unless a job handed to the thread is unfinished."""
 
     def call(
         self,
@@ -68,9 +71,16 @@ class Runner(Protocol):
         **kwargs: P.kwargs,
     ) -> Awaitable[T]: ...
 
+    def here(
+        self,
+        fn: Callable[Concatenate[sqlite3.Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Awaitable[T]: ...
+
 
 class _Open:
-    """What the writer connection has open. Only jobs on the writer's thread touch it."""
+    """What the writer connection has open. Only the holder of the writer's turn touches it."""
 
     def __init__(self) -> None:
         self.began = False  # the current group's BEGIN IMMEDIATE ran
@@ -109,7 +119,7 @@ class Member:
         self.single = single
         # A job was submitted, so the member may have changed something (event loop side).
         self.started = False
-        # Its savepoint is open; a job of it ran to the end (writer thread side).
+        # Its savepoint is open; a statement of it ran to the end (the statements' side).
         self.opened = False
         self.wrote = False
 
@@ -137,7 +147,7 @@ class Member:
         delay, deadline = BUSY_RETRY_FIRST, 0.0
         while True:
             try:
-                return await self._group.db.call(job)
+                return await self._group.db.here(job)
             except _Busy:
                 now = asyncio.get_running_loop().time()
                 deadline = deadline or now + self._writer.busy_timeout
@@ -217,13 +227,13 @@ class GroupWriter:
 
     async def _leave_failed(self, member: Member, group: _Group, cancelled: bool) -> None:
         try:
-            if member.started and not await group.db.call(self._undo, member, cancelled):
+            if member.started and not await group.db.here(self._undo, member, cancelled):
                 group.broken = True
         except StoreError:
             group.broken = True
         finally:
-            # Also when cancelled while the undo job runs: jobs keep submission order, so it
-            # runs before anything the next holder of the turn submits.
+            # Also when cancelled while an undo handed to the thread runs: the next holder's
+            # statements wait behind it (`here` keeps the order).
             self._pass_turn()
 
     # -- turns (event loop) ------------------------------------------------------------------
@@ -288,7 +298,7 @@ class GroupWriter:
         finally:
             self._pass_turn()
 
-    # -- jobs (writer thread) ----------------------------------------------------------------
+    # -- statements (the turn's holder, on either thread) ---------------------------------------
 
     def _enter(self, conn: sqlite3.Connection, member: Member) -> None:
         """Before each statement of a member: the group's transaction and the member's savepoint."""

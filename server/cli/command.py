@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from server.composition import store_for
 from server.settings import PREFIX, Settings, SettingsError
 from server.storage import Storage, StoreUnavailable
-from server.web.app import store_for
 
 # A string: argparse._SubParsersAction is generic only to type checkers.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"

@@ -20,14 +20,15 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from server.archive import copying
-from server.archive.ports import Table
 from server.cli.command import Commands, redacted
 from server.composition import archive_for, store_for
 from server.settings import Settings
 from server.storage import Storage, StoreError
+
+if TYPE_CHECKING:
+    from server.archive.ports import Table
 
 BAR_WIDTH = 30
 
@@ -117,6 +118,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _copy_between(source: Storage, target: Storage, batch: int) -> int:
+    # Loaded by the copy alone, not by every process that parses the command line.
+    from server.archive import copying
+
     report = Report(sys.stderr)
     mine, theirs = archive_for(source), archive_for(target)
     written = await copying.copy(mine, theirs, batch=batch, progress=report.progress)

@@ -15,11 +15,11 @@ import sys
 
 from server import channels
 from server.cli.command import Commands, subcommand, with_store
+from server.composition import bus_for
 from server.model import Moderator
 from server.settings import Settings
 from server.storage import Storage
 from server.tokens import new_token, token_hash
-from server.web.app import bus_for
 
 
 def register(commands: Commands) -> None:

@@ -12,15 +12,11 @@ import resource
 import signal
 import sys
 
-import uvicorn
-
 from server import demo, logs
 from server.cli.command import Commands, database, subcommand, with_store
-from server.composition import worker_names, workers_for
+from server.composition import bus_for, worker_names, workers_for
 from server.settings import Settings, export
 from server.storage import Storage
-from server.web.app import bus_for
-from server.web.serving import FACTORY, uvicorn_options
 from workers.runner import Runner
 
 
@@ -81,6 +77,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # sockets with 1012), then raises the signal again for the handler it found installed. With
     # the default one, a clean stop would end as "killed by SIGTERM" (exit 143), not 0.
     signal.signal(signal.SIGTERM, _stop)
+    # The web edge's modules load only for `serve`, not for every admin command.
+    import uvicorn
+
+    from server.web.serving import FACTORY, uvicorn_options
+
     uvicorn.run(FACTORY, factory=True, workers=settings.workers, **uvicorn_options(settings))
     return 0
 

@@ -193,6 +193,10 @@ class CommentReads(Protocol):
 
     async def get(self, comment_id: str) -> CommentRecord | None: ...
 
+    async def get_many(self, comment_ids: Sequence[str]) -> dict[str, CommentRecord]:
+        """The comments among `comment_ids` that exist, by id, in one read (a worker's batch)."""
+        ...
+
     async def counts(self, site: str, threads: Sequence[str]) -> dict[str, int]:
         """How many comments of each thread `model.counted` counts (threads never written to
         count 0)."""

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -125,6 +126,10 @@ def create_app(settings: Settings) -> Starlette:
                 await hub.start()
                 if runner is not None:
                     await runner.start()
+                # What starting made (modules, the app, the store's statements) lives as long as
+                # the process: out of the collector's sight, a full collection no longer walks it
+                # each time readers and posts have made enough garbage to trigger one.
+                gc.freeze()
                 yield
             finally:
                 if runner is not None:

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from server.storage import Storage
 from server.tokens import UNSUBSCRIBE_SECRET
 from server.web.forms import link_fields
-from server.web.pages import PAGE_HEADERS, TEMPLATES
+from server.web.pages import PAGE_HEADERS, templates
 from workers.notifications.confirmations import confirm_token_matches
 
 # Both the key and the token are hex HMAC-SHA256s.
@@ -56,6 +56,6 @@ class Confirm:
     ) -> Response:
         context = {"state": state, "key": key, "token": token}
         headers = {**PAGE_HEADERS, "Cache-Control": "no-store"}
-        return TEMPLATES.TemplateResponse(
+        return templates().TemplateResponse(
             request, "confirm.html", context, status_code=status, headers=headers
         )

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from starlette.websockets import WebSocket
 
 from server.web.closing import TOO_SLOW
-from server.web.direct import DirectWriter, Framer
+from server.web.direct import DirectWriter, Framer, text_frame
 
 TOO_SLOW_REASON = "too slow: reconnect and resume with since"
 # A too-slow socket cannot take its close frame until it drains what is already buffered
@@ -66,6 +66,10 @@ class Member:
         """Forget what is waiting (the socket is being closed)."""
         self._held = None
 
+    async def say(self, payload: bytes) -> None:
+        """Send a frame now, ahead of the live events held meanwhile (`hello`, the backlog)."""
+        raise NotImplementedError
+
     def _overflow(self) -> None:
         self.overflowed = True
 
@@ -104,6 +108,11 @@ class DirectMember(Member):
         """Leave the socket to the protocol (see direct.DirectWriter.detach)."""
         return self._writer.detach(on_lost)
 
+    async def say(self, payload: bytes) -> None:
+        # Straight onto the transport, as live frames go: not through the ASGI send's layers.
+        # A closing connection takes nothing; the socket's task then finds it cannot detach.
+        self._writer.write(text_frame(payload))
+
     def _send(self, payload: bytes) -> None:
         if self.overflowed:
             return
@@ -131,6 +140,9 @@ class QueuedMember(Member):
         self._queue: deque[str] = deque()
         self._wake = asyncio.Event()
         self.overflow = asyncio.Event()
+
+    async def say(self, payload: bytes) -> None:
+        await self._ws.send_text(payload.decode())
 
     async def write(self) -> None:
         """Drain the queue until cancelled."""

@@ -253,5 +253,10 @@ class Framer:
 
     def _remember(self, payload: bytes) -> None:
         self._payload = payload
-        self._frame = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+        self._frame = text_frame(payload)
         self._text = payload.decode()
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A server's (unmasked, uncompressed) text frame carrying `payload`."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])

@@ -59,11 +59,26 @@ def _is_port(text: str) -> bool:
     return text.startswith(":") and text[1:].isascii() and text[1:].isdigit()
 
 
+# Direct peers whose verdict is remembered (trusted or not): a request or a new socket need not
+# parse its peer's address again. Cleared when full, so a scan of many addresses stays bounded.
+PEERS_REMEMBERED = 4096
+
+
 class TrustedProxies:
     """The peers whose forwarding headers are believed."""
 
     def __init__(self, setting: str) -> None:
         self._networks: tuple[Network, ...] | None = proxy_networks(setting)
+        self._peers: dict[str, bool] = {}
+
+    def trusts_peer(self, host: str) -> bool:
+        """`trusts` for the direct peer's address as the server gives it."""
+        verdict = self._peers.get(host)
+        if verdict is None:
+            if len(self._peers) >= PEERS_REMEMBERED:
+                self._peers.clear()
+            verdict = self._peers[host] = self.trusts(parse_address(host))
+        return verdict
 
     def trusts(self, address: Address | None) -> bool:
         if self._networks is None:
@@ -100,8 +115,8 @@ class ForwardedHeaders:
     def resolve(self, scope: Scope) -> Scope:
         """The scope as the proxy's client made it (unchanged unless the peer is trusted)."""
         client = scope.get("client")
-        peer = parse_address(str(client[0])) if client else None
-        if not self.proxies.trusts(peer):
+        trusted = self.proxies.trusts_peer(str(client[0])) if client else self.proxies.trusts(None)
+        if not trusted:
             return scope
         forwarded_for: list[str] = []
         proto = None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
 from server import demo
@@ -21,8 +22,10 @@ from server.validation import validate_ids
 from server.web.responses import NOSNIFF, json_response
 from workers.runner import Runner
 
+if TYPE_CHECKING:
+    from starlette.templating import Jinja2Templates
+
 HERE = Path(__file__).parent
-TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 STATIC = HERE / "static"
 # How long /readyz waits for the database's write lock: a probe should answer quickly.
 READY_TIMEOUT = 0.5
@@ -46,6 +49,25 @@ class NosniffStaticFiles(StaticFiles):
         response = await super().get_response(path, scope)
         response.headers.update(NOSNIFF)
         return response
+
+
+# What every template may use (`widget_url`, set by `Pages`), whenever Jinja is loaded.
+_GLOBALS: dict[str, object] = {}
+
+
+def templates() -> Jinja2Templates:
+    """Our pages' templates. Jinja loads at the first page asked for, not at import: most
+    processes only ever serve the API and widgets' sockets, and need not hold it."""
+    loaded = _loaded()
+    loaded.env.globals.update(_GLOBALS)
+    return loaded
+
+
+@cache
+def _loaded() -> Jinja2Templates:
+    from starlette.templating import Jinja2Templates
+
+    return Jinja2Templates(directory=str(HERE / "templates"))
 
 
 @dataclass
@@ -77,7 +99,7 @@ class Pages:
         self._bus = bus
         self._runner = runner
         # Our own pages load the widget by its versioned URL (server/web/script.py).
-        TEMPLATES.env.globals["widget_url"] = widget_url
+        _GLOBALS["widget_url"] = widget_url
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -91,7 +113,7 @@ class Pages:
 
     async def article(self, request: Request) -> Response:
         if await self._store.sites.get(demo.SITE) is None:
-            return TEMPLATES.TemplateResponse(request, "index.html", {}, headers=PAGE_HEADERS)
+            return templates().TemplateResponse(request, "index.html", {}, headers=PAGE_HEADERS)
         state, records = await self._store.comments.of_thread(ThreadKey(demo.SITE, demo.THREAD))
         view = reader_view(records)
         context = {
@@ -103,7 +125,7 @@ class Pages:
             "locked": state.locked,
             "roots": tree(view),
         }
-        return TEMPLATES.TemplateResponse(request, "article.html", context, headers=PAGE_HEADERS)
+        return templates().TemplateResponse(request, "article.html", context, headers=PAGE_HEADERS)
 
     async def thread(self, request: Request) -> Response:
         """Any site's thread on a page of this server: where reply mails link
@@ -124,7 +146,7 @@ class Pages:
             "locked": state.locked,
             "roots": tree(view),
         }
-        return TEMPLATES.TemplateResponse(request, "thread.html", context, headers=PAGE_HEADERS)
+        return templates().TemplateResponse(request, "thread.html", context, headers=PAGE_HEADERS)
 
     async def moderate(self, request: Request) -> Response:
         """The moderators' page for one thread (`?site=S&thread=T`, the demo's by default)."""
@@ -133,7 +155,7 @@ class Pages:
             request.query_params.get("thread", demo.THREAD),
         )
         context = {"site": key.site, "thread": key.thread}
-        return TEMPLATES.TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
+        return templates().TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
 
     async def ready(self, request: Request) -> Response:
         """Readiness, where /healthz is liveness: 200 only while a post could be taken now (the

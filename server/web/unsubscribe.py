@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from server.storage import Storage
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token_matches
 from server.web.forms import link_fields
-from server.web.pages import PAGE_HEADERS, TEMPLATES
+from server.web.pages import PAGE_HEADERS, templates
 
 # What a link we sent can hold: a comment id (the API's id alphabet) and a hex HMAC-SHA256.
 # Anything else was never a link of ours, so it is refused before any secret is read.
@@ -58,6 +58,6 @@ class Unsubscribe:
     ) -> Response:
         context = {"state": state, "comment_id": comment_id, "token": token}
         headers = {**PAGE_HEADERS, "Cache-Control": "no-store"}
-        return TEMPLATES.TemplateResponse(
+        return templates().TemplateResponse(
             request, "unsubscribe.html", context, status_code=status, headers=headers
         )

@@ -48,6 +48,18 @@ async def test_readable_comments_are_the_comments_without_their_private_fields(
     assert not any(r.author_email or r.body_source or r.edit_token_hash or r.flag for r in found)
 
 
+async def test_get_many_finds_the_comments_that_exist_by_id(storage: Storage) -> None:
+    """get_many() reads several comments at once, any thread or status, skipping unknown ids."""
+    recs = [record("m1"), record("m2", thread="t2", status="pending"), record("m3")]
+    for rec in recs:
+        await post(storage, rec)
+    found = await storage.comments.get_many(["m3", "nowhere", "m1", "m2", "m1"])
+    assert found == {"m1": recs[0], "m2": recs[1], "m3": recs[2]}
+    assert await storage.comments.get_many([]) == {}
+    many = [f"x{i}" for i in range(700)]  # beyond one statement's parameters on SQLite
+    assert await storage.comments.get_many([*many, "m2"]) == {"m2": recs[1]}
+
+
 async def test_counts_only_visible_comments(storage: Storage) -> None:
     """counts() counts visible comments per thread and gives 0 for unknown threads."""
     statuses: tuple[Status, ...] = ("visible", "visible", "pending", "removed", "deleted")

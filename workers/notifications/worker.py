@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate, parseaddr
 from urllib.parse import quote, urlencode
 
-import aiosmtplib
 import msgspec
 
 from server.model import CommentRecord, ThreadMeta
@@ -47,6 +47,7 @@ from server.threads.ports import CommentReads, LogEntry, Threads
 from server.tokens import UNSUBSCRIBE_SECRET, unsubscribe_token
 from workers.notifications.confirmations import Confirmations
 from workers.notifications.ports import Addresses, Subscriptions
+from workers.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,8 @@ class Notifications:
         timeout: float = 10.0,
     ) -> None:
         self._reads = reads
+        # A batch's replies and the comments they answer, read in two reads per batch.
+        self._comments: Prepared[str, CommentRecord] = Prepared(reads.get)
         self._threads = threads
         self._subscriptions = subscriptions
         self._secrets = secrets
@@ -190,15 +193,20 @@ class Notifications:
         """Nothing to release: every mail uses its own SMTP connection."""
         return None
 
+    async def prepare(self, entries: Sequence[LogEntry]) -> None:
+        ids = [i for i in map(_watched, entries) if i is not None]
+        many = self._reads.get_many
+        await self._comments.load(ids, many)
+        replies = [await self._comments.get(i) for i in ids]
+        parents = [r.parent for r in replies if r and r.parent and r.status == "visible"]
+        await self._comments.load(parents, many, keep=True)
+
     async def handle(self, entry: LogEntry) -> None:
         """Mail the parent's author about a reply that is visible now, unless already mailed."""
-        try:
-            event = _event.decode(entry.payload)
-        except msgspec.DecodeError:
+        reply_id = _watched(entry)
+        if reply_id is None:
             return
-        if event.type not in WATCHED or event.comment is None:
-            return
-        reply = await self._reads.get(event.comment.id)
+        reply = await self._comments.get(reply_id)
         if reply is None or reply.status != "visible":
             return
         secret = await self._signing_secret()
@@ -207,7 +215,7 @@ class Notifications:
             await self.confirmations.ask(secret, reply.author_email, reply.site, entry.position)
         if reply.parent is None:
             return
-        parent = await self._reads.get(reply.parent)
+        parent = await self._comments.get(reply.parent)
         if parent is None or not parent.notify or not parent.author_email:
             return
         recipient = parent.author_email
@@ -244,6 +252,9 @@ class Notifications:
         # Flattened here, with the mail's own policy: given the message, aiosmtplib would
         # flatten it with its own (email.policy.SMTP), which encodes List-Unsubscribe.
         utf8 = not (sender + recipient).isascii()
+        # Loaded by the first mail, not by every server process that runs this worker.
+        import aiosmtplib
+
         await aiosmtplib.send(
             mail.as_bytes(policy=POLICY.clone(utf8=True) if utf8 else POLICY),
             sender=sender,
@@ -257,3 +268,14 @@ class Notifications:
             start_tls=settings.smtp_tls == "starttls",
             timeout=self._timeout,
         )
+
+
+def _watched(entry: LogEntry) -> str | None:
+    """The id of the comment a reply-mail may be about (a new or approved one), else None."""
+    try:
+        event = _event.decode(entry.payload)
+    except msgspec.DecodeError:
+        return None
+    if event.type not in WATCHED or event.comment is None:
+        return None
+    return event.comment.id

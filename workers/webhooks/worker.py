@@ -33,18 +33,21 @@ import secrets
 import socket
 import time
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from server import destinations, events
 from server.threads.ports import LogEntry
 from workers.cursors import Cursors
+from workers.prepared import Prepared
 from workers.webhooks.ports import Delivery, DeliveryQueue, Webhook, WebhookRegistry
 from workers.webhooks.signing import signature_header
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -141,15 +144,13 @@ class Webhooks:
         allow_private: bool = False,
     ) -> None:
         self._webhooks = webhooks
+        # The webhooks of the sites a batch's events belong to, read once per batch.
+        self._hooks: Prepared[str, list[Webhook]] = Prepared(webhooks.of_site)
         self._deliveries = deliveries
         self._cursors = cursors
         self._allow_private = allow_private
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._client = client
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._timeout = timeout
@@ -165,14 +166,31 @@ class Webhooks:
 
     async def aclose(self) -> None:
         """Close the HTTP client (only if this worker made it)."""
-        if self._owns_client:
+        if self._owns_client and self._client is not None:
             await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        """The client given, else one made at the first delivery: a process that never
+        delivers a webhook (most servers) does not load httpx."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout,
+                follow_redirects=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._client
 
     # -- the handler -------------------------------------------------------------------
 
+    async def prepare(self, entries: Sequence[LogEntry]) -> None:
+        await self._hooks.load(entry.site for entry in entries)
+
     async def handle(self, entry: LogEntry) -> None:
         """Queue one delivery per webhook of the event's site that wants the event's type."""
-        hooks = await self._webhooks.of_site(entry.site)
+        hooks = await self._hooks.get(entry.site)
         if not hooks:
             return
         kind = _tagged.decode(entry.payload).type
@@ -337,7 +355,7 @@ class Webhooks:
             # The client's timeout bounds each step; this bounds a receiver that drips.
             async with (
                 asyncio.timeout(self._timeout * 2),
-                self._client.stream(
+                self._http().stream(
                     "POST",
                     target.url,
                     content=body,
