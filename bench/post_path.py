@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import datetime
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -146,7 +147,7 @@ async def run(args: argparse.Namespace) -> int:
     heading = (
         f"{when}, {tree}: **{cpu_us:,.0f} µs** of server CPU per committed post "
         f"({ok:,} posts, both processes, measured without the profiler); "
-        f"`{' '.join(['python -m bench.post_path', *sys.argv[1:]])}`."
+        f"`{shlex.join(['python', '-m', 'bench.post_path', *sys.argv[1:]])}`."
     )
     write_section(args.out, args.label, heading, body)
     print("\n".join([heading, "", *body]))
