@@ -8,8 +8,10 @@ outbox (started and stopped with the bus, restarted if it fails), hands them to 
 order, as many as are waiting in one round trip.
 
 An empty message is a wake-up (the log channel's, telling workers to read the store): one still
-queued for a channel makes the next redundant, so a burst of posts sends the workers one, not
-one per post.
+queued for a channel makes the next redundant, and one sent less than `wake_interval` ago
+defers the next to the end of that interval. So posts send the workers (each of which gathers
+for a moment after it wakes anyway) a few wake-ups a second, not one per post to every
+process, and a wake-up asked for still goes out within `wake_interval`.
 
 The queue holds at most `limit` messages. When it is full the oldest is dropped (and counted):
 every message here is an event already committed, which readers get from the log tail a moment
@@ -33,13 +35,26 @@ log = logging.getLogger(__name__)
 BATCH = 256
 # At close, how long what is still queued may take to go out.
 FLUSH_TIMEOUT = 2.0
+# Most wake-ups per channel a second, one per this; the workers gather as long after waking.
+WAKE_INTERVAL = 0.2
 
 
 class Outbox:
     """A Bus whose publishing returns at once; one owned task does the real publishing."""
 
-    def __init__(self, bus: Bus, *, limit: int = 10_000, flush_timeout: float = FLUSH_TIMEOUT):
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        limit: int = 10_000,
+        flush_timeout: float = FLUSH_TIMEOUT,
+        wake_interval: float = WAKE_INTERVAL,
+    ):
         self._bus = bus
+        self._wake_interval = wake_interval
+        # When each channel's last wake-up went out, and the deferred ones not yet queued.
+        self._woken: dict[str, float] = {}
+        self._deferred: dict[str, asyncio.TimerHandle] = {}
         self._limit = limit
         self._flush_timeout = flush_timeout
         self._queue: deque[tuple[str, bytes]] = deque()
@@ -72,6 +87,9 @@ class Outbox:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self._flush_timeout):
                 await self._idle.wait()
+        for deferred in self._deferred.values():
+            deferred.cancel()
+        self._deferred.clear()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -92,7 +110,12 @@ class Outbox:
             return False
         for channel, payload in messages:
             if not payload:
-                if channel in self._waking:
+                if channel in self._waking or channel in self._deferred:
+                    continue
+                loop = asyncio.get_running_loop()
+                due = self._woken.get(channel, -self._wake_interval) + self._wake_interval
+                if loop.time() < due:
+                    self._deferred[channel] = loop.call_at(due, self._wake_later, channel)
                     continue
                 self._waking.add(channel)
             self._queue.append((channel, payload))
@@ -113,7 +136,17 @@ class Outbox:
         channel, payload = self._queue.popleft()
         if not payload:
             self._waking.discard(channel)
+            self._woken[channel] = asyncio.get_running_loop().time()
         return channel, payload
+
+    def _wake_later(self, channel: str) -> None:
+        del self._deferred[channel]
+        if self._closed or channel in self._waking:
+            return
+        self._waking.add(channel)
+        self._queue.append((channel, b""))
+        self._idle.clear()
+        self._wake.set()
 
     def _dropped_one(self) -> None:
         self.dropped += 1
