@@ -109,8 +109,10 @@ class DirectMember(Member):
         return self._writer.detach(on_lost)
 
     async def say(self, payload: bytes) -> None:
-        # Straight onto the transport, as live frames go: not through the ASGI send's layers.
-        # A closing connection takes nothing; the socket's task then finds it cannot detach.
+        # Straight onto the transport, as live frames go: not through the ASGI send's layers,
+        # but paced as its send is. A closing connection takes nothing; the socket's task then
+        # finds it cannot detach.
+        await self._writer.writable()
         self._writer.write(text_frame(payload))
 
     def _send(self, payload: bytes) -> None:

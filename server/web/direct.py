@@ -209,6 +209,11 @@ class DirectWriter:
         transport.write(frame)
         return int(transport.get_write_buffer_size())
 
+    async def writable(self) -> None:
+        """Until the transport takes more (its buffer below the high-water mark), as uvicorn's
+        own `send` waits: a reader's backlog is paced by how fast it reads."""
+        await self._protocol.writable.wait()
+
     def detach(self, on_lost: Callable[[], None]) -> bool:
         """Hand the connection to the protocol so the app's task can end (see the module's
         docstring); `on_lost` runs when it closes. False (and nothing done) if it is closing."""
