@@ -128,9 +128,9 @@ def render(source: str) -> str:
 _TYPOGRAPHY = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u20ac\u00a3\u00ab\u00bb\u00bf\u00a1\u00b0"
 _PLAIN_TEXT = re.compile(rf"(?:[\x20-\x7e\n]|[^\W_\x00-\x7f]|[{_TYPOGRAPHY}])*")
 # What makes it Markdown: escapes, code, emphasis, links, autolinks, entities, and a web address
-# (`_WebAddresses`); a line opening a list or a quote.
+# (`_WebAddresses`); a line opening a list (`*` and `>`, a quote's, are markup above already).
 _MARKUP = re.compile(r"[\\`*_\[\]<>&]|http|www\.", re.IGNORECASE)
-_BLOCK_START = re.compile(r"^ *(?:[-+*>]|[0-9]+[.)])", re.MULTILINE)
+_BLOCK_START = re.compile(r"^ *(?:[-+]|[0-9]+[.)])", re.MULTILINE)
 
 
 def _plain(source: str) -> str | None:

@@ -25,6 +25,7 @@ from server.model import ThreadKey, public
 from server.storage import Storage, StoreError, StoreUnavailable
 from server.threads import history
 from server.threads.ports import IdempotentAnswer
+from tests.contract.records import write
 from tests.support.cluster import killed_mid_wave
 from tests.support.group_commit import (
     KEY,
@@ -146,10 +147,7 @@ async def test_a_failing_first_member_leaves_the_next_a_fresh_group(
 
     async def first() -> None:
         async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("first"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("first"))), "first"
-            )
+            await write(tx, record("first"))
             ready.set()
             await release.wait()
             raise Boom
@@ -182,8 +180,7 @@ async def test_member_cancelled_while_queued_or_awaiting_commit_harms_nobody(
     async def keeper() -> int:
         rec = record("kept")
         async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(rec)
-            payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
+            payload = await write(tx, rec)
             kept_inside.set()
             await kept_release.wait()
         return events.seq_of(payload)

@@ -5,7 +5,7 @@ postgres_group.py, postgres_events.py)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import cast
 
@@ -94,31 +94,11 @@ async def test_three_pools_posting_to_one_thread_get_seqs_1_to_150_each_logged_o
     postgres: PostgresServer,
 ) -> None:
     """3 pools x 50 posts to one thread: seqs 1..150 gap-free, each logged once, in seq order."""
-    url = postgres.database()
-    key = ThreadKey(SITE, "t1")
-    async with AsyncExitStack() as stack:
-        stores = [await stack.enter_async_context(opened(url)) for _ in range(WRITERS)]
-        done = asyncio.Event()
 
-        async def writer(storage: Storage, k: int) -> list[int]:
-            return [
-                events.seq_of(await post(storage, record(f"c{k}-{n}", created_at=1e9 + n)))
-                for n in range(POSTS)
-            ]
+    async def one_at_a_time(storage: Storage, k: int) -> list[bytes]:
+        return [await post(storage, record(f"c{k}-{n}", created_at=1e9 + n)) for n in range(POSTS)]
 
-        async with asyncio.timeout(TIMEOUT):
-            following = asyncio.create_task(follow(stores[0], done, 25))
-            written = await asyncio.gather(*(writer(s, k) for k, s in enumerate(stores)))
-            done.set()
-            followed = await following
-            total = WRITERS * POSTS
-            assert sorted(seq for seqs in written for seq in seqs) == list(range(1, total + 1))
-            replay = await stores[1].log.events_after(key, 0, 1000)
-            assert [e.seq for e in replay] == list(range(1, total + 1))
-            log = await stores[2].log.after(0, 1000)
-            assert [(e.position, e.seq) for e in log] == [(n, n) for n in range(1, total + 1)]
-            assert [e.payload for e in log] == [e.payload for e in replay]
-            assert followed == log
+    await three_pools_on_one_thread(postgres.database(), one_at_a_time, POSTS, batch_size=25)
 
 
 async def test_writers_racing_for_new_threads_take_txids_in_seq_order(
@@ -153,30 +133,47 @@ async def test_groups_of_three_pools_on_one_thread_keep_seqs_and_log_in_order(
 ) -> None:
     """3 pools (as 3 processes) each posting 20 at once to one thread, so committing in groups:
     seqs 1..60 gap-free, the log places them in seq order, a follower reads each once."""
-    url = postgres.database()
-    key = ThreadKey(SITE, "t1")
     at_once = 20
+
+    async def all_at_once(storage: Storage, k: int) -> list[bytes]:
+        posts = (post(storage, record(f"c{k}-{n}", created_at=1e9 + n)) for n in range(at_once))
+        return list(await asyncio.gather(*posts))
+
+    url = postgres.database()
+    commits, committed = await three_pools_on_one_thread(url, all_at_once, at_once, batch_size=7)
+    total = WRITERS * at_once
+    assert [s for _, s, _ in await placed(url)] == list(range(1, total + 1))
+    # Grouped: fewer COMMITs than transactions (each pool's 20 arrive together).
+    assert commits < committed == total
+
+
+async def three_pools_on_one_thread(
+    url: str,
+    write: Callable[[Storage, int], Awaitable[list[bytes]]],
+    each: int,
+    *,
+    batch_size: int,
+) -> tuple[int, int]:
+    """WRITERS pools (as processes) each `write` `each` posts to one thread while a follower
+    reads the log: seqs 1..N gap-free, the log in seq order and read once by the follower, the
+    thread's replay the same events. Returns the pools' (COMMITs, transactions committed)."""
+    key = ThreadKey(SITE, "t1")
     async with AsyncExitStack() as stack:
         stores = [await stack.enter_async_context(opened(url)) for _ in range(WRITERS)]
         done = asyncio.Event()
-
-        async def writer(storage: Storage, k: int) -> list[int]:
-            posts = (post(storage, record(f"c{k}-{n}", created_at=1e9 + n)) for n in range(at_once))
-            return [events.seq_of(payload) for payload in await asyncio.gather(*posts)]
-
         async with asyncio.timeout(TIMEOUT):
-            following = asyncio.create_task(follow(stores[0], done, 7))
-            written = await asyncio.gather(*(writer(s, k) for k, s in enumerate(stores)))
+            following = asyncio.create_task(follow(stores[0], done, batch_size))
+            written = await asyncio.gather(*(write(s, k) for k, s in enumerate(stores)))
             done.set()
             followed = await following
-        total = WRITERS * at_once
-        assert sorted(seq for seqs in written for seq in seqs) == list(range(1, total + 1))
+        total = WRITERS * each
+        seqs = [events.seq_of(payload) for payloads in written for payload in payloads]
+        assert sorted(seqs) == list(range(1, total + 1))
+        replay = await stores[1].log.events_after(key, 0, 1000)
+        assert [e.seq for e in replay] == list(range(1, total + 1))
         log = await stores[2].log.after(0, 1000)
         assert [(e.position, e.seq) for e in log] == [(n, n) for n in range(1, total + 1)]
-        assert followed == log
-        replay = await stores[1].log.events_after(key, 0, 1000)
         assert [e.payload for e in log] == [e.payload for e in replay]
-        assert [s for _, s, _ in await placed(url)] == list(range(1, total + 1))
+        assert followed == log
         groups = [cast(PostgresThreads, s.threads).groups for s in stores]
-        # Grouped: fewer COMMITs than transactions (each pool's 20 arrive together).
-        assert sum(g.commits for g in groups) < sum(g.committed for g in groups) == total
+        return sum(g.commits for g in groups), sum(g.committed for g in groups)

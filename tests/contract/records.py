@@ -9,6 +9,7 @@ from server.events import CommentCreated
 from server.model import CommentRecord, Status, ThreadKey, public
 from server.storage import Storage
 from server.threads import history
+from server.threads.ports import Transaction
 from workers.webhooks.ports import Delivery, Webhook
 
 SITE = "example"
@@ -49,11 +50,16 @@ def created(rec: CommentRecord) -> CommentCreated:
     return CommentCreated(seq=0, comment=public(rec))
 
 
+async def write(tx: Transaction, rec: CommentRecord) -> bytes:
+    """Insert a comment and its comment.created event in an open transaction; the event's bytes."""
+    await tx.insert_comment(rec)
+    return await history.append(tx, created(rec), rec.id)
+
+
 async def post(storage: Storage, rec: CommentRecord) -> bytes:
-    """Insert a comment and its comment.created event in one transaction; the event's bytes."""
+    """`write` in a transaction of its own."""
     async with storage.threads.transaction(rec.key) as tx:
-        await tx.insert_comment(rec)
-        return await history.append(tx, created(rec), rec.id)
+        return await write(tx, rec)
 
 
 async def seqs(storage: Storage, thread: str, site: str = SITE) -> list[int]:

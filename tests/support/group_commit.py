@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from server import events
-from server.events import CommentCreated
-from server.model import CommentRecord, ThreadKey, public
+from server.model import CommentRecord, ThreadKey
 from server.storage import Storage
-from server.threads import history
 from server.threads.ports import Transaction
+from tests.contract.records import write
 
 SITE, THREAD = "example", "t1"
 KEY = ThreadKey(SITE, THREAD)
@@ -51,16 +50,14 @@ async def post(store: Storage, comment_id: str, key: ThreadKey = KEY) -> int:
     """Insert a comment and its event; the seq it got."""
     rec = record(comment_id, key.thread)
     async with store.threads.transaction(key) as tx:
-        await tx.insert_comment(rec)
-        payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
+        payload = await write(tx, rec)
     return events.seq_of(payload)
 
 
 async def doomed(store: Storage) -> None:
     """A member that writes a comment and its event, then raises Boom."""
     async with store.threads.transaction(KEY) as tx:
-        await tx.insert_comment(record("doomed"))
-        await history.append(tx, CommentCreated(seq=0, comment=public(record("doomed"))), "doomed")
+        await write(tx, record("doomed"))
         raise Boom
 
 
@@ -78,8 +75,7 @@ class Holder:
     async def _hold(self, store: Storage, comment_id: str) -> int:
         rec = record(comment_id)
         async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(rec)
-            payload = await history.append(tx, CommentCreated(seq=0, comment=public(rec)), rec.id)
+            payload = await write(tx, rec)
             self.tx = tx
             self.inside.set()
             await self.release.wait()
@@ -129,10 +125,7 @@ async def a_cancelled_member_loses_only_its_work(store: Storage, on_disk: OnDisk
 
     async def stuck() -> None:
         async with store.threads.transaction(KEY) as tx:
-            await tx.insert_comment(record("stuck"))
-            await history.append(
-                tx, CommentCreated(seq=0, comment=public(record("stuck"))), "stuck"
-            )
+            await write(tx, record("stuck"))
             stuck_inside.set()
             await asyncio.Event().wait()
 
