@@ -70,10 +70,11 @@ def archive_for(store: Storage) -> Archive:
 
 def bus_for(settings: Settings) -> Bus:
     """Redis when configured (many processes; `redis+cluster://` for Redis Cluster, sharded
-    pub/sub); otherwise the in-process bus (one process)."""
+    pub/sub; `rediss://`, `rediss+cluster://` over TLS); otherwise the in-process bus (one
+    process)."""
     if not settings.redis:
         return MemoryBus()
-    if settings.redis.lower().startswith("redis+cluster://"):
+    if settings.redis.lower().startswith(("redis+cluster://", "rediss+cluster://")):
         from server.adapters.redis_cluster_bus import RedisClusterBus
 
         try:
@@ -81,7 +82,12 @@ def bus_for(settings: Settings) -> Bus:
         except ValueError as exc:
             raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
     from server.adapters.redis_bus import RedisBus
+    from server.adapters.redis_cluster_url import check_tls_files
 
+    try:
+        check_tls_files(settings.redis)
+    except ValueError as exc:
+        raise SettingsError(f"--redis / {PREFIX}REDIS: {exc}") from None
     return RedisBus(settings.redis, prefix=settings.bus_prefix)
 
 
@@ -93,7 +99,7 @@ def buckets_for(settings: Settings) -> Buckets:
         return MemoryBuckets()
     from server.adapters.redis_buckets import RedisBuckets
 
-    if settings.redis.lower().startswith("redis+cluster://"):
+    if settings.redis.lower().startswith(("redis+cluster://", "rediss+cluster://")):
         try:
             shared = RedisBuckets.on_cluster(settings.redis, settings.bus_prefix)
         except ValueError as exc:

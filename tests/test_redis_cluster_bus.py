@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack
 
 import pytest
+from redis.exceptions import AskError
 
 from server import channels
 from server.adapters.redis_cluster_bus import RedisClusterBus, cluster_nodes
@@ -129,6 +130,20 @@ async def test_failover_while_streaming_resumes_and_keeps_order(cluster: RedisCl
         assert [n for n in witness.received if n >= witness.resumed_at] == after
 
 
+async def pair(
+    stack: AsyncExitStack, cluster: RedisCluster, prefix: str
+) -> tuple[RedisClusterBus, RedisClusterBus, Witness]:
+    """Two started buses, a publisher and a subscriber, and a witness subscribed to CHANNEL
+    through the second."""
+    publisher, subscriber = bus(cluster, prefix), bus(cluster, prefix)
+    for each in (publisher, subscriber):
+        stack.push_async_callback(each.close)
+        await each.start()
+    witness = Witness(Stream(publisher))
+    await subscriber.subscribe(CHANNEL, witness)
+    return publisher, subscriber, witness
+
+
 async def test_slot_migration_moves_the_subscription(cluster: RedisCluster) -> None:
     """Resharding moves the thread channel's slot to another master: the old one unsubscribes
     the bus (a pushed SUNSUBSCRIBE), which subscribes on the new owner and calls resumed()."""
@@ -137,13 +152,7 @@ async def test_slot_migration_moves_the_subscription(cluster: RedisCluster) -> N
     source = cluster.owner(name)
     target = next(port for port in cluster.masters() if port != source)
     async with AsyncExitStack() as stack:
-        publisher, subscriber = bus(cluster, prefix), bus(cluster, prefix)
-        for each in (publisher, subscriber):
-            stack.push_async_callback(each.close)
-            await each.start()
-        stream = Stream(publisher)
-        witness = Witness(stream)
-        await subscriber.subscribe(CHANNEL, witness)
+        publisher, subscriber, witness = await pair(stack, cluster, prefix)
         assert await publisher.publish(CHANNEL, b"1")
         await witness.received_beyond(1)
 
@@ -160,6 +169,37 @@ async def test_slot_migration_moves_the_subscription(cluster: RedisCluster) -> N
             assert probe.pubsub_shardnumsub(name) == [(name.encode(), 1)]
         finally:
             probe.close()
+
+
+async def test_an_open_migration_keeps_the_channel_on_its_source(cluster: RedisCluster) -> None:
+    """While the channel's slot is half moved (MIGRATING on its owner, IMPORTING on the target),
+    every publish succeeds first time and arrives, with no resubscription: Redis serves sharded
+    pub/sub on the source until the slot changes owner, never answering ASK; finishing the move
+    then moves the subscription as a plain migration does."""
+    prefix = f"test-{uuid.uuid4().hex}:"
+    name = channel_name(prefix, CHANNEL)
+    source = cluster.owner(name)
+    target = next(port for port in cluster.masters() if port != source)
+    async with AsyncExitStack() as stack:
+        publisher, subscriber, witness = await pair(stack, cluster, prefix)
+
+        await asyncio.to_thread(cluster.open_migration, name, target)
+        with cluster.client(source) as probe, pytest.raises(AskError):
+            probe.execute_command("GET", name)  # a key in that slot is redirected...
+        for number in range(1, 21):  # ...its channel is not
+            assert await publisher.publish(CHANNEL, str(number).encode())
+        await witness.received_beyond(20)
+        assert witness.received == list(range(1, 21))
+        assert not witness.was_resumed.is_set() and subscriber.connected
+        assert cluster.owner(name) == source
+
+        await asyncio.to_thread(cluster.finish_migration, name, target)
+        async with asyncio.timeout(WAIT):
+            await witness.was_resumed.wait()
+        assert await publisher.publish(CHANNEL, b"21")
+        await witness.received_beyond(21)
+        assert witness.received == list(range(1, 22))
+        assert cluster.owner(name) == target
 
 
 # -- the URL ------------------------------------------------------------------------------------

@@ -82,6 +82,37 @@ def store_errors() -> Iterator[None]:
         raise StoreError(f"PostgreSQL: {_describe(exc)}") from exc
 
 
+def dead_peer_settings(timeout: float) -> dict[str, str]:
+    """Session settings with which PostgreSQL drops, within about `timeout`, the session of a
+    host that fell off the network (partitioned, powered off) while it held a thread's lock.
+
+    Such a host never ends its transaction, and an idle session sends nothing, so PostgreSQL
+    would notice only at `idle_in_transaction_session_timeout`, every post to the thread
+    failing on every other host until then. Keepalive probes from `timeout / 2` of silence, one
+    a second, two unanswered: the peer is gone; `tcp_user_timeout` does the same for data the
+    host never acknowledged. (TCP only: a Unix socket's peer is on this machine.)
+    """
+    idle = max(1, round(timeout / 2))
+    return {
+        "tcp_keepalives_idle": str(idle),
+        "tcp_keepalives_interval": "1",
+        "tcp_keepalives_count": "2",
+        "tcp_user_timeout": str(round(timeout * 1000)),
+    }
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool does to a connection given back, after asyncpg has rolled back any
+    transaction left open on it: nothing more.
+
+    asyncpg's default would send its reset query (unlock every advisory lock, CLOSE ALL,
+    UNLISTEN *, RESET ALL) on every release, a round trip per borrow, so per statement of the
+    reads and one more per post. livethread's borrowers leave no session state behind: they
+    take transaction-scoped locks only, never LISTEN, DECLARE outside a transaction or SET; the
+    migrations, which do, reset their connection themselves (`PostgresDatabase.migrate`).
+    """
+
+
 def _describe(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -133,11 +164,13 @@ class PostgresDatabase:
                 min_size=1,
                 max_size=self._pool_size,
                 command_timeout=self._timeout + 1.0,
+                reset=keep_session,
                 timeout=self._timeout,
                 server_settings={
                     "statement_timeout": str(round(self._timeout * 1000)),
                     # A session left idle inside a transaction must not hold a thread's lock.
                     "idle_in_transaction_session_timeout": str(round(self._timeout * 4000)),
+                    **dead_peer_settings(self._timeout),
                     "application_name": "livethread",
                 },
             )
@@ -163,7 +196,9 @@ class PostgresDatabase:
             try:
                 return await migrate(conn)
             finally:
-                await conn.execute("RESET statement_timeout")
+                # The one borrower that changes its session (a setting, a session-level
+                # advisory lock): it puts the session back itself (see keep_session).
+                await conn.reset()
 
     async def writable(self, lock_wait: float) -> None:
         """Return if a write could start now: the pool hands out a connection to the primary

@@ -29,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 
-from server.adapters.redis_cluster_nodes import cluster_nodes, credentials
+from server.adapters.redis_cluster_nodes import cluster_nodes, credentials, tls_options
 from server.limits import BucketsUnavailable, Rate
 
 # ARGV[1]: microseconds between two tokens (an integer); ARGV[2]: the burst, in tokens.
@@ -79,7 +79,7 @@ class RedisBuckets:
     def on_server(
         cls, url: str, prefix: str = "livethread:", *, timeout: float = 0.5, connections: int = 16
     ) -> RedisBuckets:
-        """On one Redis server: `redis://HOST:PORT/DB` (the bus's URL)."""
+        """On one Redis server: `redis://HOST:PORT/DB`, `rediss://` for TLS (the bus's URL)."""
         client = Redis.from_url(url, max_connections=connections, **_options(timeout))
         return cls(client, prefix, timeout=timeout, connections=connections)
 
@@ -87,9 +87,10 @@ class RedisBuckets:
     def on_cluster(
         cls, url: str, prefix: str = "livethread:", *, timeout: float = 0.5, connections: int = 16
     ) -> RedisBuckets:
-        """On a Redis Cluster: `redis+cluster://HOST:PORT[,HOST:PORT…]` (the bus's URL; a
-        ValueError names what is wrong with it)."""
+        """On a Redis Cluster: `redis+cluster://HOST:PORT[,HOST:PORT…]`, `rediss+cluster://`
+        for TLS (the bus's URL; a ValueError names what is wrong with it)."""
         username, password = credentials(url)
+        tls = tls_options(url)
         client = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
             username=username,
@@ -98,6 +99,7 @@ class RedisBuckets:
             # The retry (one, at once) follows a refresh of the slot map after MOVED or a lost
             # node; the call's timeout bounds it all.
             **_options(timeout),
+            **({"ssl": True, **tls} if tls else {}),
         )
         return cls(client, prefix, timeout=timeout, connections=connections)
 

@@ -17,6 +17,9 @@ pool per master, each master's messages pipelined in order, masters in parallel.
 ASK, TRYAGAIN, CLUSTERDOWN (not run) or a connection error, the bus refreshes the slot map and
 retries what failed once, then answers False; all within `timeout`, never raising. A retry after
 a broken link may repeat a message the node did run: rooms drop events whose seq they passed.
+ASK needs no ASKING resend: while a slot is half moved, Redis serves sharded pub/sub on the
+source node until the slot changes owner (then MOVED and a pushed SUNSUBSCRIBE), so ASK never
+answers SPUBLISH or SSUBSCRIBE (`test_an_open_migration_keeps_the_channel_on_its_source`).
 
 Subscribing: one plain connection per master (`Shard`), SSUBSCRIBEd once per channel however
 many listeners joined (`Subscriptions` counts them). A supervisor refreshes the slot map when a
@@ -43,7 +46,7 @@ from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -57,6 +60,7 @@ from server.adapters.redis_cluster_nodes import (
     credentials,
     read_slots,
     slot_of,
+    tls_options,
 )
 from server.adapters.subscriptions import Subscriptions
 from server.bus import Listener
@@ -103,6 +107,7 @@ class RedisClusterBus:
             "health_check_interval": 0,  # its PING would read replies meant for the reader
             "retry": Retry(NoBackoff(), 0),  # retrying is the bus's job, after a map refresh
         }
+        self._tls = tls_options(url)  # empty: plain TCP
         self._subs = Subscriptions()
         self._lock = asyncio.Lock()
         self._closed = False
@@ -249,13 +254,18 @@ class RedisClusterBus:
 
     def _client(self, node: Node) -> Redis:
         host, port = self._remap(node)
-        return Redis(host=host, port=port, max_connections=self._max_publishers, **self._common)
+        tls: dict[str, Any] = {"ssl": True, **self._tls} if self._tls else {}
+        return Redis(
+            host=host, port=port, max_connections=self._max_publishers, **self._common, **tls
+        )
 
     def _owner(self, channel: str) -> Node | None:
         return None if self._slots is None else self._slots[slot_of(self._prefix, channel)]
 
     def _connection(self, node: Node) -> Connection:
         host, port = self._remap(node)
+        if self._tls:
+            return SSLConnection(host=host, port=port, protocol=2, **self._common, **self._tls)
         return Connection(host=host, port=port, protocol=2, **self._common)
 
     def _shard(self, node: Node) -> Shard:

@@ -1,5 +1,6 @@
-"""Talking to a Redis Cluster's nodes, for the cluster bus (`redis_cluster_bus`): the URL, the
-slot map, `Publisher` (SPUBLISH) and `Shard` (SSUBSCRIBE on one master).
+"""Talking to a Redis Cluster's nodes, for the cluster bus (`redis_cluster_bus`): the URL (from
+`redis_cluster_url`), the slot map, `Publisher` (SPUBLISH) and `Shard` (SSUBSCRIBE on one
+master).
 
 A `Shard` owns one plain connection to one master and a supervised reader task. Its `channels`
 are those the bus placed on that node; each session (connect, SSUBSCRIBE them all, read) ends
@@ -24,13 +25,31 @@ from collections import Counter, deque
 from collections.abc import Callable
 from itertools import groupby
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import ClusterDownError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+# The URL is parsed in its own module; its functions are named here too, with the rest of
+# what the cluster's users need.
+from server.adapters.redis_cluster_url import cluster_nodes, credentials, tls_options
+
+__all__ = [
+    "TRANSPORT_ERRORS",
+    "Node",
+    "Publisher",
+    "Shard",
+    "ShardOwner",
+    "channel_name",
+    "channel_of",
+    "cluster_nodes",
+    "credentials",
+    "read_slots",
+    "slot_of",
+    "tls_options",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -40,54 +59,8 @@ Node = tuple[str, int]  # a cluster node as the cluster names it (CLUSTER SLOTS)
 # (asyncio's TimeoutError is an OSError).
 TRANSPORT_ERRORS = (RedisError, OSError)
 
-SCHEME = "redis+cluster"
 _BATCH = 1000  # channels per SSUBSCRIBE when resubscribing, to keep each command modest
 _WARN_EVERY = 30.0  # seconds between two warnings that a node is still unavailable
-
-
-def cluster_nodes(url: str) -> list[tuple[str, int]]:
-    """The seed nodes of a `redis+cluster://[[user]:password@]host:port[,host:port...]` URL.
-
-    Raises ValueError naming what is wrong. IPv6 hosts go in brackets (`[::1]:7000`).
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() != SCHEME:
-        raise ValueError(f"a Redis Cluster URL starts with {SCHEME}://, not {url.split(':')[0]!r}")
-    if "?" in rest or "#" in rest:
-        raise ValueError("a Redis Cluster URL takes no query string or fragment")
-    hosts, _, path = rest.partition("/")
-    if path.strip("0"):
-        raise ValueError(f"a Redis Cluster has only database 0; remove /{path} from the URL")
-    hosts = hosts.rpartition("@")[2]  # user info: see credentials()
-    if not hosts:
-        raise ValueError("the Redis Cluster URL names no node: give host:port[,host:port...]")
-    return list(dict.fromkeys(_host_port(item.strip()) for item in hosts.split(",")))
-
-
-def _host_port(item: str) -> tuple[str, int]:
-    if not item:
-        raise ValueError("the Redis Cluster URL has an empty node between commas")
-    host, colon, port_text = item.rpartition(":")
-    if not colon:
-        raise ValueError(f"node {item!r} has no port: write host:port")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host or "[" in host:
-        raise ValueError(f"node {item!r}: write an IPv6 node as [address]:port")
-    if not host:
-        raise ValueError(f"node {item!r} has no host")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"node {item!r}: the port must be a number from 1 to 65535")
-    return host, int(port_text)
-
-
-def credentials(url: str) -> tuple[str | None, str | None]:
-    """(username, password) from the URL's user info, each None if absent."""
-    userinfo, at, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
-    if not at:
-        return None, None
-    user, colon, password = userinfo.partition(":")
-    return (unquote(user) or None), (unquote(password) if colon else None)
 
 
 async def read_slots(conn: AbstractConnection, node: Node) -> list[Node | None]:

@@ -12,6 +12,9 @@ replicas) on free loopback ports, never the shared Redis on 6379.
 A synchronous context manager, like `RedisServer` (each node is one, in its own temporary
 directory holding its cluster config file); every wait is bounded by `timeout`. Async tests call
 the blocking methods through `asyncio.to_thread` when the loop must keep running meanwhile.
+
+`RedisCluster(tls=TlsFiles.create(folder))` speaks TLS only, to clients and between nodes
+(`--tls-cluster`, `--tls-replication`); its `url` is then `rediss+cluster://…?ssl_ca_certs=…`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from types import TracebackType
 import redis
 from redis.crc import key_slot
 
-from tests.support.redis_server import HOST, RedisServer, RedisServerError, free_port
+from tests.support.redis_server import HOST, RedisServer, RedisServerError, TlsFiles, free_port
 
 _SEARCH_PATH = "/usr/local/bin:/usr/bin:/usr/sbin:/usr/local/sbin"
 # How long a master may be unreachable before its replica takes over: short, so tests that kill
@@ -36,7 +39,15 @@ NODE_TIMEOUT_MS = 1000
 class RedisCluster:
     """Six cluster-enabled redis-servers joined by `redis-cli --cluster create`."""
 
-    def __init__(self, *, nodes: int = 6, replicas: int = 1, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        nodes: int = 6,
+        replicas: int = 1,
+        timeout: float = 30.0,
+        tls: TlsFiles | None = None,
+    ) -> None:
+        self.tls = tls
         self._timeout = timeout
         self._replicas = replicas
         self._nodes = nodes
@@ -48,17 +59,21 @@ class RedisCluster:
 
     @property
     def url(self) -> str:
-        return "redis+cluster://" + ",".join(f"{HOST}:{port}" for port in self.ports)
+        nodes = ",".join(f"{HOST}:{port}" for port in self.ports)
+        if self.tls is not None:
+            return f"rediss+cluster://{nodes}?{self.tls.query}"
+        return f"redis+cluster://{nodes}"
 
     def start(self) -> None:
         """Start every node and create the cluster; returns once it is ok."""
         while len(self._servers) < self._nodes:
-            self._servers.append(_start_node())
+            self._servers.append(_start_node(tls=self.tls))
         cli = shutil.which("redis-cli") or shutil.which("redis-cli", path=_SEARCH_PATH)
         if cli is None:
             raise RedisServerError("redis-cli not found on PATH nor in /usr/bin, /usr/sbin")
+        tls = () if self.tls is None else ("--tls", "--cacert", str(self.tls.ca))
         command = [
-            cli, "--cluster", "create",
+            cli, *tls, "--cluster", "create",
             *(f"{HOST}:{p}" for p in self.ports),
             "--cluster-replicas", str(self._replicas),
             "--cluster-yes",
@@ -100,7 +115,14 @@ class RedisCluster:
 
     def client(self, port: int) -> redis.Redis:
         """A plain client to one node (close it after use)."""
-        return redis.Redis(host=HOST, port=port, socket_timeout=2.0, socket_connect_timeout=2.0)
+        return redis.Redis(
+            host=HOST,
+            port=port,
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+            ssl=self.tls is not None,
+            ssl_ca_certs=None if self.tls is None else str(self.tls.ca),
+        )
 
     def running(self) -> list[int]:
         return [server.port for server in self._servers if server.running]
@@ -168,6 +190,12 @@ class RedisCluster:
     def migrate(self, key: bytes | str, to_port: int) -> None:
         """Move `key`'s slot (holding no keys) to the master on `to_port`, as resharding does;
         returns once the cluster agrees."""
+        self.open_migration(key, to_port)
+        self.finish_migration(key, to_port)
+
+    def open_migration(self, key: bytes | str, to_port: int) -> None:
+        """The first half of `migrate`: `key`'s slot is IMPORTING on `to_port` and MIGRATING on
+        its owner, the state a resharding tool holds while it moves the keys."""
         raw = key.encode() if isinstance(key, str) else key
         slot, source = key_slot(raw), self.owner(raw)
         with self.client(source) as src, self.client(to_port) as dst:
@@ -177,6 +205,13 @@ class RedisCluster:
             )
             dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
             src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+
+    def finish_migration(self, key: bytes | str, to_port: int) -> None:
+        """The second half of `migrate`: every master gives `key`'s open slot to `to_port`."""
+        raw = key.encode() if isinstance(key, str) else key
+        slot, source = key_slot(raw), self.owner(raw)
+        with self.client(source) as src, self.client(to_port) as dst:
+            dst_id = dst.execute_command("CLUSTER MYID")
             for node in (dst, src):  # the new owner first, as redis-cli does
                 node.execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
         for port in set(self.masters()) - {source, to_port}:
@@ -237,11 +272,11 @@ class RedisCluster:
         raise RedisServerError(f"timed out after {self._timeout}s waiting for {what}")
 
 
-def _start_node(attempts: int = 5) -> RedisServer:
+def _start_node(attempts: int = 5, tls: TlsFiles | None = None) -> RedisServer:
     """One started cluster node. Its cluster bus port is chosen too (by default it would be the
     port + 10000, past 65535 for high ports, or taken); a collision on either means new ports."""
     for _ in range(attempts):
-        args = (
+        args: tuple[str, ...] = (
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
             "--cluster-port", str(free_port()),
@@ -249,7 +284,9 @@ def _start_node(attempts: int = 5) -> RedisServer:
             # A killed node's replica takes over at once, however stale its data.
             "--cluster-replica-validity-factor", "0",
         )  # fmt: skip
-        server = RedisServer(port=free_port(), extra_args=args)
+        if tls is not None:
+            args += ("--tls-cluster", "yes", "--tls-replication", "yes")
+        server = RedisServer(port=free_port(), extra_args=args, tls=tls)
         try:
             server.start()
         except RedisServerError:

@@ -12,6 +12,10 @@ The server listens on 127.0.0.1 only (unless `extra_args` binds more addresses, 
 names), keeps no data on disk (`--save "" --appendonly no`) and works in its own temporary
 directory, removed on exit along with the log (whose tail is quoted when the server fails to
 start).
+
+`RedisServer(tls=TlsFiles.create(folder))` serves TLS only (`--port 0`, `--tls-port`), with a
+certificate from a throwaway CA (trustme) for 127.0.0.1; its `url` is then `rediss://…` naming
+the CA file (`ssl_ca_certs`), and clients need not present a certificate of their own.
 """
 
 from __future__ import annotations
@@ -19,11 +23,16 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import quote
+
+import trustme
 
 HOST = "127.0.0.1"
 _SEARCH_PATH = "/usr/local/bin:/usr/bin:/usr/sbin:/usr/local/sbin"
@@ -49,6 +58,48 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA's certificate, and a certificate (with its key) it issued for 127.0.0.1."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def create(cls, folder: Path) -> TlsFiles:
+        """New files in `folder` (which the caller removes)."""
+        ca = trustme.CA()
+        issued = ca.issue_cert(HOST, "localhost")
+        files = cls(ca=folder / "ca.pem", cert=folder / "redis.pem", key=folder / "redis.key")
+        ca.cert_pem.write_to_path(str(files.ca))
+        issued.cert_chain_pems[0].write_to_path(str(files.cert))
+        for extra in issued.cert_chain_pems[1:]:
+            extra.write_to_path(str(files.cert), append=True)
+        issued.private_key_pem.write_to_path(str(files.key))
+        return files
+
+    @property
+    def query(self) -> str:
+        """The URL query string giving redis-py the CA (`ssl_ca_certs`)."""
+        return f"ssl_ca_certs={quote(str(self.ca), safe='')}"
+
+    def server_args(self, port: int) -> tuple[str, ...]:
+        """redis-server's arguments to serve TLS only, on `port`."""
+        return (
+            "--port", "0",
+            "--tls-port", str(port),
+            "--tls-cert-file", str(self.cert),
+            "--tls-key-file", str(self.key),
+            "--tls-ca-cert-file", str(self.ca),
+            "--tls-auth-clients", "no",
+        )  # fmt: skip
+
+    def context(self) -> ssl.SSLContext:
+        """A client context trusting the CA."""
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
 class RedisServer:
     """One redis-server process on a loopback port that stays the same across stop()/start()."""
 
@@ -59,8 +110,11 @@ class RedisServer:
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = 10.0,
         attempts: int = 5,
+        tls: TlsFiles | None = None,
     ) -> None:
-        """`port` None picks a free one (retrying on a collision); `extra_args` go to the server."""
+        """`port` None picks a free one (retrying on a collision); `extra_args` go to the server;
+        `tls` makes it serve TLS only, on `port`."""
+        self.tls = tls
         self._executable = find_redis_server()
         self._port = port
         self._fixed_port = port is not None
@@ -78,10 +132,12 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
+        return self.url_on(HOST)
 
     def url_on(self, address: str) -> str:
         """The URL by another of its addresses (one given with `extra_args=("--bind", …)`)."""
+        if self.tls is not None:
+            return f"rediss://{address}:{self.port}/0?{self.tls.query}"
         return f"redis://{address}:{self.port}/0"
 
     @property
@@ -157,9 +213,10 @@ class RedisServer:
     def _launch(self) -> bool:
         """One start on the current port: True once it answers, False if it exited early."""
         assert self._dir is not None
+        listen = ("--port", str(self.port)) if self.tls is None else self.tls.server_args(self.port)
         args = [
             self._executable,
-            "--port", str(self.port),
+            *listen,
             "--bind", HOST,
             "--save", "",
             "--appendonly", "no",
@@ -174,12 +231,13 @@ class RedisServer:
                 args, cwd=self._dir, stdin=subprocess.DEVNULL, stdout=log, stderr=log
             )
         deadline = time.monotonic() + self._startup_timeout
+        context = None if self.tls is None else self.tls.context()
         # Polling: a starting redis-server offers no readiness signal but answering.
         while time.monotonic() < deadline:
             if process.poll() is not None:  # e.g. "Address already in use"
                 return False
             # Checking the pid: on a port collision the answer may come from someone else's server.
-            if _server_pid(self.port) == process.pid:
+            if _server_pid(self.port, context) == process.pid:
                 self._process = process
                 return True
             # Polling with a deadline: redis-server gives its parent no readiness signal.
@@ -200,10 +258,14 @@ class RedisServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _server_pid(port: int) -> int | None:
-    """The pid of the redis-server answering on `port`, or None if none answers (yet)."""
+def _server_pid(port: int, context: ssl.SSLContext | None = None) -> int | None:
+    """The pid of the redis-server answering on `port` (over TLS with `context`), or None if
+    none answers (yet)."""
     try:
-        with socket.create_connection((HOST, port), timeout=0.5) as conn:
+        with (
+            socket.create_connection((HOST, port), timeout=0.5) as raw,
+            raw if context is None else context.wrap_socket(raw, server_hostname=HOST) as conn,
+        ):
             conn.sendall(b"INFO server\r\n")
             reply = b""
             while not _complete(reply):
