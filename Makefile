@@ -15,12 +15,13 @@ NODE_STAMP := client-js/node_modules/.installed-stamp
 run: $(STAMP)
 	$(BIN)/livethread serve --demo
 
-# The end-to-end, reliability, chaos, worker and automod tests run a second time with every server
+# The end-to-end, reliability, chaos, worker, automod and accounts/reports tests run a second time with every server
 # on PostgreSQL (a private cluster the tests start: tests/support/postgres.py).
 POSTGRES_TESTS := tests/test_end_to_end.py tests/test_reliability.py tests/test_chaos.py \
 	tests/test_webhooks.py tests/test_notifications.py tests/test_worker_processes.py \
 	tests/test_automod.py tests/test_automod_classifier.py tests/test_edits.py \
-	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py
+	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py \
+	tests/test_sign_in.py tests/test_reports.py tests/test_first_time.py tests/test_badges.py
 
 test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest

@@ -1,8 +1,9 @@
-// The widget's size budget: what a reader's browser downloads, gzipped, must stay under 12 KB.
+// The widget's size budget: what a reader's browser downloads, gzipped, must stay under 14 KB.
 import { gzipSync } from "node:zlib";
 
 /** Most bytes the served widget assets may take, gzipped at level 9, all together. */
-export const BUDGET_BYTES = 12288;
+// 14 KB, up from 12: readers' accounts, reporting comments and the moderators' audit view.
+export const BUDGET_BYTES = 14336;
 
 /** Every file under server/web/static/ that a page embedding the widget downloads. */
 export const SERVED_ASSETS = Object.freeze(["embed.js"]);

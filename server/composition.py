@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from server.accounts.keys import KeySets
+from server.accounts.readers import Readers
 from server.adapters.memory_bus import MemoryBus
 from server.adapters.memory_store import MemoryDatabase, memory_storage
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
@@ -123,6 +125,11 @@ def worker_names(settings: Settings) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown worker {', '.join(unknown)}: choose from {', '.join(WORKERS)}")
     return names
+
+
+def readers_for(store: Storage) -> Readers:
+    """Signed-in readers on a store's sign-in settings and accounts; JWKS fetched when used."""
+    return Readers(store.sign_ins, store.accounts, store.secrets, KeySets())
 
 
 def comments_for(store: Storage, bus: Bus, **options: Any) -> Comments:

@@ -54,6 +54,9 @@ async def install(store: Storage, now: float | None = None) -> None:
     # URL: the demo site lists no origins, and its mails link to /threads/demo/… as before.
     await store.threads.set_meta(ThreadKey(SITE, THREAD), ThreadMeta(title=TITLE), first=True)
     loaded = seed()
+    # Lisa West writes the article and moderates its comments: her posts carry both badges.
+    if not (await store.threads.state(ThreadKey(SITE, THREAD))).byline:
+        await store.threads.set_byline(ThreadKey(SITE, THREAD), loaded.article.byline)
     start = (time.time() if now is None else now) - SPACING_SECONDS * len(loaded.comments)
     async with store.threads.transaction(ThreadKey(SITE, THREAD)) as tx:
         if (await tx.state()).seq > 0 or await tx.comment(loaded.comments[0].id) is not None:

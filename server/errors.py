@@ -25,6 +25,12 @@ class NotFound(Refusal):
     status, code = 404, "not_found"
 
 
+class Unauthenticated(Refusal):
+    """Who is asking must say so first (sign in, a token): answered 401."""
+
+    status, code = 401, "unauthorized"
+
+
 class Forbidden(Refusal):
     status, code = 403, "forbidden"
 

@@ -30,11 +30,17 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     premoderate: bool = False
 
 
+# What a moderator's token makes them on their site: both moderate; an admin will also run the
+# site (issue 18). Each is shown as a badge on what they post with it.
+ModeratorRole = Literal["moderator", "admin"]
+
+
 class Moderator(msgspec.Struct, frozen=True, kw_only=True):
     """Someone who may moderate one site; authenticated by a bearer token kept only as a hash."""
 
     name: str
     site: str
+    role: ModeratorRole = "moderator"
 
 
 class ThreadKey(msgspec.Struct, frozen=True, order=True):
@@ -65,6 +71,9 @@ class ThreadState(msgspec.Struct, frozen=True, kw_only=True):
     locked: bool = False
     title: str = ""
     url: str = ""
+    # The article's byline author, as the operator named them ("" when not set): their
+    # comments, posted with their moderator token or account, carry the "author" badge.
+    byline: str = ""
 
     @property
     def meta(self) -> ThreadMeta:
@@ -100,6 +109,16 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     # body_html until it is approved (then it replaces the body) or rejected (then it goes).
     pending_body_source: str | None = None
     pending_body_html: str | None = None
+    # A signed-in author (server/accounts): their publisher's account id (private), the public
+    # key readers see in its place (a keyed hash: the same for each of their comments, telling
+    # nothing of the id) and their avatar's URL. None for an anonymous author.
+    account: str | None = None
+    author_key: str | None = None
+    author_avatar: str | None = None
+    # What the author was when they posted it, shown beside their name: "admin", "moderator",
+    # "staff", "author" (the article's byline). Set at post time, from a moderator's token or
+    # the roles an account's site trusts; empty for everyone else.
+    author_badges: tuple[str, ...] = ()
 
     @property
     def key(self) -> ThreadKey:
@@ -123,10 +142,15 @@ def counted(record: CommentRecord) -> bool:
 
 
 class Author(msgspec.Struct, frozen=True, kw_only=True):
-    """The public face of a comment's author: a name and, if given, a website."""
+    """The public face of a comment's author: a name and, if given, a website; for a signed-in
+    author also their avatar and `key`, the same on each of their comments (so a widget knows
+    its reader's own), never their account id."""
 
     name: str
     url: str | None = None
+    avatar: str | None = None
+    key: str | None = None
+    badges: tuple[str, ...] = ()
 
 
 class PublicComment(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,6 +210,7 @@ def readable(record: CommentRecord) -> CommentRecord:
         decided_by=None,
         pending_body_source=None,
         pending_body_html=None,
+        account=None,
     )
 
 
@@ -205,7 +230,13 @@ def public(record: CommentRecord) -> PublicComment:
         id=record.id,
         parent=record.parent,
         status=status,
-        author=Author(name=record.author_name, url=record.author_url),
+        author=Author(
+            name=record.author_name,
+            url=record.author_url,
+            avatar=record.author_avatar,
+            key=record.author_key,
+            badges=record.author_badges,
+        ),
         html=record.body_html,
         created=_time(record.created_at),
         edited=None if record.edited_at is None else _time(record.edited_at),

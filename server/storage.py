@@ -1,7 +1,8 @@
 """The storage a deployment runs on: one narrow port per concern, bundled.
 
 Each port lives with the room that uses it and states its own guarantee (server/threads,
-server/moderation, server/sites, workers/cursors.py, workers/webhooks, workers/notifications).
+server/moderation, server/sites, server/accounts, workers/cursors.py, workers/webhooks,
+workers/notifications).
 A store is an adapter per port plus a `Database` that opens and closes them together; the
 composition root builds the bundle and hands each use-case only the ports it needs. Every port
 has an in-memory twin, and `tests/contract/` runs one suite per port against every store.
@@ -12,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from server.moderation.ports import ReviewQueue, RuleBook
+from server.accounts.ports import Accounts, SignIns
+from server.moderation.ports import AuditLog, Reports, ReviewQueue, RuleBook
 from server.sites.ports import Moderators, Sites
 from server.threads.ports import CommentReads, EventLog, Threads
 from workers.cursors import Cursors
@@ -71,8 +73,12 @@ class Storage:
     comments: CommentReads
     review: ReviewQueue
     rules: RuleBook
+    reports: Reports
+    audit: AuditLog
     sites: Sites
     moderators: Moderators
+    sign_ins: SignIns
+    accounts: Accounts
     cursors: Cursors
     webhooks: WebhookRegistry
     deliveries: DeliveryQueue

@@ -72,6 +72,25 @@ class ModerationRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] | None = None
 
 
+REPORT_TEXT_MAX = 500
+
+
+class NewReport(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v1/comments/{id}/reports`: why a reader reports a comment; "other" says why
+    in `text`."""
+
+    reason: Literal["spam", "abuse", "off_topic", "other"]
+    text: Annotated[str, msgspec.Meta(max_length=REPORT_TEXT_MAX)] | None = None
+
+
+def report_text(report: NewReport) -> str | None:
+    """The report's text, tidied (None if empty), or a RequestError: "other" needs one."""
+    text = _CONTROLS.sub("", report.text or "").strip() or None
+    if report.reason == "other" and text is None:
+        raise RequestError(422, FORM_INVALID, {"text": "Please say what is wrong"})
+    return text
+
+
 class ThreadModeration(msgspec.Struct, forbid_unknown_fields=True):
     """`POST /api/v1/threads/moderation`. `retitle` sets the title and URL given (an omitted
     one is kept, "" clears it); the other actions ignore them."""
@@ -188,7 +207,7 @@ def _body(raw: str) -> tuple[str, str | None]:
     return body, None
 
 
-def _name(raw: str) -> tuple[str, str | None]:
+def author_name(raw: str) -> tuple[str, str | None]:
     name = clean_name(raw)
     if not name:
         return name, NAME_REQUIRED
@@ -199,7 +218,7 @@ def _name(raw: str) -> tuple[str, str | None]:
     return name, None
 
 
-def _email(raw: str | None) -> tuple[str | None, str | None]:
+def author_email(raw: str | None) -> tuple[str | None, str | None]:
     email = (raw or "").strip().lower()
     if not email:
         return None, None
@@ -218,7 +237,7 @@ def _email(raw: str | None) -> tuple[str | None, str | None]:
     return email, None
 
 
-def _url(raw: str | None) -> tuple[str | None, str | None]:
+def author_url(raw: str | None) -> tuple[str | None, str | None]:
     try:
         return clean_url(raw or ""), None
     except ValueError as exc:
@@ -232,8 +251,18 @@ def _take(errors: dict[str, str], key: str, checked: tuple[V, str | None]) -> V:
     return value
 
 
-def validate_comment(c: NewComment) -> CleanComment:
-    """Check and normalise a new comment, reporting every bad field in one RequestError."""
+def validate_comment(c: NewComment, *, signed_in: bool = False) -> CleanComment:
+    """Check and normalise a new comment, reporting every bad field in one RequestError. A
+    signed-in reader's name, email and website come from their account: the form's are not
+    read (their name is "" here)."""
+    if signed_in:
+        c = NewComment(
+            site=c.site,
+            thread=c.thread,
+            author=NewAuthor(name="-", notify=c.author.notify),
+            body=c.body,
+            parent=c.parent,
+        )
     errors: dict[str, str] = {}
     comment = CleanComment(
         site=_take(errors, "site", _identifier("site", c.site, ID_MAX)),
@@ -242,15 +271,15 @@ def validate_comment(c: NewComment) -> CleanComment:
         parent=_take(errors, "parent", _identifier("parent", c.parent, PARENT_MAX))
         if c.parent
         else None,
-        name=_take(errors, "author.name", _name(c.author.name)),
-        email=_take(errors, "author.email", _email(c.author.email)),
-        url=_take(errors, "author.url", _url(c.author.url)),
+        name=_take(errors, "author.name", author_name(c.author.name)),
+        email=_take(errors, "author.email", author_email(c.author.email)),
+        url=_take(errors, "author.url", author_url(c.author.url)),
         body=_take(errors, "body", _body(c.body)),
         notify=c.author.notify,
     )
     if errors:
         raise RequestError(422, FORM_INVALID, errors)
-    return comment
+    return msgspec.structs.replace(comment, name="") if signed_in else comment
 
 
 def validate_edit(e: EditComment) -> str:

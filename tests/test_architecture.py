@@ -25,10 +25,14 @@ ADAPTERS_KNOW = {
     "server.storage",
     "server.bus",
     "workers.cursors",
-    # A site's rules, as the rule book port keeps them.
+    # A site's rules, as the rule book port keeps them; reports and audit entries as their
+    # ports keep them.
     "server.moderation.rules",
+    "server.moderation.ports",
     # The `Buckets` port (flood and velocity limits) with its `Rate` and its error.
     "server.limits",
+    # The accounts room's ports and the records they carry (sign-in settings, accounts).
+    "server.accounts.ports",
 }
 # The rooms: a feature each, whose `__init__.py` names in `__all__` the modules other rooms may
 # import; the rest are its own.
@@ -39,6 +43,7 @@ FEATURES = (
     "workers.webhooks",
     "workers.notifications",
     "server.archive",
+    "server.accounts",
 )
 # The command line's parser and its serve/worker/migrate commands (once `server/cli.py`): the
 # only modules outside the web edge that may import Starlette.

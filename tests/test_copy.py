@@ -9,17 +9,22 @@ import time
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from server import events
+from server.accounts.ports import Account, SignIn
 from server.archive import copying
 from server.archive.ports import THREADS, ThreadRow
 from server.cli.copy import BAR_WIDTH, Report
 from server.composition import archive_for, store_for
 from server.model import Moderator, Site, ThreadKey, ThreadMeta
+from server.moderation.ports import AuditEntry
+from server.moderation.ports import Report as ReaderReport
 from server.moderation.rules import Rules
 from server.settings import Settings
 from server.tokens import token_hash
+from tests.contract.records import post, record
 from tests.support import command
 from tests.support.clients import WAIT, reader
 from tests.support.parts import new_comment, use_cases
@@ -30,15 +35,20 @@ from workers.webhooks.ports import Delivery, Webhook
 NEWS = Site(name="news", origins=("https://news.example",))
 OTHER = Site(name="other", premoderate=True)
 MIA = Moderator(name="Mia", site="news")
+BOSS = Moderator(name="Boss", site="news", role="admin")
+BADGES = ("staff", "author")
 THREADS_SHOWN = ("a", "b")
 
 
 async def deployment(url: str) -> None:
-    """A deployment with something in every table: sites, a moderator, rules, comments of
-    every status (flagged, held, edited, removed, deleted), a locked thread, titles, a webhook
-    with deliveries sent and pending, a worker's cursor, reply mails sent, secrets, addresses."""
+    """A deployment with something in every table: sites, moderators (one an admin), rules,
+    comments of every status (flagged, held, edited, removed, deleted, one with badges), a
+    locked thread, titles, a byline, a webhook
+    with deliveries sent and pending, a worker's cursor, reply mails sent, secrets, addresses,
+    sign-in settings, an account seen twice, a reader's report and audit entries."""
     async with use_cases(url, NEWS, OTHER) as (store, _, comments):
         await store.moderators.put(MIA, token_hash("mia-token"))
+        await store.moderators.put(BOSS, token_hash("boss-token"))
         await store.rules.put("news", Rules(suspect=("spam",)))
         await store.webhooks.put(
             Webhook(id="w1", site="news", url="https://hooks.example/in", secret="s3")
@@ -56,6 +66,7 @@ async def deployment(url: str) -> None:
         await store.threads.set_meta(
             ThreadKey("news", "a"), ThreadMeta(title="Article A", url="https://news.example/a")
         )
+        await store.threads.set_byline(ThreadKey("news", "a"), "Ann Author")
         log = await store.log.after(0, 100)
         await store.deliveries.enqueue([
             Delivery(id=f"w1:{e.position}", webhook_id="w1", position=e.position, site=e.site,
@@ -68,6 +79,29 @@ async def deployment(url: str) -> None:
         await store.subscriptions.mark_notified(reply.comment.id, "ann@mail.example")
         await store.secrets.get("signing")
         await store.addresses.confirmation_sent("address-hash", "news", time.time())
+        await store.sign_ins.put(
+            SignIn(site="news", audience="news-aud", secret="k", roles=("moderator",))
+        )
+        ann = Account(site="news", id="u1", name="Ann", email="ann@mail.example")
+        await store.accounts.seen(ann, "ann", time.time())
+        await store.accounts.seen(ann, "ann", time.time() + 1)
+        signed = record("signed-1", site="news", thread="d")
+        await post(store, msgspec.structs.replace(
+            signed, account="u1", author_key="key-u1", author_avatar="https://a.example/u1.png",
+            author_badges=BADGES,
+        ))  # fmt: skip
+        await store.reports.add(ReaderReport(
+            site="news", thread="d", comment_id=signed.id, reporter="r1", reason="spam",
+            text="ads", at=time.time(),
+        ))  # fmt: skip
+        await store.audit.append(
+            AuditEntry(site="news", at=time.time(), by="mia", action="ban", subject="account:u1")
+        )
+        async with store.threads.transaction(signed.key) as tx:
+            await tx.audit(AuditEntry(
+                site="news", at=time.time(), by="reports", action="hold", thread="d",
+                comment_id=signed.id, reason="reported",
+            ))  # fmt: skip
 
 
 async def summary(url: str) -> copying.Summary:
@@ -94,6 +128,35 @@ async def snapshots(url: str) -> dict[str, object]:
     return found
 
 
+async def audits_follow(url: str, copied: int) -> None:
+    """The store at `url` holds `copied` audit entries, and one appended to it takes an id
+    after theirs."""
+    store = store_for(Settings(database=url))
+    await store.open()
+    try:
+        kept = [e for site in (NEWS, OTHER) for e in await store.audit.of_site(site.name, 0, 100)]
+        assert len(kept) == copied
+        entry = AuditEntry(site="news", at=time.time(), by="mia", action="unban")
+        assert (await store.audit.append(entry)).id > max(e.id for e in kept)
+    finally:
+        await store.close()
+
+
+async def roles_and_badges_kept(url: str) -> None:
+    """The store at `url` holds the admin's role, the thread's byline and the comment's badges
+    of `deployment`."""
+    store = store_for(Settings(database=url))
+    await store.open()
+    try:
+        assert await store.moderators.by_token(token_hash("boss-token")) == BOSS
+        assert await store.moderators.by_token(token_hash("mia-token")) == MIA
+        assert (await store.threads.state(ThreadKey("news", "a"))).byline == "Ann Author"
+        signed = await store.comments.get("signed-1")
+        assert signed is not None and signed.author_badges == BADGES
+    finally:
+        await store.close()
+
+
 def copy(source: str, target: str, *more: str) -> tuple[int, str, str]:
     done = command.livethread("copy", source, target, *more)
     return done.returncode, done.stdout, done.stderr
@@ -109,12 +172,16 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     await deployment(source)
     before = await summary(source)
     assert before.tables["events"].rows >= 7 and before.threads["news/a"].comments == 3
+    assert before.tables["sign_ins"].rows == before.tables["accounts"].rows == 1
+    # Two audit entries of ours, and the use-cases' own of their decisions.
+    assert before.tables["reports"].rows == 1 and before.tables["audit"].rows >= 2
 
     code, out, err = copy(source, target, "--batch", "2")
     assert code == 0, err
     assert before.log_sha256 in out
     assert await summary(target) == before
     assert "events" in err  # a line per table when stderr is not a terminal
+    await roles_and_badges_kept(target)
 
     code, out, err = copy(source, target)
     assert code == 0, err
@@ -122,6 +189,7 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     assert await summary(target) == before
 
     assert await snapshots(target) == await snapshots(source)
+    await audits_follow(target, before.tables["audit"].rows)
     seq = before.threads["news/a"].seq
     settings = Settings(database=target, rate_limit=False, run_workers=False)
     async with serve(settings) as running, reader(running.ws("news", "a", since=seq - 2)) as r:
@@ -135,6 +203,7 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     returned = await summary(back)
     assert returned.log_sha256 == before.log_sha256
     assert returned.threads == before.threads
+    await roles_and_badges_kept(back)
 
 
 @pytest.mark.parametrize("which", ["SOURCE_URL", "TARGET_URL"])
@@ -171,7 +240,7 @@ async def test_a_copy_that_differs_exits_1_naming_what(tmp_path: Path) -> None:
     store = store_for(Settings(database=target))
     await store.open()
     try:
-        row = ThreadRow(site="news", thread="a", seq=99, locked=False, title="", url="")
+        row = ThreadRow(site="news", thread="a", seq=99, locked=False, title="", url="", byline="")
         await archive_for(store).write(THREADS, [row])
     finally:
         await store.close()

@@ -59,6 +59,8 @@ NEVER_AT_REST = (
     "asyncpg",
     "httpx",
     "httpcore",
+    # Single sign-on's tokens: loaded by a site's first signed-in reader.
+    "jwt",
     "pygments",
     "aiosmtplib",
     "jinja2",

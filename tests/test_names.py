@@ -6,7 +6,7 @@ import pytest
 
 from server.names import MIXED_SCRIPTS, impersonates, invisible, mixes_scripts, skeleton
 from server.render import clean_name
-from server.threads.comments import RESERVED_NAMES
+from server.threads.authors import RESERVED_NAMES
 from server.validation import NewAuthor, NewComment, RequestError, validate_comment
 
 MODERATOR = "Lisa West"

@@ -17,10 +17,12 @@ import msgspec
 import pytest
 
 from server import events
+from server.accounts.ports import Account, SignIn
 from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.events import ThreadLocked
 from server.model import Moderator, Site, Status, ThreadKey, ThreadMeta, counted, in_review
+from server.moderation.ports import AuditEntry, Report
 from server.storage import Database, Storage, StoreError, StoreUnavailable
 from server.threads import history
 from server.threads.idempotency import key_hash
@@ -337,3 +339,72 @@ async def test_migration_13_keeps_the_queue_and_counts_of_existing_comments(
         assert [r.id for r in queued] == [r.id for r in rows if in_review(r)]
         counts = await storage.comments.counts("s", [r.thread for r in rows])
         assert counts == {r.thread: int(counted(r)) for r in rows}
+
+
+def with_a_comment(path: Path, version: int) -> None:
+    """A database at `version` holding site "s" and one visible comment, "c1", in thread "t"."""
+    with closing(migrated_to(path, version)) as conn:
+        conn.execute("INSERT INTO sites (name) VALUES ('s')")
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, author_name, body_source, body_html, "
+            "status, created_at, counted) VALUES ('c1', 's', 't', 'Ann', 'hi', '<p>hi</p>', "
+            "'visible', 1.0, 1)"
+        )
+        conn.commit()
+
+
+async def test_migration_14_reads_existing_comments_as_anonymous(tmp_path: Path) -> None:
+    """A database at version 13 keeps its comments, read with no account, key or avatar, and
+    takes sign-in settings and accounts for its sites."""
+    path = tmp_path / "thirteen.db"
+    with_a_comment(path, 13)
+    async with opened(path) as storage:
+        found = await storage.comments.get("c1")
+        assert found is not None and found.body_html == "<p>hi</p>"
+        assert (found.account, found.author_key, found.author_avatar) == (None, None, None)
+        await storage.sign_ins.put(SignIn(site="s", audience="aud", secret="k"))
+        await storage.accounts.seen(Account(site="s", id="u1", name="Ann"), "ann", 2.0)
+        assert await storage.accounts.named("s", "ann")
+
+
+async def test_migration_15_takes_reports_and_audit_entries_for_existing_comments(
+    tmp_path: Path,
+) -> None:
+    """A database at version 14 keeps its comments, takes readers' reports of them and audit
+    entries, the first with id 1, appended through a thread's transaction too."""
+    path = tmp_path / "fourteen.db"
+    with_a_comment(path, 14)
+    async with opened(path) as storage:
+        report = Report(site="s", thread="t", comment_id="c1", reporter="r", reason="spam", at=2.0)
+        assert await storage.reports.add(report) is True
+        assert await storage.reports.of_comment("c1") == [report]
+        entry = AuditEntry(site="s", at=3.0, by="mia", action="remove", thread="t", comment_id="c1")
+        async with storage.threads.transaction(ThreadKey("s", "t")) as tx:
+            await tx.audit(entry)
+        assert await storage.audit.of_comment("c1") == [msgspec.structs.replace(entry, id=1)]
+
+
+async def test_migration_16_reads_existing_rows_without_roles_bylines_or_badges(
+    tmp_path: Path,
+) -> None:
+    """A database at version 15 keeps its moderators (each a plain moderator), threads (no
+    byline) and comments (no badges); a role other than moderator or admin is refused."""
+    path = tmp_path / "fifteen.db"
+    with closing(migrated_to(path, 15)) as conn:
+        conn.execute("INSERT INTO sites (name) VALUES ('s')")
+        conn.execute("INSERT INTO moderators (site, name, token_hash) VALUES ('s', 'mia', 'h')")
+        conn.execute("INSERT INTO threads (site, thread, seq, title) VALUES ('s', 't', 2, 'T')")
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, author_name, body_source, body_html, "
+            "status, created_at, counted) VALUES ('c1', 's', 't', 'Ann', 'hi', '<p>hi</p>', "
+            "'visible', 1.0, 1)"
+        )
+        conn.commit()
+    async with opened(path) as storage:
+        assert await storage.moderators.by_token("h") == Moderator(name="mia", site="s")
+        state = await storage.threads.state(ThreadKey("s", "t"))
+        assert (state.seq, state.title, state.byline) == (2, "T", "")
+        found = await storage.comments.get("c1")
+        assert found is not None and found.author_badges == ()
+    with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE moderators SET role = 'owner' WHERE name = 'mia'")

@@ -2,6 +2,8 @@
 
 /** @typedef {import("./types.js").Snapshot} Snapshot */
 /** @typedef {import("./types.js").Comment} Comment */
+/** @typedef {import("./types.js").Account} Account */
+/** @typedef {import("./types.js").AuditEntry} AuditEntry */
 
 /** A fresh Idempotency-Key. */
 export function newKey() {
@@ -41,6 +43,10 @@ export class Api {
     this.moderator = null;
     /** @type {Record<string, string>} the page's title and URL (meta.js), sent with the snapshot */
     this.meta = {};
+    /** @type {string | null} the reader's sign-in token, from the publisher's page */
+    this.account = null;
+    /** Called once a sign-in token is refused (expired): it is no longer sent. */
+    this.expired = () => {};
   }
 
   /** @param {Record<string, string>} [extra] */
@@ -48,6 +54,7 @@ export class Api {
     /** @type {Record<string, string>} */
     const headers = { "Content-Type": "application/json", ...extra };
     if (this.moderator) headers.Authorization = `Bearer ${this.moderator}`;
+    if (this.account) headers["X-Account-Token"] = this.account;
     return headers;
   }
 
@@ -56,6 +63,7 @@ export class Api {
    * @param {Record<string, string>} [extra]
    */
   async call(method, path, body, extra) {
+    const signed = this.account;
     const response = await fetch(this.base + path, {
       method,
       headers: this.headers(extra),
@@ -68,6 +76,11 @@ export class Api {
       // An answer that is not our JSON (a proxy's error page) is an error without a message.
       const body = data && typeof data === "object" ? data : {};
       const text = (/** @type {unknown} */ v) => (typeof v === "string" ? v : "");
+      // Only a token this call sent (a newer one may have replaced it meanwhile).
+      if (response.status === 401 && signed && signed === this.account) {
+        this.account = null;
+        this.expired();
+      }
       throw new ApiError(response.status, text(body.message), body.fields || {}, text(body.error));
     }
     return data;
@@ -86,24 +99,42 @@ export class Api {
    * @returns {Promise<{comment: Comment, edit_token: string}>}
    */
   post(form, key) {
-    const author = { name: form.name, email: form.email || null, url: form.url || null, notify: form.notify };
+    // A signed-in reader's name (and email) come from their account.
+    const author = this.account
+      ? { notify: form.notify }
+      : { name: form.name, email: form.email || null, url: form.url || null, notify: form.notify };
     const body = { site: this.site, thread: this.thread, parent: form.parent, author, body: form.body };
     return this.call("POST", "/api/v1/comments", body, { "Idempotency-Key": key });
   }
 
-  /** @param {string} id @param {string} body @param {string} token */
-  edit(id, body, token) {
-    return this.call("PATCH", `/api/v1/comments/${encodeURIComponent(id)}`, { body }, { "X-Edit-Token": token });
+  /** @returns {Promise<Account>} */
+  me() {
+    return this.call("GET", `/api/v1/account?${new URLSearchParams({ site: this.site })}`);
   }
 
-  /** @param {string} id @param {string} token */
+  /** With no edit token, the sign-in token (sent on every call) names the author. @param {string} id @param {string} body @param {string} [token] */
+  edit(id, body, token) {
+    return this.call("PATCH", `/api/v1/comments/${encodeURIComponent(id)}`, { body }, token ? { "X-Edit-Token": token } : undefined);
+  }
+
+  /** @param {string} id @param {string} [token] */
   remove(id, token) {
-    return this.call("DELETE", `/api/v1/comments/${encodeURIComponent(id)}`, undefined, { "X-Edit-Token": token });
+    return this.call("DELETE", `/api/v1/comments/${encodeURIComponent(id)}`, undefined, token ? { "X-Edit-Token": token } : undefined);
   }
 
   /** @param {string} id @param {string} action */
   moderate(id, action) {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/moderation`, { action });
+  }
+
+  /** A reader reports a comment (the sign-in token, if any, names them). @param {string} id @param {string} reason @param {string} text */
+  report(id, reason, text) {
+    return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || undefined });
+  }
+
+  /** A page of the site's decisions after `after`, oldest first. @param {number} after @returns {Promise<{entries: AuditEntry[], next: number | null}>} */
+  audit(after) {
+    return this.call("GET", `/api/v1/audit?${new URLSearchParams({ site: this.site, after: String(after) })}`);
   }
 
   /** @param {boolean} locked */

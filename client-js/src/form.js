@@ -4,6 +4,7 @@
 import { h } from "./dom.js";
 
 /** @typedef {import("./strings.js").Strings} Strings */
+/** @typedef {import("./types.js").Account} Account */
 /** @typedef {"body" | "name" | "email" | "url"} Field */
 
 let forms = 0;
@@ -11,7 +12,7 @@ let forms = 0;
 export class CommentForm {
   /**
    * @param {Strings} t
-   * @param {{parent: string | null, label: string, name: string, inline: boolean,
+   * @param {{parent: string | null, label: string, name: string, inline: boolean, me: Account | null,
    *          onSubmit: (form: CommentForm) => void, onCancel: () => void}} options
    */
   constructor(t, options) {
@@ -46,12 +47,18 @@ export class CommentForm {
       this.inputs[f].setAttribute("aria-labelledby", caption.id);
       return h("label", { for: this.inputs[f].id }, caption, this.inputs[f], this.errors[f]);
     };
+    // A signed-in reader's name comes from their account: these fields give way to "Signed in as".
+    this.row = h("div", { class: "lt-row" }, field("name", t.name), field("email", t.email), field("url", t.website));
+    this.who = h("p", { class: "lt-who" });
+    /** @type {Account | null} */
+    this.me = null;
     this.el = h(
       "form",
       { class: "lt-form", novalidate: true, "aria-label": options.label },
       !options.inline && h("h3", {}, options.label),
       field("body", t.comment),
-      h("div", { class: "lt-row" }, field("name", t.name), field("email", t.email), field("url", t.website)),
+      this.who,
+      this.row,
       h("label", { class: "lt-check", for: this.notify.id }, this.notify, " ", t.notify),
       this.general,
       h(
@@ -65,6 +72,7 @@ export class CommentForm {
       event.preventDefault();
       options.onSubmit(this);
     });
+    this.account(options.me);
     // Escape closes a reply form (as Cancel does); the bottom form stays.
     if (options.inline) {
       this.el.addEventListener("keydown", (event) => {
@@ -92,7 +100,7 @@ export class CommentForm {
     /** @type {Partial<Record<Field, string>>} */
     const found = {};
     if (!v.body) found.body = this.t.bodyRequired;
-    if (!v.name) found.name = this.t.nameRequired;
+    if (!v.name && !this.me) found.name = this.t.nameRequired;
     this.show(found, "");
     return !Object.keys(found).length;
   }
@@ -120,6 +128,14 @@ export class CommentForm {
     const rest = Object.entries(fields).filter(([k]) => !/^(author\.)?(body|name|email|url)$/.test(k));
     this.general.textContent = [general, ...rest.map(([, m]) => m)].filter(Boolean).join(" ");
     if (first) first.focus();
+  }
+
+  /** Signed in as `me`, or anonymous (null). @param {Account | null} me */
+  account(me) {
+    this.me = me;
+    this.row.hidden = !!me;
+    this.who.hidden = !me;
+    this.who.textContent = me ? this.t.signedIn(me.name) : "";
   }
 
   /** @param {boolean} busy */

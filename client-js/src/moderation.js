@@ -1,5 +1,6 @@
 // The moderators' page around the thread: asking for the token, the toolbar, the site's queue.
 
+import { Audit } from "./audit.js";
 import { h } from "./dom.js";
 import { Queue } from "./queue.js";
 import { tokenForm } from "./small_forms.js";
@@ -43,10 +44,11 @@ export function toolbar(t, site, onLock, onRetitle) {
  * The site's review queue, live, before `section`. A decision on a comment of any thread of
  * the site: the queue and the thread (if it is one of its comments) learn the outcome from
  * their sockets.
- * @param {Strings} t @param {Api} api @param {HTMLElement} section
+ * Below it, the site's decisions (the audit log).
+ * @param {Strings} t @param {string} lang @param {Api} api @param {HTMLElement} section
  * @param {(error: unknown) => void} onError
  */
-export function openQueue(t, api, section, onError) {
+export function openQueue(t, lang, api, section, onError) {
   if (!api.moderator) return;
   const url = `${api.base.replace(/^http/, "ws")}/ws/v1/moderation?${new URLSearchParams({ site: api.site })}`;
   const review = async (/** @type {string} */ id, /** @type {string} */ action) => {
@@ -57,6 +59,6 @@ export function openQueue(t, api, section, onError) {
     }
   };
   const queue = new Queue(t, url, api.moderator, review);
-  section.before(queue.el);
+  section.before(queue.el, new Audit(t, api, lang).el);
   queue.open();
 }

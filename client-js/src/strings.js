@@ -12,6 +12,8 @@ export const en = {
   pending: "Awaiting approval",
   editPending: "Edit awaiting approval",
   removedMod: "Removed",
+  /** @type {Record<string, string>} the badges beside an author's name */
+  roles: { admin: "Admin", moderator: "Moderator", staff: "Staff", author: "Author" },
   reply: "Reply",
   /** @param {string} name */
   replyTo: (name) => `Reply to ${name}`,
@@ -60,6 +62,28 @@ export const en = {
   held: "Held",
   heldEdit: "Edit held",
   flagged: "Flagged",
+  /** @param {string} name */
+  signedIn: (name) => `Signed in as ${name}`,
+  signInFirst: "Sign in to comment.",
+  expired: "Your sign-in has expired: please sign in again.",
+  report: "Report",
+  reportWhy: "Why should a moderator look at this?",
+  spam: "Spam",
+  abuse: "Abusive",
+  offTopic: "Off-topic",
+  other: "Other",
+  reportText: "Details",
+  reportNeedsText: "Please say what is wrong with it.",
+  send: "Send",
+  reported: "Thanks: a moderator will look at it.",
+  notSent: "That could not be sent. Check your connection and try again.",
+  decisions: "Decisions",
+  refresh: "Refresh",
+  more: "Load more",
+  /** @param {string} id @param {string} thread */
+  onComment: (id, thread) => `comment ${id} in ${thread}`,
+  /** @param {string} thread */
+  onThread: (thread) => `thread ${thread}`,
 };
 
 /** @typedef {typeof en} Strings */
@@ -75,6 +99,7 @@ const de = {
   reply: "Antworten",
   replyTo: (name) => `Antwort an ${name}`,
   leave: "Schreibe eine Antwort",
+  roles: { admin: "Admin", moderator: "Moderation", staff: "Redaktion", author: "Autor" },
   edit: "Bearbeiten",
   del: "Löschen",
   save: "Speichern",
@@ -117,6 +142,25 @@ const de = {
   held: "Zurückgehalten",
   heldEdit: "Änderung zurückgehalten",
   flagged: "Markiert",
+  signedIn: (name) => `Angemeldet als ${name}`,
+  signInFirst: "Zum Kommentieren bitte anmelden.",
+  expired: "Deine Anmeldung ist abgelaufen: bitte erneut anmelden.",
+  report: "Melden",
+  reportWhy: "Warum sollte sich das jemand aus der Moderation ansehen?",
+  spam: "Spam",
+  abuse: "Beleidigend",
+  offTopic: "Am Thema vorbei",
+  other: "Anderes",
+  reportText: "Details",
+  reportNeedsText: "Bitte beschreibe, was daran nicht stimmt.",
+  send: "Senden",
+  reported: "Danke: die Moderation sieht es sich an.",
+  notSent: "Das konnte nicht gesendet werden. Bitte versuche es erneut.",
+  decisions: "Entscheidungen",
+  refresh: "Aktualisieren",
+  more: "Mehr laden",
+  onComment: (id, thread) => `Kommentar ${id} in ${thread}`,
+  onThread: (thread) => `Thread ${thread}`,
 };
 
 /** @type {Record<string, Partial<Strings>>} */

@@ -1,7 +1,8 @@
 // Shapes of the wire contract (v1) as JSDoc types, checked by `tsc --checkJs`.
 
 /**
- * @typedef {{name: string, url: string | null}} Author
+ * @typedef {{name: string, url: string | null, avatar?: string | null, key?: string | null, badges?: string[]}} Author
+ * @typedef {{site: string, policy: string, name: string, key: string, avatar: string | null}} Account
  * @typedef {"visible" | "pending" | "removed"} Status
  * @typedef {{
  *   id: string, parent: string | null, status: Status, author: Author | null,
@@ -15,6 +16,10 @@
  *   site: string, thread: string, state: "pending" | "flagged", comment: Comment,
  *   reason: string | null, by: string | null, edit?: boolean, actions?: string[]
  * }} QueueItem
+ * @typedef {{
+ *   id: number, site: string, at: number, by: string, action: string, thread: string | null,
+ *   comment_id: string | null, subject: string | null, reason: string | null
+ * }} AuditEntry
  * @typedef {{type: string, seq?: number, comment?: Comment, id?: string,
  *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame
  */

@@ -9,7 +9,7 @@ import { exact, relative } from "./time.js";
 /**
  * @typedef {{
  *   t: Strings, lang: string, moderator: boolean, locked: boolean,
- *   mine: (id: string) => boolean,
+ *   mine: (id: string) => boolean, own: (id: string) => boolean,
  *   act: (id: string, action: string) => void,
  * }} Context
  */
@@ -24,6 +24,8 @@ export function article(c, ctx) {
   const actions = h("div", { class: "lt-actions" });
   if (!ctx.locked && c.status !== "pending") actions.append(action("reply", t.reply));
   if (ctx.mine(c.id) && c.status === "visible") actions.append(action("edit", t.edit), action("delete", t.del));
+  // Readers report others' published comments (moderators act on them instead).
+  if (!ctx.moderator && c.status === "visible" && !tomb && !ctx.own(c.id)) actions.append(action("report", t.report));
   if (ctx.moderator) {
     if (c.status === "visible") actions.append(action("remove", t.remove));
     if (c.status === "removed" && !tomb) actions.append(action("restore", t.restore));
@@ -34,6 +36,7 @@ export function article(c, ctx) {
   }
   const name = c.author ? c.author.name : "";
   const site = safeUrl(c.author && c.author.url);
+  const avatar = safeUrl(c.author && c.author.avatar);
   const created = new Date(c.created);
   return h(
     "article",
@@ -41,9 +44,17 @@ export function article(c, ctx) {
     h(
       "div",
       { class: "lt-meta" },
+      // A signed-in author's picture, from the publisher's servers: told nothing of this page.
+      avatar &&
+        h("img", { class: "lt-avatar", src: avatar, alt: "", width: 24, height: 24, loading: "lazy", referrerpolicy: "no-referrer" }),
       site
         ? h("a", { class: "lt-author", href: site, rel: "nofollow ugc noopener", target: "_blank" }, name)
         : h("span", { class: "lt-author" }, name),
+      // What the author was when they posted (a moderator, the article's author…); only the
+      // badges this widget knows are shown, in the server's order.
+      ...((c.author && c.author.badges) || [])
+        .filter((b) => Object.prototype.hasOwnProperty.call(t.roles, b))
+        .map((b) => h("span", { class: `lt-badge lt-role lt-role-${b}` }, t.roles[b])),
       h(
         "a",
         { class: "lt-time", href: `#comment-${c.id}`, title: t.link },

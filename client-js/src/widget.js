@@ -11,10 +11,13 @@ import { remembered } from "./storage.js";
 import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
+import { editable, wrote } from "./own.js";
 import { mark } from "./permalink.js";
+import { report } from "./report.js";
 import { article, retime } from "./view.js";
 import { Writing } from "./writing.js";
 
+/** @typedef {import("./types.js").Account} Account */
 /** @typedef {import("./types.js").Comment} Comment */
 /** @typedef {import("./types.js").Frame} Frame */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
@@ -30,6 +33,12 @@ export class Widget {
     this.t = t;
     this.lang = lang;
     this.api = new Api(data.api || base, data.site || "", data.thread || "");
+    this.api.expired = () => this.signedIn(null, t.expired);
+    this.host = host;
+    /** @type {Account | null} the signed-in reader, if the page passed a token that was taken */
+    this.me = null;
+    // The site lets only signed-in readers comment (learnt from an anonymous post's 401).
+    this.accountsOnly = false;
     this.moderating = data.moderate !== undefined;
     // The moderators' page is this server's, never the article: it names nothing.
     if (!this.moderating) this.api.meta = pageMeta(data);
@@ -57,7 +66,9 @@ export class Widget {
     this.bottom = this.writing.bottom.el;
     // Shown once the thread has loaded (and if it is open).
     this.bottom.hidden = true;
+    this.loaded = false;
     this.closed = h("p", { class: "lt-closed", hidden: true }, t.locked);
+    this.note = h("p", { class: "lt-note", role: "status", hidden: true });
     this.live = h("div", { class: "lt-sr", "aria-live": "polite" });
     this.section = h(
       "section",
@@ -67,6 +78,7 @@ export class Widget {
       this.empty,
       this.list,
       this.closed,
+      this.note,
       this.bottom,
       this.live,
     );
@@ -91,8 +103,11 @@ export class Widget {
       this.api.moderator = token;
     }
     this.root.replaceChildren(this.section);
+    // The publisher's page may sign its reader in or out (or refresh the token) at any time.
+    if (!this.moderating) new MutationObserver(() => this.signIn()).observe(this.host, { attributeFilter: ["data-account-token"] });
     try {
-      await this.load();
+      // Side by side: if the account answers last, the reader's comments are redrawn as theirs.
+      await Promise.all([this.load(), this.moderating || this.signIn()]);
     } catch (error) {
       if (refused(error)) return this.refuse();
       if (this.moderating && error instanceof ApiError && (error.status === 401 || error.status === 403)) {
@@ -103,10 +118,59 @@ export class Widget {
       return;
     }
     this.connection.open();
-    if (this.moderating) openQueue(this.t, this.api, this.section, (error) => this.trouble(error));
+    if (this.moderating) openQueue(this.t, this.lang, this.api, this.section, (error) => this.trouble(error));
     window.addEventListener("hashchange", () => this.target());
     this.target();
     this.ticker = setInterval(() => retime(this.list, this.lang), 60000);
+  }
+
+  /** Ask who the page's sign-in token names (once per token); a refused one is told once. */
+  async signIn() {
+    const token = this.host.dataset.accountToken || null;
+    if (token === this.api.account) return;
+    this.api.account = token;
+    /** @type {Account | null} */
+    let me = null;
+    try {
+      if (token) me = await this.api.me();
+    } catch {
+      // A 401 has been told (api.expired); anything else: anonymous, and the token is not sent.
+    }
+    // Unless a newer token came meanwhile (or this one was refused, which api.expired told).
+    if (this.api.account !== token) return;
+    this.api.account = me && token;
+    this.signedIn(me, "");
+  }
+
+  /** Now signed in as `me` (or anonymous): forms, notes and the edit controls follow. @param {Account | null} me @param {string} note */
+  signedIn(me, note) {
+    // A refreshed token for the same account redraws nothing (an open edit form stays).
+    const other = me?.key !== this.me?.key;
+    this.me = me;
+    this.note.textContent = note;
+    this.writing.account();
+    this.showForm();
+    if (other) for (const id of this.items.keys()) this.redraw(id);
+  }
+
+  /** An anonymous post was refused: this site is for signed-in readers only. */
+  barred() {
+    this.accountsOnly = true;
+    this.writing.closeInline();
+    this.showForm();
+  }
+
+  /** The bottom form, unless the thread is closed or only signed-in readers may comment. */
+  showForm() {
+    const barred = this.accountsOnly && !this.me;
+    this.bottom.hidden = this.locked || barred || !this.loaded;
+    if (barred) this.note.textContent = this.t.signInFirst;
+    this.note.hidden = !this.note.textContent;
+  }
+
+  /** Whether the reader may edit or delete this comment (their own, within the edit window). @param {string} id */
+  mine(id) {
+    return editable(this.thread.get(id), id in remembered.own(), this.me?.key, this.editWindow, Date.now());
   }
 
   /** This page's origin is not one the site lists: stop for good (no socket, no retries) and
@@ -145,6 +209,7 @@ export class Widget {
     this.items.clear();
     this.writing.inline = null;
     this.list.replaceChildren(...this.thread.children(null).map((c) => this.draw(c)));
+    this.loaded = true;
     this.setLocked(snap.locked);
     this.showHeld();
     this.counted();
@@ -170,11 +235,9 @@ export class Widget {
       moderator: this.moderating,
       locked: this.locked,
       /** @param {string} id */
-      mine: (id) => {
-        const own = remembered.own()[id];
-        const c = this.thread.get(id);
-        return !!own && !!c && Date.now() - new Date(c.created).getTime() < this.editWindow * 1000;
-      },
+      mine: (id) => this.mine(id),
+      /** @param {string} id */
+      own: (id) => this.isMine(id),
       /** @param {string} id @param {string} action */
       act: (id, action) => this.act(id, action),
     };
@@ -290,7 +353,7 @@ export class Widget {
 
   /** Is this comment the reader's own (so replies to it show at once)? @param {string | null | undefined} id */
   isMine(id) {
-    return !!id && id in remembered.own();
+    return !!id && (id in remembered.own() || wrote(this.thread.get(id), false, this.me?.key));
   }
 
   showHeld() {
@@ -318,7 +381,7 @@ export class Widget {
     const changed = locked !== this.locked;
     this.locked = locked;
     this.closed.hidden = !locked;
-    this.bottom.hidden = locked;
+    this.showForm();
     if (locked) this.writing.closeInline();
     const lock = this.tools.querySelector(".lt-lock");
     if (lock) lock.textContent = locked ? this.t.unlock : this.t.lock;
@@ -340,6 +403,7 @@ export class Widget {
     try {
       if (action === "reply") return this.writing.reply(id);
       if (action === "edit") return this.writing.edit(id);
+      if (action === "report") return report(this, id);
       if (action === "delete") await this.writing.remove(id);
       else {
         /** @type {{comment: Comment}} */

@@ -30,10 +30,16 @@ export class Writing {
       label,
       inline,
       name: remembered.name(),
+      me: this.w.me,
       /** @param {CommentForm} form */
       onSubmit: (form) => this.submit(form),
       onCancel: () => this.closeInline(),
     };
+  }
+
+  /** The reader signed in or out: the open forms follow. */
+  account() {
+    for (const form of [this.bottom, this.inline]) form?.account(this.w.me);
   }
 
   /** Close the reply form, if one is open, and give the focus back to its Reply button. */
@@ -70,9 +76,10 @@ export class Writing {
     form.key = form.key || newKey();
     form.busy(true);
     this.posting++;
+    const signed = !!w.api.account;
     try {
       const answer = await w.api.post(values, form.key);
-      remembered.setName(values.name);
+      if (!signed) remembered.setName(values.name);
       remembered.setOwn(answer.comment.id, { token: answer.edit_token, body: values.body, at: Date.now() });
       form.clear();
       if (form === this.inline) this.closeInline();
@@ -87,6 +94,8 @@ export class Writing {
       if (refused(error)) return w.refuse();
       if (error instanceof ApiError) {
         if (error.status === 409) w.setLocked(true);
+        // Anonymous, on a site for accounts only: a note takes the form's place.
+        if (error.status === 401 && !signed) w.barred();
         // A 429 may come from a proxy in front of the server, with its own message or none.
         const fallback = error.status === 429 ? w.t.tooFast : w.t.failed;
         form.show(error.fields, error.status === 422 ? "" : error.message || fallback);
@@ -106,19 +115,20 @@ export class Writing {
     const own = remembered.own()[id];
     const li = w.items.get(id);
     const body = li && li.querySelector(":scope > article .lt-body");
-    if (!own || !body) return;
+    if (!w.mine(id) || !(body instanceof HTMLElement)) return;
     const save = async (/** @type {string} */ value) => {
       try {
         /** @type {{comment: Comment}} */
-        const answer = await w.api.edit(id, value, own.token);
-        remembered.setOwn(id, { ...own, body: value });
+        const answer = await w.api.edit(id, value, own?.token);
+        if (own) remembered.setOwn(id, { ...own, body: value });
         w.thread.put(answer.comment);
         w.redraw(id);
       } catch (error) {
         w.trouble(error);
       }
     };
-    const { form, focus } = editForm(w.t, own.body, save, () => w.redraw(id));
+    // Written on another device: no source text here, so the text as shown (Markdown marks lost).
+    const { form, focus } = editForm(w.t, own ? own.body : body.innerText.trim(), save, () => w.redraw(id));
     body.replaceWith(form);
     focus();
   }
@@ -126,8 +136,8 @@ export class Writing {
   /** Delete one's own comment (after asking). @param {string} id */
   async remove(id) {
     const own = remembered.own()[id];
-    if (!own || !confirm(this.w.t.sure)) return;
-    await this.w.api.remove(id, own.token);
+    if (!this.w.mine(id) || !confirm(this.w.t.sure)) return;
+    await this.w.api.remove(id, own?.token);
     remembered.setOwn(id, null);
     this.w.drop(id);
   }

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 
 import msgspec
 
+from server.accounts.ports import Account, SignIn
 from server.adapters.memory_store import MemoryDatabase
 from server.adapters.memory_tables import EventRow as MemoryEvent
-from server.adapters.memory_tables import Tables
+from server.adapters.memory_tables import SeenAccount, Tables
 from server.archive import ports as a
 from server.events import EventType
-from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
+from server.model import CommentRecord, Moderator, ModeratorRole, Site, ThreadKey, ThreadState
+from server.moderation.ports import AuditEntry, Report
 from server.moderation.rules import Rules
 from server.storage import Storage, StoreError
 from server.threads.ports import IdempotentAnswer
@@ -45,7 +47,8 @@ class MemoryArchive:
                 )
         elif name == "moderators":
             for (site, who), token in t.tokens.items():
-                yield a.ModeratorRow(site=site, name=who, token_hash=token)
+                role = t.moderators[token].role
+                yield a.ModeratorRow(site=site, name=who, token_hash=token, role=role)
         elif name == "rules":
             for site, rules in t.rules.items():
                 yield a.RulesRow(site=site, config=_json(rules))
@@ -53,7 +56,7 @@ class MemoryArchive:
             for k, st in t.threads.items():
                 yield a.ThreadRow(
                     site=k.site, thread=k.thread, seq=st.seq, locked=st.locked,
-                    title=st.title, url=st.url,
+                    title=st.title, url=st.url, byline=st.byline,
                 )  # fmt: skip
         elif name == "comments":
             for thread in t.comments.values():
@@ -91,6 +94,25 @@ class MemoryArchive:
                     key=key, site=t.address_sites.get(key), requested_at=address.requested_at,
                     confirmed_at=address.confirmed_at,
                 )  # fmt: skip
+        elif name == "sign_ins":
+            for si in t.sign_ins.values():
+                yield a.SignInRow(
+                    site=si.site, policy=si.policy, audience=si.audience, issuer=si.issuer,
+                    secret=si.secret, public_key=si.public_key, jwks_url=si.jwks_url,
+                    roles=_json(list(si.roles)),
+                )  # fmt: skip
+        elif name == "accounts":
+            for seen in t.accounts.values():
+                acc = seen.account
+                yield a.AccountRow(
+                    site=acc.site, id=acc.id, name=acc.name, skeleton=seen.skeleton,
+                    email=acc.email, avatar=acc.avatar, roles=_json(list(acc.roles)),
+                    first_seen=seen.first_seen, last_seen=seen.last_seen,
+                )  # fmt: skip
+        elif name == "reports":
+            yield from t.reports.values()
+        elif name == "audit":
+            yield from t.audit.values()
         else:
             raise StoreError(f"no table {name!r}")
 
@@ -120,6 +142,10 @@ class MemoryArchive:
             "notifications_sent": self._notified,
             "secrets": self._secret,
             "mail_addresses": self._address,
+            "sign_ins": self._sign_in,
+            "accounts": self._account,
+            "reports": self._report,
+            "audit": self._audit,
         }
 
     def _need_site(self, site: str) -> None:
@@ -145,7 +171,9 @@ class MemoryArchive:
         if row.token_hash in t.moderators:
             raise StoreError("that token hash already belongs to another moderator")
         t.tokens[(row.site, row.name)] = row.token_hash
-        t.moderators[row.token_hash] = Moderator(name=row.name, site=row.site)
+        t.moderators[row.token_hash] = Moderator(
+            name=row.name, site=row.site, role=msgspec.convert(row.role, ModeratorRole)
+        )
         return True
 
     def _rules(self, row: a.Row) -> bool:
@@ -163,7 +191,7 @@ class MemoryArchive:
             return False
         self._tables.threads[key] = ThreadState(
             site=row.site, thread=row.thread, seq=row.seq, locked=row.locked,
-            title=row.title, url=row.url,
+            title=row.title, url=row.url, byline=row.byline,
         )  # fmt: skip
         return True
 
@@ -256,6 +284,50 @@ class MemoryArchive:
         )
         if row.site is not None:
             t.address_sites[row.key] = row.site
+        return True
+
+    def _sign_in(self, row: a.Row) -> bool:
+        assert isinstance(row, a.SignInRow)
+        if row.site in self._tables.sign_ins:
+            return False
+        self._need_site(row.site)
+        fields = msgspec.structs.asdict(row)
+        fields["roles"] = msgspec.json.decode(row.roles)
+        self._tables.sign_ins[row.site] = msgspec.convert(fields, SignIn)
+        return True
+
+    def _account(self, row: a.Row) -> bool:
+        assert isinstance(row, a.AccountRow)
+        t = self._tables
+        if (row.site, row.id) in t.accounts:
+            return False
+        self._need_site(row.site)
+        account = Account(
+            site=row.site, id=row.id, name=row.name, email=row.email, avatar=row.avatar,
+            roles=msgspec.json.decode(row.roles, type=tuple[str, ...]),
+        )  # fmt: skip
+        t.accounts[(row.site, row.id)] = SeenAccount(
+            account, row.skeleton, row.first_seen, row.last_seen
+        )
+        t.skeletons.setdefault((row.site, row.skeleton), set()).add(row.id)
+        return True
+
+    def _report(self, row: a.Row) -> bool:
+        assert isinstance(row, Report)
+        t = self._tables
+        if (row.comment_id, row.reporter) in t.reports:
+            return False
+        if row.comment_id not in t.comment_thread:
+            raise StoreError(f"no comment {row.comment_id!r} for a report")
+        t.reports[(row.comment_id, row.reporter)] = row
+        return True
+
+    def _audit(self, row: a.Row) -> bool:
+        assert isinstance(row, AuditEntry)
+        if row.id in self._tables.audit:
+            return False
+        # Kept with its id, as the SQL stores keep it; later entries' ids follow the largest.
+        self._tables.keep_audit(row)
         return True
 
 

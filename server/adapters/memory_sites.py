@@ -32,7 +32,9 @@ class MemoryModerators:
         if moderator.site not in tables.sites:
             raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
         owner = tables.moderators.get(token_hash)
-        if owner is not None and owner != moderator:
+        # The same moderator may be put again with their token (a new role): only another
+        # moderator's token is refused, as the SQL stores' unique token_hash refuses it.
+        if owner is not None and (owner.site, owner.name) != (moderator.site, moderator.name):
             raise StoreError("that token hash already belongs to another moderator")
         key = (moderator.site, moderator.name)
         old = tables.tokens.get(key)

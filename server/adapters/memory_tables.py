@@ -1,20 +1,24 @@
 """The in-memory store's tables: SQLite's tables as dicts, with the indexes SQLite gives for free.
 
 Each field stands for a table of sqlite_migrations.py, or for an index of one (`tokens`,
-`comment_thread`, `positions`), keyed as that table is, so every port of the in-memory store
-(memory_store.py builds them all on one `Tables`) finds rows the way the SQL does. `locks` stands
-for the database's write lock, one per thread.
+`comment_thread`, `positions`, `skeletons`, `audit_ids`), keyed as that table is, so every
+port of the in-memory store (memory_store.py builds them all on one `Tables`) finds rows the
+way the SQL does. `locks` stands for the database's write lock, one per thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import msgspec
+
+from server.accounts.ports import Account, SignIn
 from server.events import EventType
 from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
+from server.moderation.ports import AuditEntry, Report
 from server.moderation.rules import Rules
 from server.threads.ports import IdempotentAnswer
 from workers.notifications.ports import AddressState
@@ -28,6 +32,16 @@ class EventRow(NamedTuple):
     type: EventType
     comment_id: str | None
     payload: bytes
+
+
+class SeenAccount(NamedTuple):
+    """A row of `accounts`: the account as last seen, its name's skeleton, and when it was
+    first and last seen."""
+
+    account: Account
+    skeleton: str
+    first_seen: float
+    last_seen: float
 
 
 @dataclass
@@ -59,6 +73,18 @@ class Tables:
     address_sites: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     rules: dict[str, Rules] = field(default_factory=dict)
+    sign_ins: dict[str, SignIn] = field(default_factory=dict)
+    # (site, account id) -> the account; `skeletons` ((site, skeleton) -> account ids) stands
+    # for the index `accounts_by_skeleton`.
+    accounts: dict[tuple[str, str], SeenAccount] = field(default_factory=dict)
+    skeletons: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # (comment id, reporter) -> the report: the SQL's unique key.
+    reports: dict[tuple[str, str], Report] = field(default_factory=dict)
+    # The audit log by id; `audit_ids` (every id, ascending) stands for the index on id, and
+    # `audit_last` for AUTOINCREMENT's memory of the largest id ever given.
+    audit: dict[int, AuditEntry] = field(default_factory=dict)
+    audit_ids: list[int] = field(default_factory=list)
+    audit_last: int = 0
     # Each thread's write lock, held by its transaction and by the writes that must not
     # interleave with one (`set_meta`, `unsubscribe`).
     locks: dict[ThreadKey, asyncio.Lock] = field(default_factory=dict)
@@ -72,6 +98,16 @@ class Tables:
     def state(self, key: ThreadKey) -> ThreadState:
         """The thread's committed state (seq 0, unlocked, no metadata if never written to)."""
         return self.threads.get(key, ThreadState(site=key.site, thread=key.thread))
+
+    def keep_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Add an entry to the audit log: with the next id if it has none (0), else with its
+        own (a copied one), which later ids then follow."""
+        if entry.id == 0:
+            entry = msgspec.structs.replace(entry, id=self.audit_last + 1)
+        self.audit[entry.id] = entry
+        insort(self.audit_ids, entry.id)
+        self.audit_last = max(self.audit_last, entry.id)
+        return entry
 
     def event(self, key: ThreadKey, seq: int) -> EventRow | None:
         """The thread's committed event at `seq`, if any."""

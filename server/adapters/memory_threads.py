@@ -58,6 +58,11 @@ class MemoryThreads:
             self._tables.threads[key] = changed
             return changed.meta
 
+    async def set_byline(self, key: ThreadKey, byline: str) -> None:
+        async with self._tables.lock(key):
+            state = self._tables.state(key)
+            self._tables.threads[key] = msgspec.structs.replace(state, byline=byline)
+
 
 class MemoryEventLog:
     """`EventLog`: the committed events, per thread by seq and store-wide by position."""
@@ -134,3 +139,18 @@ class MemoryComments:
             if record.author_email is not None and record.author_email.casefold() == wanted
         ]
         return _oldest_first(found)
+
+    async def published_by(self, site: str, account: str | None, email: str | None) -> bool:
+        if account is None and email is None:
+            return False
+        return any(
+            record.status == "visible"
+            and (
+                record.account == account
+                if account is not None
+                else (record.author_email or "").casefold() == (email or "").casefold()
+            )
+            for key, thread in self._tables.comments.items()
+            if key.site == site
+            for record in thread.values()
+        )

@@ -1,11 +1,12 @@
 """A thread's transaction on the in-memory store: staged in overlays, then published at once.
 
 Implements `server.threads.ports.Transaction`. Every write is staged (comments, state, events
-appended or given new payloads, idempotency answers) and reads see the staged writes over the
-committed rows. `apply()` publishes them all with no await in between, so a reader sees all of a
-transaction or none of it; a transaction that raises is simply dropped, as a ROLLBACK drops it.
-`MemoryThreads.transaction` holds the thread's lock while one is open, so one transaction at a
-time writes a thread. The events' seqs and bytes are the core's: they are kept as given.
+appended or given new payloads, idempotency answers, audit entries) and reads see the staged
+writes over the committed rows. `apply()` publishes them all with no await in between, so a
+reader sees all of a transaction or none of it; a transaction that raises is simply dropped, as
+a ROLLBACK drops it. `MemoryThreads.transaction` holds the thread's lock while one is open, so
+one transaction at a time writes a thread. The events' seqs and bytes are the core's: they are
+kept as given.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import msgspec
 from server.adapters.memory_tables import EventRow, Tables, seq_index
 from server.events import EventType
 from server.model import CommentRecord, ThreadKey, ThreadState
+from server.moderation.ports import AuditEntry
 from server.storage import StoreError
 from server.threads.ports import ERASED, IdempotentAnswer, StoredEvent
 
@@ -37,6 +39,8 @@ class MemoryTransaction:
         self._new: set[str] = set()
         # Answers (of every site) remembered before this are forgotten on apply.
         self._forget_before: float | None = None
+        # Audit entries appended here: they take their ids when published, in this order.
+        self._audit: list[AuditEntry] = []
         self._open = True
 
     def end(self) -> None:
@@ -154,6 +158,13 @@ class MemoryTransaction:
     def _forgotten(self, answer: IdempotentAnswer) -> bool:
         return self._forget_before is not None and answer.created_at < self._forget_before
 
+    # The audit log.
+
+    async def audit(self, entry: AuditEntry) -> None:
+        self._check()
+        # The store gives the id, whatever the entry came with.
+        self._audit.append(msgspec.structs.replace(entry, id=0))
+
     # Commit.
 
     def _conflicts(self) -> None:
@@ -206,6 +217,8 @@ class MemoryTransaction:
                 tables.log.append((key, row.seq))
                 tables.positions[(key, row.seq)] = len(tables.log)
         self._apply_answers()
+        for entry in self._audit:
+            tables.keep_audit(entry)
 
     def _apply_answers(self) -> None:
         tables, site = self._tables, self._key.site

@@ -6,16 +6,21 @@ first places the final ones in the store-wide log (postgres_events.place), so a 
 quiet database reads every event. Each batch is written in one transaction, each row `INSERT …
 ON CONFLICT (key) DO NOTHING`. An event is written with its position, already placed: the log's
 placing numbers later events from the largest position, so the copy's log is the source's; an
-event at a position another holds is refused. A comment is written with the core's answers
-beside it (`model.in_review`, `model.counted`), as postgres_comments.py writes them.
+event at a position another holds is refused. An audit entry is written with its id, and a
+trigger (postgres_migrations.py, migration 3) moves the ids' sequence past it. A comment is
+written with the core's answers beside it (`model.in_review`, `model.counted`), as
+postgres_comments.py writes them, and its badges as the column's JSON text (the record's tuple
+in the archive's rows, so every store's comment rows read the same).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import asyncpg
 import msgspec
 
+from server.adapters.postgres_comments import badges_of, badges_text
 from server.adapters.postgres_database import PostgresDatabase, affected
 from server.adapters.postgres_events import place
 from server.archive.ports import Key, Row, Table
@@ -23,16 +28,16 @@ from server.model import CommentRecord, counted, in_review
 
 # What an event's row is unique by besides its position: an event already copied is skipped.
 _CONFLICT = {"events": ("site", "thread", "seq")}
-# The only key that is not text.
-_NUMBERS = {"position"}
+# The only keys that are not text (a webhook's or a delivery's `id` is).
+_NUMBERS = {("events", "position"), ("audit", "id")}
 
 
-def _ordered(column: str) -> str:
-    return column if column in _NUMBERS else f'{column} COLLATE "C"'
+def _ordered(table: Table, column: str) -> str:
+    return column if (table.name, column) in _NUMBERS else f'{column} COLLATE "C"'
 
 
 def _select(table: Table, after: Key | None) -> str:
-    key = ", ".join(_ordered(column) for column in table.key)
+    key = ", ".join(_ordered(table, column) for column in table.key)
     n = len(table.key)
     where = ""
     if after is not None:
@@ -44,10 +49,20 @@ def _select(table: Table, after: Key | None) -> str:
 
 
 def _values(table: Table, row: Row) -> tuple[object, ...]:
-    values = tuple(getattr(row, column) for column in table.columns)
     if isinstance(row, CommentRecord):
+        values = tuple(
+            badges_text(row.author_badges) if column == "author_badges" else getattr(row, column)
+            for column in table.columns
+        )
         return (*values, in_review(row), counted(row))
-    return values
+    return tuple(getattr(row, column) for column in table.columns)
+
+
+def _row(table: Table, record: asyncpg.Record) -> Row:
+    fields = dict(record.items())
+    if table.row is CommentRecord:
+        fields["author_badges"] = badges_of(fields["author_badges"])
+    return msgspec.convert(fields, table.row, strict=False)
 
 
 class PostgresArchive:
@@ -62,7 +77,7 @@ class PostgresArchive:
         if table.name == "events" and after is None:
             await place(self._db)
         found = await self._db.fetch(_select(table, after), *(after or ()), limit)
-        return [msgspec.convert(dict(r), table.row, strict=False) for r in found]
+        return [_row(table, r) for r in found]
 
     async def write(self, table: Table, rows: Sequence[Row]) -> int:
         if not rows:

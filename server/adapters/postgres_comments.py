@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from server.adapters.postgres_database import PostgresDatabase, affected, store_errors
 from server.adapters.postgres_migrations import Connection
 from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
@@ -28,9 +30,20 @@ from server.storage import StoreError
 COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
-    "pending_body_source, pending_body_html"
+    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges"
 )
 _NAMES = [name.strip() for name in COLUMNS.split(",")]
+
+
+def badges_text(badges: tuple[str, ...]) -> str:
+    """The badges column's JSON text: TEXT, not JSONB, and encoded as sqlite_comments.py
+    encodes it, so the stores hold the same bytes and a copy's rows are the source's."""
+    return msgspec.json.encode(badges).decode()
+
+
+def badges_of(text: str) -> tuple[str, ...]:
+    return msgspec.json.decode(text, type=tuple[str, ...])
+
 
 # What inserts write: the record's columns, then the core's answers for it (`_written`).
 _WRITTEN_COLUMNS = COLUMNS + ", in_review, counted"
@@ -41,7 +54,8 @@ _UPDATE_SET = ", ".join(
 
 # What `readable` reads: what a reader's view of a comment is made of.
 _READABLE_COLUMNS = (
-    "id, parent, author_name, author_url, body_html, status, created_at, edited_at, pinned"
+    "id, parent, author_name, author_url, body_html, status, created_at, edited_at, pinned, "
+    "author_key, author_avatar, author_badges"
 )
 
 _ORDER = 'created_at, id COLLATE "C"'
@@ -70,6 +84,10 @@ def record_of(row: Any) -> CommentRecord:
         decided_by=row[17],
         pending_body_source=row[18],
         pending_body_html=row[19],
+        account=row[20],
+        author_key=row[21],
+        author_avatar=row[22],
+        author_badges=badges_of(row[23]),
     )
 
 
@@ -96,6 +114,10 @@ def _written(r: CommentRecord) -> tuple[object, ...]:
         r.decided_by,
         r.pending_body_source,
         r.pending_body_html,
+        r.account,
+        r.author_key,
+        r.author_avatar,
+        badges_text(r.author_badges),
         in_review(r),
         counted(r),
     )
@@ -167,12 +189,12 @@ async def has_replies(conn: Connection, site: str, thread: str, comment_id: str)
 
 
 def _thread_sql(columns: str) -> str:
-    """One statement, so one snapshot: the thread's comments (`columns`, then its state's four
+    """One statement, so one snapshot: the thread's comments (`columns`, then its state's five
     columns on every row). A thread without comments gives one row of NULL comment columns;
     a thread never written to, NULL state columns."""
     prefixed = ", ".join(f"c.{name.strip()}" for name in columns.split(","))
     return (
-        f"SELECT {prefixed}, t.seq, t.locked, t.title, t.url "
+        f"SELECT {prefixed}, t.seq, t.locked, t.title, t.url, t.byline "
         "FROM (SELECT 1) AS one "
         "LEFT JOIN threads AS t ON t.site = $1 AND t.thread = $2 "
         "LEFT JOIN comments AS c ON c.site = $1 AND c.thread = $2 "
@@ -185,8 +207,8 @@ _READABLE_SQL = _thread_sql(_READABLE_COLUMNS)
 
 
 def _state(key: ThreadKey, rows: Sequence[Any], first: int) -> ThreadState:
-    """The thread's state from the columns at `first`: seq 0, unlocked, no title or URL if
-    the thread was never written to."""
+    """The thread's state from the columns at `first`: seq 0, unlocked, no title, URL or
+    byline if the thread was never written to."""
     if not rows or rows[0][first] is None:
         return ThreadState(site=key.site, thread=key.thread)
     row = rows[0]
@@ -197,6 +219,7 @@ def _state(key: ThreadKey, rows: Sequence[Any], first: int) -> ThreadState:
         locked=bool(row[first + 1]),
         title=row[first + 2],
         url=row[first + 3],
+        byline=row[first + 4],
     )
 
 
@@ -214,6 +237,9 @@ def _readable_record(key: ThreadKey, row: Any) -> CommentRecord:
         created_at=row[6],
         edited_at=row[7],
         pinned=bool(row[8]),
+        author_key=row[9],
+        author_avatar=row[10],
+        author_badges=badges_of(row[11]),
     )
 
 
@@ -268,6 +294,21 @@ class PostgresCommentReads:
             email,
         )
         return [record_of(row) for row in rows]
+
+    async def published_by(self, site: str, account: str | None, email: str | None) -> bool:
+        if account is not None:
+            where, value = "account = $1", account
+        elif email is not None:
+            where, value = "lower(author_email) = lower($1)", email  # as comments_by_email
+        else:
+            return False
+        found = await self._db.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM comments WHERE {where} AND site = $2 "
+            "AND status = 'visible')",
+            value,
+            site,
+        )
+        return bool(found)
 
 
 class PostgresReviewQueue:

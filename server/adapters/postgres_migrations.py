@@ -189,6 +189,101 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         "CREATE INDEX mail_addresses_by_request ON mail_addresses (site, requested_at)",
     ),
+    (
+        # 2: single sign-on, as SQLite's migration 14: a signed-in author's account (private;
+        # indexed per site for bans by account), public key and avatar on each comment; each
+        # site's sign-in settings (roles: a JSON list, as SQLite keeps them, so a row copies
+        # between stores as it is); the accounts seen, their names' skeletons indexed.
+        "ALTER TABLE comments ADD COLUMN account TEXT",
+        "ALTER TABLE comments ADD COLUMN author_key TEXT",
+        "ALTER TABLE comments ADD COLUMN author_avatar TEXT",
+        "CREATE INDEX comments_by_account ON comments (site, account)",
+        """
+        CREATE TABLE sign_ins (
+            site TEXT PRIMARY KEY REFERENCES sites (name) ON DELETE CASCADE,
+            policy TEXT NOT NULL CHECK (policy IN ('anonymous', 'accounts', 'both')),
+            audience TEXT NOT NULL,
+            issuer TEXT,
+            secret TEXT,
+            public_key TEXT,
+            jwks_url TEXT,
+            roles TEXT NOT NULL DEFAULT '[]'
+        )
+        """,
+        """
+        CREATE TABLE accounts (
+            site TEXT NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            skeleton TEXT NOT NULL,
+            email TEXT,
+            avatar TEXT,
+            roles TEXT NOT NULL DEFAULT '[]',
+            first_seen DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (site, id)
+        )
+        """,
+        "CREATE INDEX accounts_by_skeleton ON accounts (site, skeleton)",
+    ),
+    (
+        # 3: readers' reports and the audit log, as SQLite's migration 15. An audit row
+        # written with its id (`livethread copy`) moves the ids' sequence past it, so the
+        # entries appended after a copy do not collide with the copied ones: the trigger does
+        # it for any writer, and only when the id is above what the sequence has given (an
+        # id the sequence gave itself never moves it, whatever the commit order).
+        """
+        CREATE TABLE reports (
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            comment_id TEXT NOT NULL REFERENCES comments (id),
+            reporter TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('spam', 'abuse', 'off_topic', 'other')),
+            text TEXT,
+            at DOUBLE PRECISION NOT NULL,
+            UNIQUE (comment_id, reporter)
+        )
+        """,
+        """
+        CREATE TABLE audit (
+            id BIGSERIAL PRIMARY KEY,
+            site TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            by TEXT NOT NULL,
+            action TEXT NOT NULL,
+            thread TEXT,
+            comment_id TEXT,
+            subject TEXT,
+            reason TEXT
+        )
+        """,
+        "CREATE INDEX audit_by_site ON audit (site, id)",
+        "CREATE INDEX audit_by_comment ON audit (comment_id, id)",
+        """
+        CREATE FUNCTION audit_ids_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            top BIGINT;
+        BEGIN
+            SELECT max(id) INTO top FROM added;
+            PERFORM setval('audit_id_seq', top) FROM audit_id_seq
+            WHERE top > last_value OR NOT is_called;
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER audit_ids_follow AFTER INSERT ON audit
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION audit_ids_follow()
+        """,
+    ),
+    (
+        # 4: roles and badges, as SQLite's migration 16. The badges are JSON text, not JSONB,
+        # so both stores keep the same bytes (postgres_comments.badges_text).
+        "ALTER TABLE moderators ADD COLUMN role TEXT NOT NULL DEFAULT 'moderator' "
+        "CHECK (role IN ('moderator', 'admin'))",
+        "ALTER TABLE threads ADD COLUMN byline TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE comments ADD COLUMN author_badges TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -54,13 +54,15 @@ class PostgresModerators:
     async def put(self, moderator: Moderator, token_hash: str) -> None:
         try:
             status = await self._db.execute(
-                "INSERT INTO moderators (site, name, token_hash) "
-                "SELECT $1::text, $2::text, $3::text "
+                "INSERT INTO moderators (site, name, token_hash, role) "
+                "SELECT $1::text, $2::text, $3::text, $4::text "
                 "WHERE EXISTS (SELECT 1 FROM sites WHERE name = $1) "
-                "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash",
+                "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash, "
+                "role = excluded.role",
                 moderator.site,
                 moderator.name,
                 token_hash,
+                moderator.role,
             )
         except StoreError as exc:
             # The one unique constraint ON CONFLICT (site, name) leaves to fail.
@@ -72,15 +74,16 @@ class PostgresModerators:
 
     async def by_token(self, token_hash: str) -> Moderator | None:
         row = await self._db.fetchrow(
-            "SELECT site, name FROM moderators WHERE token_hash = $1", token_hash
+            "SELECT site, name, role FROM moderators WHERE token_hash = $1", token_hash
         )
-        return None if row is None else Moderator(name=row[1], site=row[0])
+        return None if row is None else Moderator(name=row[1], site=row[0], role=row[2])
 
     async def of_site(self, site: str) -> list[Moderator]:
         rows = await self._db.fetch(
-            'SELECT site, name FROM moderators WHERE site = $1 ORDER BY name COLLATE "C"', site
+            'SELECT site, name, role FROM moderators WHERE site = $1 ORDER BY name COLLATE "C"',
+            site,
         )
-        return [Moderator(name=row[1], site=row[0]) for row in rows]
+        return [Moderator(name=row[1], site=row[0], role=row[2]) for row in rows]
 
     async def remove(self, site: str, name: str) -> bool:
         status = await self._db.execute(

@@ -11,6 +11,8 @@ become StoreUnavailable or StoreError) and one small adapter per port, each next
 - postgres_events.py: `EventLog` (with the placing of events in the store-wide log), `Cursors`;
 - postgres_comments.py: `CommentReads`, `ReviewQueue`;
 - postgres_sites.py: `Sites`, `Moderators`, `RuleBook`;
+- postgres_audit.py: `Reports`, `AuditLog`;
+- postgres_accounts.py: `SignIns`, `Accounts`;
 - postgres_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - postgres_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
 
@@ -21,6 +23,8 @@ server/model.py); the store keeps what it is given.
 
 from __future__ import annotations
 
+from server.adapters.postgres_accounts import PostgresAccounts, PostgresSignIns
+from server.adapters.postgres_audit import PostgresAuditLog, PostgresReports
 from server.adapters.postgres_comments import PostgresCommentReads, PostgresReviewQueue
 from server.adapters.postgres_database import PostgresDatabase
 from server.adapters.postgres_events import PostgresCursors, PostgresEventLog
@@ -56,8 +60,12 @@ def postgres_storage(
         comments=PostgresCommentReads(db),
         review=PostgresReviewQueue(db),
         rules=PostgresRuleBook(db),
+        reports=PostgresReports(db),
+        audit=PostgresAuditLog(db),
         sites=PostgresSites(db),
         moderators=PostgresModerators(db),
+        sign_ins=PostgresSignIns(db),
+        accounts=PostgresAccounts(db),
         cursors=PostgresCursors(db),
         webhooks=PostgresWebhooks(db),
         deliveries=PostgresDeliveries(db),

@@ -84,7 +84,7 @@ _HOLD = (
     "SELECT $1::text, $2::text FROM "
     "(SELECT pg_advisory_xact_lock($3::int4, hashtext($1::text || '/' || $2::text))) AS held "
     "ON CONFLICT (site, thread) DO UPDATE SET seq = threads.seq "
-    "RETURNING seq, locked, title, url"
+    "RETURNING seq, locked, title, url, byline"
 )
 
 # `first`: a field already set keeps its value, decided inside the one statement (under the
@@ -153,3 +153,14 @@ class PostgresThreads:
         if row is None:
             raise StoreError(f"thread {key}: no row after setting its metadata")
         return ThreadMeta(title=row["title"], url=row["url"])
+
+    async def set_byline(self, key: ThreadKey, byline: str) -> None:
+        # One statement, as set_meta: the row is made (seq 0) or only its byline changed,
+        # under the row's lock.
+        await self._db.execute(
+            "INSERT INTO threads (site, thread, byline) VALUES ($1, $2, $3) "
+            "ON CONFLICT (site, thread) DO UPDATE SET byline = excluded.byline",
+            key.site,
+            key.thread,
+            byline,
+        )

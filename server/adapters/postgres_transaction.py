@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
+from server.adapters.postgres_audit import INSERT_AUDIT, audit_values
 from server.adapters.postgres_comments import (
     has_replies,
     insert_comment,
@@ -30,12 +31,13 @@ from server.adapters.postgres_database import affected, store_errors
 from server.adapters.postgres_migrations import Connection
 from server.events import EventType
 from server.model import CommentRecord, ThreadKey, ThreadState
+from server.moderation.ports import AuditEntry
 from server.storage import StoreError
 from server.threads.ports import ERASED, IdempotentAnswer, StoredEvent
 
 T = TypeVar("T")
 
-STATE = "SELECT seq, locked, title, url FROM threads WHERE site = $1 AND thread = $2"
+STATE = "SELECT seq, locked, title, url, byline FROM threads WHERE site = $1 AND thread = $2"
 
 # The event and the thread's seq in one statement (one round trip while the thread is held): the
 # seq moves only if the event went in, so "UPDATE 0" means the seq was taken.
@@ -98,6 +100,7 @@ def state_of(key: ThreadKey, row: asyncpg.Record | None) -> ThreadState:
         locked=bool(row["locked"]),
         title=row["title"],
         url=row["url"],
+        byline=row["byline"],
     )
 
 
@@ -311,3 +314,8 @@ class PostgresTransaction:
             self._key.site,
             comment_id,
         )
+
+    # The audit log (postgres_audit.py): a plain INSERT, committed with the thread's writes.
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._execute(INSERT_AUDIT, *audit_values(entry))

@@ -6,7 +6,8 @@ row `INSERT … ON CONFLICT (key) DO NOTHING`. An event is written with its posi
 AUTOINCREMENT key takes any position not yet used, and the log's next one follows the largest),
 so the copy's log is the source's; another event at that position is refused. A comment is
 written with the core's answers beside it (`model.in_review`, `model.counted`), as every insert
-of sqlite_comments.py writes them.
+of sqlite_comments.py writes them, and its badges as the column's JSON text (the record's tuple
+in the archive's rows, so every store's comment rows read the same).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from server.adapters.sqlite_comments import badges_of, badges_text
 from server.adapters.sqlite_database import SqliteDatabase
 from server.archive.ports import Key, Row, Table
 from server.model import CommentRecord, counted, in_review
@@ -32,17 +34,23 @@ def _select(table: Table, after: Key | None) -> str:
 
 def read_rows(conn: sqlite3.Connection, table: Table, after: Key | None, limit: int) -> list[Row]:
     found = conn.execute(_select(table, after), (*(after or ()), max(limit, 0))).fetchall()
-    return [
-        msgspec.convert(dict(zip(table.columns, values, strict=True)), table.row, strict=False)
-        for values in found
-    ]
+    rows: list[Row] = []
+    for values in found:
+        fields = dict(zip(table.columns, values, strict=True))
+        if table.row is CommentRecord:
+            fields["author_badges"] = badges_of(fields["author_badges"])
+        rows.append(msgspec.convert(fields, table.row, strict=False))
+    return rows
 
 
 def _values(table: Table, row: Row) -> tuple[object, ...]:
-    values = tuple(getattr(row, column) for column in table.columns)
     if isinstance(row, CommentRecord):
+        values = tuple(
+            badges_text(row.author_badges) if column == "author_badges" else getattr(row, column)
+            for column in table.columns
+        )
         return (*values, in_review(row), counted(row))
-    return values
+    return tuple(getattr(row, column) for column in table.columns)
 
 
 def write_rows(conn: sqlite3.Connection, table: Table, rows: Sequence[Row]) -> int:

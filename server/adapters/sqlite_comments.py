@@ -21,6 +21,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from server.adapters.sqlite_database import SqliteDatabase
 from server.adapters.sqlite_threads import thread_state
 from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
@@ -33,8 +35,18 @@ MAX_PARAMS = 500
 _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
-    "pending_body_source, pending_body_html"
+    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges"
 )
+
+
+def badges_text(badges: tuple[str, ...]) -> str:
+    """The badges column's JSON text, the same bytes on every store (postgres_comments.py
+    writes it with this), so a copy's rows are the source's."""
+    return msgspec.json.encode(badges).decode()
+
+
+def badges_of(text: str) -> tuple[str, ...]:
+    return msgspec.json.decode(text, type=tuple[str, ...])
 
 
 # What inserts write: the record's columns, then the core's answers for it (`_written`).
@@ -44,7 +56,8 @@ _WRITTEN_PLACEHOLDERS = ", ".join("?" * len(_WRITTEN_COLUMNS.split(",")))
 
 # What readable_comments reads: what a reader's view of a comment is made of.
 _READABLE_COLUMNS = (
-    "id, parent, author_name, author_url, body_html, status, created_at, edited_at, pinned"
+    "id, parent, author_name, author_url, body_html, status, created_at, edited_at, pinned, "
+    "author_key, author_avatar, author_badges"
 )
 
 
@@ -70,6 +83,10 @@ def _record(row: Any) -> CommentRecord:
         decided_by=row[17],
         pending_body_source=row[18],
         pending_body_html=row[19],
+        account=row[20],
+        author_key=row[21],
+        author_avatar=row[22],
+        author_badges=badges_of(row[23]),
     )
 
 
@@ -95,6 +112,10 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         r.decided_by,
         r.pending_body_source,
         r.pending_body_html,
+        r.account,
+        r.author_key,
+        r.author_avatar,
+        badges_text(r.author_badges),
     )
 
 
@@ -131,6 +152,9 @@ def readable_comments(
             created_at=row[6],
             edited_at=row[7],
             pinned=bool(row[8]),
+            author_key=row[9],
+            author_avatar=row[10],
+            author_badges=badges_of(row[11]),
         )
         for row in rows
     ]
@@ -207,7 +231,8 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
         "UPDATE comments SET parent = ?, author_name = ?, author_email = ?, author_url = ?, "
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
         "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ?, "
-        "pending_body_source = ?, pending_body_html = ?, in_review = ?, counted = ? "
+        "pending_body_source = ?, pending_body_html = ?, account = ?, author_key = ?, "
+        "author_avatar = ?, author_badges = ?, in_review = ?, counted = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
         (*_written(record)[3:], record.id, record.site, record.thread),
     )
@@ -241,6 +266,22 @@ def comments_by_email(conn: sqlite3.Connection, email: str) -> list[CommentRecor
         (email,),
     ).fetchall()
     return [_record(row) for row in rows]
+
+
+def published_by(
+    conn: sqlite3.Connection, site: str, account: str | None, email: str | None
+) -> bool:
+    if account is not None:
+        sql, value = "account = ?", account
+    elif email is not None:
+        sql, value = "author_email = ? COLLATE NOCASE", email
+    else:
+        return False
+    found = conn.execute(
+        f"SELECT 1 FROM comments WHERE {sql} AND site = ? AND status = 'visible' LIMIT 1",
+        (value, site),
+    ).fetchone()
+    return found is not None
 
 
 def queue(conn: sqlite3.Connection, site_name: str, limit: int) -> list[CommentRecord]:
@@ -278,6 +319,9 @@ class SqliteCommentReads:
 
     async def by_email(self, email: str) -> list[CommentRecord]:
         return await self._db.read(comments_by_email, email)
+
+    async def published_by(self, site: str, account: str | None, email: str | None) -> bool:
+        return await self._db.read_now(published_by, site, account, email)
 
 
 class SqliteReviewQueue:

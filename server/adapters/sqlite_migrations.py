@@ -277,6 +277,84 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP INDEX comments_queue",
         "CREATE INDEX comments_queue ON comments (site, created_at) WHERE in_review = 1",
     ),
+    (
+        # 14: single sign-on (server/accounts, issue 16). A comment may be a signed-in
+        # author's: their publisher's account id (private, indexed per site for bans by
+        # account), the key readers see in its place, and their avatar. Each site's sign-in
+        # settings (roles: a JSON list), and the accounts seen, with their name's skeleton
+        # indexed so a look-alike name is found without reading a site's every account.
+        "ALTER TABLE comments ADD COLUMN account TEXT",
+        "ALTER TABLE comments ADD COLUMN author_key TEXT",
+        "ALTER TABLE comments ADD COLUMN author_avatar TEXT",
+        "CREATE INDEX comments_by_account ON comments (site, account)",
+        """
+        CREATE TABLE sign_ins (
+            site TEXT PRIMARY KEY REFERENCES sites (name) ON DELETE CASCADE,
+            policy TEXT NOT NULL CHECK (policy IN ('anonymous', 'accounts', 'both')),
+            audience TEXT NOT NULL,
+            issuer TEXT,
+            secret TEXT,
+            public_key TEXT,
+            jwks_url TEXT,
+            roles TEXT NOT NULL DEFAULT '[]'
+        )
+        """,
+        """
+        CREATE TABLE accounts (
+            site TEXT NOT NULL REFERENCES sites (name) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            skeleton TEXT NOT NULL,
+            email TEXT,
+            avatar TEXT,
+            roles TEXT NOT NULL DEFAULT '[]',
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            PRIMARY KEY (site, id)
+        )
+        """,
+        "CREATE INDEX accounts_by_skeleton ON accounts (site, skeleton)",
+    ),
+    (
+        # 15: readers' reports of comments, one per reader and comment, and the audit log of
+        # moderation decisions (issue 16), append-only, read per site and per comment in id
+        # order (AUTOINCREMENT: ids follow the single writer's append order, never reused).
+        """
+        CREATE TABLE reports (
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            comment_id TEXT NOT NULL REFERENCES comments (id),
+            reporter TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('spam', 'abuse', 'off_topic', 'other')),
+            text TEXT,
+            at REAL NOT NULL,
+            UNIQUE (comment_id, reporter)
+        )
+        """,
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            site TEXT NOT NULL,
+            at REAL NOT NULL,
+            by TEXT NOT NULL,
+            action TEXT NOT NULL,
+            thread TEXT,
+            comment_id TEXT,
+            subject TEXT,
+            reason TEXT
+        )
+        """,
+        "CREATE INDEX audit_by_site ON audit (site, id)",
+        "CREATE INDEX audit_by_comment ON audit (comment_id, id)",
+    ),
+    (
+        # 16: roles and badges (issue 16): a moderator's role, a thread's byline author, the
+        # badges a comment's author had when posting (JSON, sqlite_comments.badges_text).
+        "ALTER TABLE moderators ADD COLUMN role TEXT NOT NULL DEFAULT 'moderator' "
+        "CHECK (role IN ('moderator', 'admin'))",
+        "ALTER TABLE threads ADD COLUMN byline TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE comments ADD COLUMN author_badges TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -46,9 +46,10 @@ def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: st
         raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
     try:
         conn.execute(
-            "INSERT INTO moderators (site, name, token_hash) VALUES (?, ?, ?) "
-            "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash",
-            (moderator.site, moderator.name, token_hash),
+            "INSERT INTO moderators (site, name, token_hash, role) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (site, name) DO UPDATE SET token_hash = excluded.token_hash, "
+            "role = excluded.role",
+            (moderator.site, moderator.name, token_hash, moderator.role),
         )
     except sqlite3.IntegrityError as exc:
         raise StoreError("that token hash already belongs to another moderator") from exc
@@ -61,16 +62,16 @@ def remove_moderator(conn: sqlite3.Connection, site: str, name: str) -> bool:
 
 def moderators(conn: sqlite3.Connection, site: str) -> list[Moderator]:
     rows = conn.execute(
-        "SELECT site, name FROM moderators WHERE site = ? ORDER BY name", (site,)
+        "SELECT site, name, role FROM moderators WHERE site = ? ORDER BY name", (site,)
     ).fetchall()
-    return [Moderator(name=row[1], site=row[0]) for row in rows]
+    return [Moderator(name=row[1], site=row[0], role=row[2]) for row in rows]
 
 
 def moderator(conn: sqlite3.Connection, token_hash: str) -> Moderator | None:
     row = conn.execute(
-        "SELECT site, name FROM moderators WHERE token_hash = ?", (token_hash,)
+        "SELECT site, name, role FROM moderators WHERE token_hash = ?", (token_hash,)
     ).fetchone()
-    return None if row is None else Moderator(name=row[1], site=row[0])
+    return None if row is None else Moderator(name=row[1], site=row[0], role=row[2])
 
 
 def put_rules(conn: sqlite3.Connection, site_name: str, rules: Rules) -> None:

@@ -9,6 +9,8 @@ per port, each next to its SQL:
 - sqlite_events.py: `EventLog`, `Cursors`;
 - sqlite_comments.py: `CommentReads`, `ReviewQueue`;
 - sqlite_sites.py: `Sites`, `Moderators`, `RuleBook`;
+- sqlite_audit.py: `Reports`, `AuditLog`;
+- sqlite_accounts.py: `SignIns`, `Accounts`;
 - sqlite_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - sqlite_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
 
@@ -19,6 +21,8 @@ server/model.py); the store keeps what it is given.
 
 from __future__ import annotations
 
+from server.adapters.sqlite_accounts import SqliteAccounts, SqliteSignIns
+from server.adapters.sqlite_audit import SqliteAuditLog, SqliteReports
 from server.adapters.sqlite_comments import SqliteCommentReads, SqliteReviewQueue
 from server.adapters.sqlite_database import BUSY_TIMEOUT_MS, Durability, SqliteDatabase
 from server.adapters.sqlite_events import SqliteCursors, SqliteEventLog
@@ -52,8 +56,12 @@ def sqlite_storage(
         comments=SqliteCommentReads(db),
         review=SqliteReviewQueue(db),
         rules=SqliteRuleBook(db),
+        reports=SqliteReports(db),
+        audit=SqliteAuditLog(db),
         sites=SqliteSites(db),
         moderators=SqliteModerators(db),
+        sign_ins=SqliteSignIns(db),
+        accounts=SqliteAccounts(db),
         cursors=SqliteCursors(db),
         webhooks=SqliteWebhooks(db),
         deliveries=SqliteDeliveries(db),

@@ -16,13 +16,19 @@ from server.model import ThreadMeta, ThreadState
 
 def thread_state(conn: sqlite3.Connection, site: str, thread: str) -> ThreadState:
     row = conn.execute(
-        "SELECT seq, locked, title, url FROM threads WHERE site = ? AND thread = ?",
+        "SELECT seq, locked, title, url, byline FROM threads WHERE site = ? AND thread = ?",
         (site, thread),
     ).fetchone()
     if row is None:
         return ThreadState(site=site, thread=thread)
     return ThreadState(
-        site=site, thread=thread, seq=int(row[0]), locked=bool(row[1]), title=row[2], url=row[3]
+        site=site,
+        thread=thread,
+        seq=int(row[0]),
+        locked=bool(row[1]),
+        title=row[2],
+        url=row[3],
+        byline=row[4],
     )
 
 
@@ -51,6 +57,14 @@ def set_thread_meta(
         (site, thread, meta.title, meta.url),
     )
     return thread_meta(conn, site, thread)
+
+
+def set_byline(conn: sqlite3.Connection, site: str, thread: str, byline: str) -> None:
+    conn.execute(
+        "INSERT INTO threads (site, thread, byline) VALUES (?, ?, ?) "
+        "ON CONFLICT (site, thread) DO UPDATE SET byline = excluded.byline",
+        (site, thread, byline),
+    )
 
 
 def set_locked(conn: sqlite3.Connection, site: str, thread: str, locked: bool) -> None:

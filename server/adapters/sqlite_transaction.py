@@ -14,11 +14,18 @@ from contextlib import asynccontextmanager
 
 import msgspec
 
-from server.adapters import sqlite_comments, sqlite_events, sqlite_idempotency, sqlite_threads
+from server.adapters import (
+    sqlite_audit,
+    sqlite_comments,
+    sqlite_events,
+    sqlite_idempotency,
+    sqlite_threads,
+)
 from server.adapters.sqlite_database import SqliteDatabase
 from server.adapters.sqlite_writer import Member
 from server.events import EventType
 from server.model import CommentRecord, ThreadKey, ThreadMeta, ThreadState
+from server.moderation.ports import AuditEntry
 from server.storage import StoreError
 from server.threads.ports import IdempotentAnswer, StoredEvent, Transaction
 
@@ -117,6 +124,9 @@ class SqliteTransaction:
             sqlite_idempotency.erase_answers, self._key.site, comment_id, body
         )
 
+    async def audit(self, entry: AuditEntry) -> None:
+        await self._writer().call(sqlite_audit.append_audit, entry)
+
 
 class SqliteThreads:
     """`Threads`: transactions on the writer; state and metadata read from the reader."""
@@ -146,3 +156,6 @@ class SqliteThreads:
         return await self._db.write(
             sqlite_threads.set_thread_meta, key.site, key.thread, meta, first
         )
+
+    async def set_byline(self, key: ThreadKey, byline: str) -> None:
+        await self._db.write(sqlite_threads.set_byline, key.site, key.thread, byline)

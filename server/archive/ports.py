@@ -19,6 +19,7 @@ from typing import NamedTuple, Protocol
 import msgspec
 
 from server.model import CommentRecord
+from server.moderation.ports import AuditEntry, Report
 from workers.webhooks.ports import Delivery
 
 
@@ -32,6 +33,7 @@ class ModeratorRow(msgspec.Struct, frozen=True, kw_only=True):
     site: str
     name: str
     token_hash: str
+    role: str  # "moderator" or "admin"
 
 
 class RulesRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +48,7 @@ class ThreadRow(msgspec.Struct, frozen=True, kw_only=True):
     locked: bool
     title: str
     url: str
+    byline: str
 
 
 class EventRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,6 +103,29 @@ class AddressRow(msgspec.Struct, frozen=True, kw_only=True):
     confirmed_at: float | None
 
 
+class SignInRow(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    policy: str
+    audience: str
+    issuer: str | None
+    secret: str | None
+    public_key: str | None
+    jwks_url: str | None
+    roles: str  # JSON list of role names
+
+
+class AccountRow(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    id: str
+    name: str
+    skeleton: str
+    email: str | None
+    avatar: str | None
+    roles: str  # JSON list of role names
+    first_seen: float
+    last_seen: float
+
+
 Row = msgspec.Struct
 Key = tuple[str | int, ...]
 
@@ -132,9 +158,15 @@ DELIVERIES = Table("deliveries", Delivery, ("id",))
 NOTIFIED = Table("notifications_sent", NotifiedRow, ("reply_id", "recipient"))
 SECRETS = Table("secrets", SecretRow, ("name",))
 ADDRESSES = Table("mail_addresses", AddressRow, ("key",))
+SIGN_INS = Table("sign_ins", SignInRow, ("site",))
+ACCOUNTS = Table("accounts", AccountRow, ("site", "id"))
+REPORTS = Table("reports", Report, ("comment_id", "reporter"))
+# Kept with their ids: the copy's log reads in the source's order, and later ids follow.
+AUDIT = Table("audit", AuditEntry, ("id",))
 
-# Every table, each after the tables its rows refer to (sites before their moderators, rules
-# and webhooks; webhooks before their deliveries; threads before their events).
+# Every table, each after the tables its rows refer to (sites before their moderators, rules,
+# webhooks, sign-in settings and accounts; webhooks before their deliveries; threads before
+# their events; comments before their reports).
 TABLES: tuple[Table, ...] = (
     SITES,
     MODERATORS,
@@ -149,6 +181,10 @@ TABLES: tuple[Table, ...] = (
     NOTIFIED,
     SECRETS,
     ADDRESSES,
+    SIGN_INS,
+    ACCOUNTS,
+    REPORTS,
+    AUDIT,
 )
 
 

@@ -43,6 +43,12 @@ def register(commands: Commands) -> None:
         parser.add_argument(
             "--redis", help="Redis URL, to close the old token's open sockets at once"
         )
+    add.add_argument(
+        "--role",
+        choices=("moderator", "admin"),
+        default="moderator",
+        help="shown as a badge on what they post with the token (default: moderator)",
+    )
 
 
 async def _announce(settings: Settings, site: str) -> None:
@@ -69,7 +75,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
             print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
             return 2
         token = new_token()
-        await store.moderators.put(Moderator(name=args.name, site=args.site), token_hash(token))
+        moderator = Moderator(name=args.name, site=args.site, role=args.role)
+        await store.moderators.put(moderator, token_hash(token))
         # A replaced token stops working now: its sockets too.
         await _announce(settings, args.site)
         print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
@@ -100,7 +107,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
             print(f"livethread: error: no site {args.site!r}", file=sys.stderr)
             return 2
         for moderator in await store.moderators.of_site(args.site):
-            print(moderator.name)
+            print(moderator.name if moderator.role == "moderator" else f"{moderator.name} (admin)")
         return 0
 
     return with_store(settings, work)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from server.cli import copy, moderators, rules, serve, sites, threads, users
+from server.cli import audit, copy, moderators, rules, serve, sign_in, sites, threads, users
 from server.settings import Settings, SettingsError, environment
 from server.storage import StoreError
 from server.validation import RequestError
@@ -53,10 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.register(commands)
 
     sites.register(commands)
+    sign_in.register(commands)
     threads.register(commands)
     users.register(commands)
 
     moderators.register(commands)
+    audit.register(commands)
 
     webhooks.register(commands)
     rules.register(commands)

@@ -47,6 +47,17 @@ def register(commands: Commands) -> None:
         metavar="SECONDS",
         help="hold the same text in another thread within this long (0: off)",
     )
+    put.add_argument(
+        "--reports-hold",
+        type=int,
+        metavar="N",
+        help="hold a comment once N distinct readers report it (0: reports only flag it)",
+    )
+    put.add_argument(
+        "--first-time-hold",
+        action=argparse.BooleanOptionalAction,
+        help="hold a new account's or email's comments until a moderator approves one",
+    )
     put.add_argument("--classifier-url", metavar="URL", help="external spam classifier, or off")
     put.add_argument("--classifier-kind", choices=CLASSIFIER_KINDS, help="its protocol")
     put.add_argument("--classifier-key", metavar="KEY", help="API key (akismet), or off")
@@ -82,7 +93,13 @@ def _off(value: str | None) -> str | None:
 
 def _changes(args: argparse.Namespace) -> dict[str, object]:
     changes: dict[str, object] = {}
-    for name in ("links_max", "repeat_window", "classifier_kind"):
+    for name in (
+        "links_max",
+        "repeat_window",
+        "classifier_kind",
+        "reports_hold",
+        "first_time_hold",
+    ):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     for name in ("banned", "suspect"):

@@ -7,4 +7,4 @@ decides through the same actions.
 """
 
 # What other rooms may import; the rest is this room's own (tests/test_architecture.py).
-__all__ = ["actions", "automod", "ports", "review", "rules"]
+__all__ = ["actions", "audit", "automod", "ports", "review", "rules"]

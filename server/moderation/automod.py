@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import msgspec
@@ -46,9 +46,17 @@ RULES_TTL = 2.0
 
 
 class Poster(msgspec.Struct, frozen=True, kw_only=True):
-    """Who is posting, as the web edge knows them: the client address as a keyed hash."""
+    """Who is posting, as the web edge knows them: the client address as a keyed hash, and a
+    signed-in reader's account id."""
 
     address: str | None = None
+    account: str | None = None
+
+
+# Whether a site has a published comment by an account (or, without one, an email): the store's
+# `CommentReads.published_by`.
+History = Callable[[str, str | None, str | None], Awaitable[bool]]
+FIRST_TIME = "first comment: held until a moderator approves one of theirs"
 
 
 @dataclass(frozen=True)
@@ -93,11 +101,14 @@ class Automod:
         velocity: bool = True,
         buckets: Buckets | None = None,
         addresses: Addresses | None = None,
+        history: History | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`buckets` counts velocity (this process's memory unless given); `addresses` hashes
-        authors (the web edge's, so one secret keys both)."""
+        authors (the web edge's, so one secret keys both); `history` tells a first comment
+        (without it, the `first_time_hold` rule cannot apply and holds nothing)."""
         self._rule_book = rules
+        self._history = history
         # False with LIVETHREAD_RATE_LIMIT=0: benchmarks and load tests post from one address.
         self._velocity = velocity
         self._buckets = MemoryBuckets(clock=clock) if buckets is None else buckets
@@ -132,7 +143,17 @@ class Automod:
             )
         author = self._author(new.site, new.email, new.name)
         await self._check_velocity(new.site, rules, author, poster.address)
-        return self._judge(new.key, new.body, rules, [author, *filter(None, [poster.address])])
+        verdict = self._judge(new.key, new.body, rules, [author, *filter(None, [poster.address])])
+        if rules.first_time_hold and not await self._known(new, poster):
+            verdict.hold.append(("first_time", FIRST_TIME))
+        return verdict
+
+    async def _known(self, new: CleanComment, poster: Poster) -> bool:
+        """Whether the author has a published comment on the site: an account, or an email
+        (an author with neither cannot be told from a newcomer, so is one)."""
+        if self._history is None:
+            return True
+        return await self._history(new.site, poster.account, new.email)
 
     async def screen_edit(
         self, record: CommentRecord, body: str, poster: Poster | None = None

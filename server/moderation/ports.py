@@ -1,8 +1,11 @@
-"""The moderation room's storage ports: the review queue and each site's rules."""
+"""The moderation room's storage ports: the review queue, each site's rules, readers' reports
+and the audit log of decisions."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
+
+import msgspec
 
 from server.model import CommentRecord
 from server.moderation.rules import Rules
@@ -26,4 +29,70 @@ class RuleBook(Protocol):
 
     async def get(self, site: str) -> Rules | None:
         """A site's rules; None if never set (the defaults apply)."""
+        ...
+
+
+# Why a reader reports a comment.
+ReportReason = Literal["spam", "abuse", "off_topic", "other"]
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    """A reader's report of a comment. `reporter` is who reported, as an opaque key the core
+    makes (a signed-in account's, else a keyed hash of the client's address): one reader's
+    reports of one comment count once."""
+
+    site: str
+    thread: str
+    comment_id: str
+    reporter: str
+    reason: ReportReason
+    text: str | None = None
+    at: float
+
+
+class Reports(Protocol):
+    """Readers' reports of comments."""
+
+    async def add(self, report: Report) -> bool:
+        """Keep the report; False (and nothing kept) if its reporter already reported that
+        comment."""
+        ...
+
+    async def of_comment(self, comment_id: str) -> list[Report]:
+        """Every report of a comment, oldest first."""
+        ...
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One moderation decision: who (`by`: a moderator's name, "automod:RULE", "reports"),
+    what (`action`), about which comment (and its thread) or which person (`subject`, e.g.
+    "account:ID" or "email:ADDRESS"), when and why. `id` is the store's, in append order
+    (0 before it is stored)."""
+
+    id: int = 0
+    site: str
+    at: float
+    by: str
+    action: str
+    thread: str | None = None
+    comment_id: str | None = None
+    subject: str | None = None
+    reason: str | None = None
+
+
+class AuditLog(Protocol):
+    """Every moderation decision, append-only: nothing is ever changed or deleted."""
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        """Keep a decision that belongs to no thread's transaction (about a person, say);
+        returns it with its id. (A comment's decisions are kept by its thread's transaction,
+        `AuditWrites`, so they commit with the decision.)"""
+        ...
+
+    async def of_site(self, site: str, after: int, limit: int) -> list[AuditEntry]:
+        """The site's entries with an id above `after`, in id order, at most `limit`."""
+        ...
+
+    async def of_comment(self, comment_id: str) -> list[AuditEntry]:
+        """Every decision about a comment, in id order."""
         ...

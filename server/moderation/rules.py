@@ -47,6 +47,12 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     classifier_kind: ClassifierKind = "json"
     # Sent to an Akismet-compatible classifier as `api_key` (and `blog` is the site's name).
     classifier_key: str | None = None
+    # Reports from this many distinct readers hold a comment for a moderator (fewer flag it in
+    # the queue). 0 is off: reports only flag.
+    reports_hold: int = 3
+    # Hold the comments of an account or email with no published comment on the site yet,
+    # until a moderator approves one (an author with neither is always new).
+    first_time_hold: bool = False
 
 
 class RulesError(ValueError):
@@ -66,6 +72,8 @@ def check(rules: Rules) -> Rules:
                 Rate.parse(rate)
             except ValueError as exc:
                 raise RulesError(f"{flag}: {exc} (or 'off')") from None
+    if rules.reports_hold < 0:
+        raise RulesError(f"--reports-hold must be 0 (off) or more, not {rules.reports_hold}")
     if rules.repeat_window < 0:
         raise RulesError(
             f"--repeat-window must be 0 (off) or more seconds, not {rules.repeat_window}"

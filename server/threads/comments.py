@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 import msgspec
 
 from server import channels, events
+from server.accounts.readers import Readers, SignedIn
 from server.bus import Bus
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.memo import Memo
@@ -29,22 +30,18 @@ from server.model import (
     public,
     tombstone,
 )
-from server.moderation import actions, review
+from server.moderation import actions, audit, review
 from server.moderation.automod import Automod, Poster, Verdict
-from server.names import impersonates
 from server.render import render
 from server.sites.ports import Moderators, Sites
 from server.threads import edits, history, idempotency
+from server.threads.authors import Authors
 from server.threads.idempotency import PostAnswer
 from server.threads.ports import CommentReads, EventLog, StoredEvent, Threads, Transaction
 from server.tokens import new_comment_id, token_hash, token_matches
 from server.validation import CleanComment
 
 log = logging.getLogger(__name__)
-
-
-# Roles no anonymous poster may appear as, on any site.
-RESERVED_NAMES = ("Moderator", "Admin", "Administrator", "Staff", "livethread")
 
 
 class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +71,7 @@ class Comments:
         after_commit: Callable[[], None] = lambda: None,
         automod: Automod | None = None,
         idempotency_ttl: float = 86400.0,
+        readers: Readers | None = None,
     ) -> None:
         self._threads = threads
         self._log = log
@@ -87,9 +85,7 @@ class Comments:
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
         self._sites: Memo[str, Site] = Memo(sites.get)
-        # Read by every post (names that impersonate one are refused); `moderator add` applies
-        # within the memo's moment.
-        self._moderators: Memo[str, list[Moderator]] = Memo(moderators.of_site)
+        self._authors = Authors(moderators, readers)
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
@@ -108,16 +104,20 @@ class Comments:
         *,
         moderator: Moderator | None = None,
         poster: Poster | None = None,
+        signed_in: SignedIn | None = None,
     ) -> PostAnswer:
         """Store a comment and announce it; a retry with the same key gets the first answer.
 
-        A name that reads as one of the site's moderators' (or a reserved role) is refused
-        unless the post carries that moderator's token. The site's auto-moderation rules run
-        first (a moderator's own posts skip them): they may refuse it (nothing is stored),
-        hold it for review, or publish it flagged.
+        A signed-in reader posts under their account's name, email and avatar; the site's
+        policy says whether anonymous readers, signed-in ones or both may post. A name that
+        reads as one of the site's moderators' (or a reserved role) is refused unless the post
+        carries that moderator's token, and an anonymous name that reads as a signed-in
+        reader's is refused too. The site's auto-moderation rules run first (a moderator's own
+        posts skip them): they may refuse it (nothing is stored), hold it for review, or
+        publish it flagged.
         """
         site = await self.site(new.site)
-        await self._check_name(new.name, new.site, moderator)
+        new = await self._authors.checked(new, moderator, signed_in)
         verdict = Verdict()
         if self._automod is not None:
             verdict = await self._automod.screen(new, poster or Poster(), moderator)
@@ -142,8 +142,10 @@ class Comments:
             reason=verdict.reason,
             flag=verdict.flagged,
             decided_by=verdict.by,
+            account=None if signed_in is None else signed_in.account.id,
+            author_key=None if signed_in is None else signed_in.key,
+            author_avatar=None if signed_in is None else signed_in.account.avatar,
         )
-        answer = PostAnswer(comment=public(record), edit_token=token)
         payload: bytes | None = None
         async with self._threads.transaction(new.key) as tx:
             if idempotency_key is not None:
@@ -152,8 +154,13 @@ class Comments:
                 )
                 if earlier is not None:
                     return earlier
-            if (await tx.state()).locked:
+            state = await tx.state()
+            if state.locked:
                 raise Conflict("This thread is locked: new comments are closed")
+            # The byline is the thread's: known, like the lock, only inside its transaction.
+            badges = self._authors.badges(new, moderator, signed_in, state.byline)
+            record = msgspec.structs.replace(record, author_badges=badges)
+            answer = PostAnswer(comment=public(record), edit_token=token)
             if new.parent is not None:
                 parent = await tx.comment(new.parent)
                 if parent is None or parent.status == "pending":
@@ -162,6 +169,9 @@ class Comments:
                         {"parent": "The comment you are replying to does not exist"},
                     )
             await tx.insert_comment(record)
+            decided = audit.of_verdict(record, verdict)
+            if decided is not None:
+                await tx.audit(decided)
             # A held comment is not a reader event: it takes no seq until it is approved.
             if record.status == "visible":
                 payload = await history.append(
@@ -173,16 +183,6 @@ class Comments:
         await review.announce(self._bus, None, record)
         return answer
 
-    async def _check_name(self, name: str, site: str, poster: Moderator | None) -> None:
-        protected = [m.name for m in await self._moderators.get(site) or ()]
-        if poster is not None and poster.site == site:
-            protected = [n for n in protected if n != poster.name]
-        if impersonates(name, [*protected, *RESERVED_NAMES]):
-            raise Invalid(
-                "This name is reserved",
-                {"author.name": "This name is reserved on this site; please choose another"},
-            )
-
     async def edit(
         self,
         comment_id: str,
@@ -191,11 +191,13 @@ class Comments:
         moderator: Moderator | None,
         edit_token: str | None,
         poster: Poster | None = None,
+        signed_in: SignedIn | None = None,
     ) -> PublicComment:
-        """Change a comment's text: its author within the edit window, or a moderator. An
-        author's edit passes the site's rules as a post does, and may wait for a moderator
-        while readers keep the approved text (server/threads/edits.py)."""
-        found = await self._authorised(comment_id, moderator, edit_token)
+        """Change a comment's text: its author within the edit window (with the edit token, or
+        signed in as its account, from any device), or a moderator. An author's edit passes the
+        site's rules as a post does, and may wait for a moderator while readers keep the
+        approved text (server/threads/edits.py)."""
+        found = await self._authorised(comment_id, moderator, edit_token, signed_in)
         verdict = Verdict()
         if moderator is None and self._automod is not None:
             verdict = await self._automod.screen_edit(found, body, poster)
@@ -211,10 +213,15 @@ class Comments:
         return edits.answer(updated)
 
     async def delete(
-        self, comment_id: str, *, moderator: Moderator | None, edit_token: str | None
+        self,
+        comment_id: str,
+        *,
+        moderator: Moderator | None,
+        edit_token: str | None,
+        signed_in: SignedIn | None = None,
     ) -> PublicComment:
         """An author withdraws a comment (its text is erased); a moderator's delete is a removal."""
-        found = await self._authorised(comment_id, moderator, edit_token)
+        found = await self._authorised(comment_id, moderator, edit_token, signed_in)
         if moderator is not None:
             return await self.moderate(comment_id, "remove", moderator, reason="deleted")
         return await self.erase(found)
@@ -263,6 +270,10 @@ class Comments:
             current = await self._current(tx, comment_id)
             updated, effect = actions.decide(action, current, decision)
             payload = await self._carry_out(tx, effect, current, updated)
+            if effect != "none":
+                await tx.audit(
+                    audit.about_comment(updated, action, moderator.name, reason, decision.now)
+                )
         await self._publish(found.key, payload)
         await review.announce(self._bus, current, updated)
         return public(updated)
@@ -302,6 +313,8 @@ class Comments:
         async with self._threads.transaction(key) as tx:
             if (await tx.state()).locked != locked:
                 await tx.set_locked(locked)
+                action = "lock" if locked else "unlock"
+                await tx.audit(audit.about_thread(key, action, moderator.name, self._clock()))
                 frame: events.DurableEvent = (
                     events.ThreadLocked(seq=0) if locked else events.ThreadUnlocked(seq=0)
                 )
@@ -348,14 +361,25 @@ class Comments:
         return record
 
     async def _authorised(
-        self, comment_id: str, moderator: Moderator | None, edit_token: str | None
+        self,
+        comment_id: str,
+        moderator: Moderator | None,
+        edit_token: str | None,
+        signed_in: SignedIn | None = None,
     ) -> CommentRecord:
         if moderator is not None:
             return await self._comment_of_site(comment_id, moderator.site)
         record = await self._comments.get(comment_id)
         if record is None:
             raise NotFound("No such comment")
-        if edit_token is None or not token_matches(edit_token, record.edit_token_hash):
+        own = (
+            signed_in is not None
+            and record.account is not None
+            and (record.site, record.account) == (signed_in.account.site, signed_in.account.id)
+        )
+        if not own and (
+            edit_token is None or not token_matches(edit_token, record.edit_token_hash)
+        ):
             raise Forbidden("Only the author (with the edit token) or a moderator may do this")
         if self._clock() - record.created_at > self._edit_window:
             minutes = round(self._edit_window / 60)

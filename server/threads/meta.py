@@ -20,7 +20,7 @@ from server.model import Moderator, Site, ThreadKey, ThreadMeta, ThreadState
 from server.sites.ports import Sites
 from server.storage import StoreError
 from server.threads.ports import Threads
-from server.validation import FORM_INVALID, thread_meta_fields
+from server.validation import FORM_INVALID, author_name, thread_meta_fields
 
 log = logging.getLogger(__name__)
 
@@ -87,4 +87,18 @@ class ThreadMetas:
         current = await self._threads.meta(key)
         meta = ThreadMeta(title=kept.get("title", current.title), url=kept.get("url", current.url))
         await self._threads.set_meta(key, meta)
+        return await self._threads.state(key)
+
+    async def name_byline(self, key: ThreadKey, byline: str) -> ThreadState:
+        """Name the article's byline author ("" clears it): the operator's to say. Their posts
+        with their moderator token carry the "author" badge, and nobody may post under a name
+        that reads as theirs without one (server/threads/authors.py)."""
+        if await self._sites.get(key.site) is None:
+            raise NotFound(f"Unknown site {key.site!r}")
+        name = ""
+        if byline.strip():
+            name, problem = author_name(byline)
+            if problem is not None:
+                raise Invalid(FORM_INVALID, {"byline": problem})
+        await self._threads.set_byline(key, name)
         return await self._threads.state(key)

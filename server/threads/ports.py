@@ -15,6 +15,7 @@ import msgspec
 
 from server.events import EventType
 from server.model import CommentRecord, ThreadKey, ThreadMeta, ThreadState
+from server.moderation.ports import AuditEntry
 
 
 class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,7 +125,16 @@ class AnswerWrites(Protocol):
         ...
 
 
-class Transaction(ThreadWrites, CommentWrites, AnswerWrites, Protocol):
+class AuditWrites(Protocol):
+    """The audit log, inside the transaction: a decision about one of the thread's comments is
+    kept if and only if the decision commits."""
+
+    async def audit(self, entry: AuditEntry) -> None:
+        """Append the entry (its id is the store's) to the site's audit log."""
+        ...
+
+
+class Transaction(ThreadWrites, CommentWrites, AnswerWrites, AuditWrites, Protocol):
     """One atomic change to one thread: its comments, its events and the post's idempotency
     answer commit together or not at all, and nothing is visible to others before the commit.
     Opening it locks the thread against other writers in every process, so the seq that
@@ -146,6 +156,11 @@ class Threads(Protocol):
 
     async def meta(self, key: ThreadKey) -> ThreadMeta:
         """The thread's title and URL ("" each while not known)."""
+        ...
+
+    async def set_byline(self, key: ThreadKey, byline: str) -> None:
+        """Name the article's byline author ("" clears it); made if the thread is new, seq, lock
+        and title untouched. Read back as `ThreadState.byline`."""
         ...
 
     async def set_meta(
@@ -204,4 +219,10 @@ class CommentReads(Protocol):
 
     async def by_email(self, email: str) -> list[CommentRecord]:
         """Every comment left with this email (case-insensitive), oldest first, any thread."""
+        ...
+
+    async def published_by(self, site: str, account: str | None, email: str | None) -> bool:
+        """Whether the site has a published (visible) comment by this account or, when the
+        account is None, left with this email (case-insensitive); False when both are None.
+        An indexed lookup: every post of a site that holds first comments asks."""
         ...

@@ -7,7 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.errors import Forbidden, Refusal, Throttled
+from server.accounts.ports import Policy
+from server.accounts.readers import Readers, SignedIn
+from server.errors import Forbidden, NotFound, Refusal, Throttled
 from server.model import PublicComment, ThreadKey
 from server.moderation.automod import Poster
 from server.sites.ports import Moderators
@@ -52,6 +54,18 @@ class CountsAnswer(msgspec.Struct, frozen=True):
     counts: dict[str, int]
 
 
+class AccountAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET /api/v1/account`: the site's policy on who may comment and, with a sign-in token,
+    the reader it names as other readers see them (their account id is never sent)."""
+
+    site: str
+    policy: Policy
+    name: str | None = None
+    key: str | None = None
+    avatar: str | None = None
+    roles: list[str] = msgspec.field(default_factory=list)
+
+
 class TooLarge(Refusal):
     status, code = 413, "too_large"
 
@@ -66,11 +80,13 @@ class Api:
         *,
         reads: CommentReads,
         moderators: Moderators,
+        readers: Readers,
         max_body: int,
     ) -> None:
         self._comments = comments
         self._reads = reads
         self._moderators = moderators
+        self._readers = readers
         self._snapshots = snapshots
         self._guard = guard
         self._max_body = max_body
@@ -85,6 +101,7 @@ class Api:
             Route("/api/v1/comments/{id}", self.delete, methods=["DELETE"]),
             Route("/api/v1/comments/{id}/moderation", self.moderate, methods=["POST"]),
             Route("/api/v1/counts", self.counts, methods=["GET"]),
+            Route("/api/v1/account", self.account, methods=["GET"]),
         ]
 
     async def snapshot(self, request: Request) -> Response:
@@ -129,13 +146,43 @@ class Api:
         # Claimed before the body is read: a retry sent while the first attempt is still
         # uploading or committing is a duplicate in flight.
         with self._comments.claim(key):
-            new = validate_comment(decode(await self._body(request), NewComment))
+            raw = decode(await self._body(request), NewComment)
+            token = auth.account_token(request)
+            if token is not None:
+                validate_ids(raw.site, raw.thread)  # named in the 422, before the token's 401
+            signed_in = None if token is None else await self._readers.signed_in(raw.site, token)
+            new = validate_comment(raw, signed_in=signed_in is not None)
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._moderators)
             await self._guard.check_post(request, new.key)
-            poster = Poster(address=self._guard.address(request))
-            answer = await self._comments.post(new, key, moderator=moderator, poster=poster)
+            poster = Poster(
+                address=self._guard.address(request),
+                account=None if signed_in is None else signed_in.account.id,
+            )
+            answer = await self._comments.post(
+                new, key, moderator=moderator, poster=poster, signed_in=signed_in
+            )
         return json_response(answer, 201)
+
+    async def account(self, request: Request) -> Response:
+        """Who the sign-in token names on a site (for the widget: its reader's name and key),
+        and the site's policy; without a token, the policy alone."""
+        site = request.query_params.get("site", "")
+        validate_ids(site, "-")
+        self._guard.check_origin(request, await self._comments.site(site))
+        token = auth.account_token(request)
+        answer = AccountAnswer(site=site, policy=await self._readers.policy(site))
+        if token is not None:
+            signed_in = await self._readers.signed_in(site, token)
+            answer = AccountAnswer(
+                site=site,
+                policy=answer.policy,
+                name=signed_in.account.name,
+                key=signed_in.key,
+                avatar=signed_in.account.avatar,
+                roles=list(signed_in.account.roles),
+            )
+        return json_response(answer, headers={"Cache-Control": "no-store"})
 
     async def edit(self, request: Request) -> Response:
         await self._check_comment_origin(request)
@@ -146,6 +193,7 @@ class Api:
             moderator=await auth.moderator(request, self._moderators),
             edit_token=auth.edit_token(request),
             poster=Poster(address=self._guard.address(request)),
+            signed_in=await self._signed_in_for_comment(request),
         )
         return json_response(CommentAnswer(comment))
 
@@ -155,6 +203,7 @@ class Api:
             request.path_params["id"],
             moderator=await auth.moderator(request, self._moderators),
             edit_token=auth.edit_token(request),
+            signed_in=await self._signed_in_for_comment(request),
         )
         return json_response(CommentAnswer(comment))
 
@@ -210,6 +259,16 @@ class Api:
         found = await self._reads.get(request.path_params["id"])
         if found is not None:
             self._guard.check_origin(request, await self._comments.site(found.site))
+
+    async def _signed_in_for_comment(self, request: Request) -> SignedIn | None:
+        """The reader a sign-in token names on the site of the comment in the path, if any."""
+        token = auth.account_token(request)
+        if token is None:
+            return None
+        found = await self._reads.get(request.path_params["id"])
+        if found is None:
+            raise NotFound("No such comment")
+        return await self._readers.signed_in(found.site, token)
 
     async def _body(self, request: Request) -> bytes:
         """The request body, refused with 413 as soon as it exceeds the limit."""

@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import demo, faults
-from server.composition import buckets_for, bus_for, comments_for, store_for, workers_for
+from server.composition import (
+    buckets_for,
+    bus_for,
+    comments_for,
+    readers_for,
+    store_for,
+    workers_for,
+)
 from server.errors import Refusal
 from server.limits import LIMITS_SECRET, Addresses
 from server.moderation.automod import Automod
@@ -26,12 +33,15 @@ from server.settings import Settings
 from server.storage import StoreUnavailable
 from server.threads.hub import Hub
 from server.threads.meta import ThreadMetas
+from server.threads.reports import Reporting
 from server.threads.snapshots import Snapshots
 from server.validation import RequestError
 from server.web.api import Api, on_refusal, on_request_error
+from server.web.auth import ACCOUNT_TOKEN_HEADER
 from server.web.confirm import Confirm
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
+from server.web.moderation_api import ModerationApi
 from server.web.moderation_socket import ModerationSocket
 from server.web.pages import STATIC, Pages
 from server.web.responses import error_response
@@ -54,6 +64,7 @@ def create_app(settings: Settings) -> Starlette:
     # addresses and authors are hashed under the deployment's secret once the store is open.
     buckets = buckets_for(settings)
     addresses = Addresses()
+    readers = readers_for(store)
     comments = comments_for(
         store,
         bus,
@@ -61,9 +72,14 @@ def create_app(settings: Settings) -> Starlette:
         backlog_limit=settings.backlog_limit,
         after_commit=faults.after_commit(settings.fault),
         automod=Automod(
-            store.rules, velocity=settings.rate_limit, buckets=buckets, addresses=addresses
+            store.rules,
+            velocity=settings.rate_limit,
+            buckets=buckets,
+            addresses=addresses,
+            history=store.comments.published_by,
         ),
         idempotency_ttl=settings.idempotency_ttl_seconds,
+        readers=readers,
     )
     hub = Hub(
         store.threads,
@@ -80,7 +96,18 @@ def create_app(settings: Settings) -> Starlette:
         guard,
         reads=store.comments,
         moderators=store.moderators,
+        readers=readers,
         max_body=settings.http_max_bytes,
+    )
+    reporting = Reporting(comments, store.comments, store.reports, store.rules)
+    decisions = ModerationApi(
+        reporting,
+        store.audit,
+        store.comments,
+        readers,
+        store.moderators,
+        guard,
+        comments.site,
     )
     moderation = ModerationSocket(
         store,
@@ -137,12 +164,14 @@ def create_app(settings: Settings) -> Starlette:
                 await hub.close()
                 await bus.close()
                 await buckets.aclose()
+                await readers.aclose()
         finally:
             await store.close()
 
     app = Starlette(
         routes=[
             *api.routes(),
+            *decisions.routes(),
             *sockets.routes(),
             *moderation.routes(),
             *pages.routes(),
@@ -166,7 +195,13 @@ def create_app(settings: Settings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=["*"],
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "X-Edit-Token"],
+                allow_headers=[
+                    "Content-Type",
+                    "Authorization",
+                    "Idempotency-Key",
+                    "X-Edit-Token",
+                    ACCOUNT_TOKEN_HEADER,
+                ],
                 max_age=600,
             ),
         ],

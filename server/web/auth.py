@@ -14,6 +14,9 @@ from server.sites.ports import Moderators
 from server.tokens import token_hash
 
 EDIT_TOKEN_HEADER = "x-edit-token"
+# A reader's sign-in token, signed by their publisher (server/accounts): its own header, so it is
+# never mistaken for a moderator's bearer token.
+ACCOUNT_TOKEN_HEADER = "X-Account-Token"
 
 
 class Unauthorized(Refusal):
@@ -50,3 +53,7 @@ async def require_moderator(conn: HTTPConnection, moderators: Moderators) -> Mod
 
 def edit_token(conn: HTTPConnection) -> str | None:
     return conn.headers.get(EDIT_TOKEN_HEADER) or None
+
+
+def account_token(conn: HTTPConnection) -> str | None:
+    return conn.headers.get(ACCOUNT_TOKEN_HEADER) or None

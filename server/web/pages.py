@@ -31,9 +31,10 @@ STATIC = HERE / "static"
 READY_TIMEOUT = 0.5
 
 # Our own pages load only our own script and styles: no inline script or style anywhere.
+# Images may come from any https origin: signed-in authors' avatars are on their publishers'.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
         "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

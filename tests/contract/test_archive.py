@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from server.accounts.ports import Account, SignIn
 from server.adapters.memory_archive import memory_archive
 from server.adapters.postgres_archive import PostgresArchive
 from server.adapters.postgres_database import PostgresDatabase
@@ -14,7 +15,8 @@ from server.adapters.sqlite_archive import SqliteArchive
 from server.adapters.sqlite_database import SqliteDatabase
 from server.archive import ports as a
 from server.archive.copying import batches
-from server.model import Site, ThreadKey
+from server.model import Moderator, Site, ThreadKey
+from server.moderation.ports import AuditEntry, Report
 from server.moderation.rules import Rules
 from server.storage import Storage, StoreError
 from tests.contract.records import SITE, post, record
@@ -44,15 +46,20 @@ SAMPLE: dict[str, list[a.Row]] = {
         a.SiteRow(name=SITE, origins='["https://example.org"]', premoderate=True),
         a.SiteRow(name="other", origins="[]", premoderate=False),
     ],
-    "moderators": [a.ModeratorRow(site=SITE, name="mia", token_hash="h1")],
+    "moderators": [
+        a.ModeratorRow(site=SITE, name="ann", token_hash="h0", role="admin"),
+        a.ModeratorRow(site=SITE, name="mia", token_hash="h1", role="moderator"),
+    ],
     "rules": [a.RulesRow(site=SITE, config=msgspec.json.encode(Rules(links_max=1)).decode())],
     "threads": [
-        a.ThreadRow(site=SITE, thread="B", seq=2, locked=True, title="Bee", url=""),
-        a.ThreadRow(site=SITE, thread="a", seq=1, locked=False, title="", url="https://x.org/a"),
-        a.ThreadRow(site=SITE, thread="é", seq=0, locked=False, title="É", url=""),
+        a.ThreadRow(site=SITE, thread="B", seq=2, locked=True, title="Bee", url="", byline="Bo"),
+        a.ThreadRow(
+            site=SITE, thread="a", seq=1, locked=False, title="", url="https://x.org/a", byline=""
+        ),
+        a.ThreadRow(site=SITE, thread="é", seq=0, locked=False, title="É", url="", byline="Zoé"),
     ],
     "comments": [
-        record("c1", thread="B"),
+        msgspec.structs.replace(record("c1", thread="B"), author_badges=("staff", "author")),
         msgspec.structs.replace(
             record("c2", thread="B", parent="c1", status="pending"),
             edited_at=1_700_000_100.5,
@@ -64,7 +71,12 @@ SAMPLE: dict[str, list[a.Row]] = {
             pending_body_html="<p>new</p>",
             reason="why",
         ),
-        record("c3", thread="a", status="removed"),
+        msgspec.structs.replace(
+            record("c3", thread="a", status="removed"),
+            account="acct-1",
+            author_key="key-1",
+            author_avatar="https://a.example/1.png",
+        ),
     ],
     "events": [_event(1, "B", 1, "c1"), _event(2, "a", 1, "c3"), _event(3, "B", 2, "c2")],
     "idempotency": [
@@ -102,7 +114,59 @@ SAMPLE: dict[str, list[a.Row]] = {
         a.AddressRow(key="hash1", site=SITE, requested_at=10.0, confirmed_at=None),
         a.AddressRow(key="hash2", site=None, requested_at=None, confirmed_at=None),
     ],
-}
+    "sign_ins": [
+        a.SignInRow(
+            site=SITE, policy="accounts", audience="aud", issuer="https://p.example",
+            secret="s", public_key=None, jwks_url=None, roles='["moderator","é"]',
+        ),
+        a.SignInRow(
+            site="other", policy="both", audience="aud2", issuer=None, secret=None,
+            public_key=None, jwks_url="https://other.example/jwks", roles="[]",
+        ),
+    ],
+    "accounts": [
+        a.AccountRow(
+            site=SITE, id="U9", name="Zed", skeleton="zed", email=None, avatar=None,
+            roles="[]", first_seen=1.0, last_seen=1.0,
+        ),
+        a.AccountRow(
+            site=SITE, id="u1", name="Ann", skeleton="ann", email="ann@mail.example",
+            avatar="https://a.example/ann.png", roles='["moderator"]', first_seen=1.5,
+            last_seen=9.25,
+        ),
+        a.AccountRow(
+            site="other", id="u1", name="Ann", skeleton="ann", email=None, avatar=None,
+            roles="[]", first_seen=2.0, last_seen=2.0,
+        ),
+    ],
+    "reports": [
+        Report(
+            site=SITE, thread="B", comment_id="c1", reporter="Zed", reason="abuse",
+            text="rude é", at=3.5,
+        ),
+        Report(
+            site=SITE, thread="B", comment_id="c1", reporter="ann", reason="spam", at=2.0,
+        ),
+        Report(
+            site=SITE, thread="B", comment_id="c2", reporter="ann", reason="off_topic", at=4.0,
+        ),
+    ],
+    # Ids with a gap, as a rolled-back PostgreSQL transaction leaves: kept as they are.
+    "audit": [
+        AuditEntry(
+            id=1, site=SITE, at=1.5, by="mia", action="remove", thread="B", comment_id="c1",
+            reason="spam",
+        ),
+        AuditEntry(
+            id=2, site=SITE, at=2.0, by="automod:links", action="hold", thread="B",
+            comment_id="c2",
+        ),
+        AuditEntry(
+            id=5, site="other", at=3.25, by="reports", action="ban",
+            subject="email:x@mail.example", reason="é",
+        ),
+    ],
+}  # fmt: skip
 
 
 async def _write_sample(archive: a.Archive) -> int:
@@ -142,13 +206,17 @@ async def test_writing_again_doubles_nothing(storage: Storage) -> None:
 
 
 async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) -> None:
-    """Copied rows are the store's own: a thread's seq, its events by seq, the log by position,
-    a cursor's position; a new post takes the thread's next seq and the log's next position."""
+    """Copied rows are the store's own: a thread's seq and byline, a moderator's role, a
+    comment's badges, its events by seq, the log by position, a cursor's position; a new post
+    takes the thread's next seq and the log's next position."""
     archive = archive_of(storage)
     await _write_sample(archive)
     key = ThreadKey(SITE, "B")
     state = await storage.threads.state(key)
-    assert (state.seq, state.locked, state.title) == (2, True, "Bee")
+    assert (state.seq, state.locked, state.title, state.byline) == (2, True, "Bee", "Bo")
+    assert await storage.moderators.by_token("h0") == Moderator(name="ann", site=SITE, role="admin")
+    assert [m.role for m in await storage.moderators.of_site(SITE)] == ["admin", "moderator"]
+    assert await storage.comments.get("c1") == SAMPLE["comments"][0]
     assert [e.payload for e in await storage.log.events_after(key, 0, 10)] == [
         SAMPLE["events"][0].payload,  # type: ignore[attr-defined]
         SAMPLE["events"][2].payload,  # type: ignore[attr-defined]
@@ -164,6 +232,26 @@ async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) 
         name=SITE, origins=("https://example.org",), premoderate=True
     )
     assert await storage.rules.get(SITE) == Rules(links_max=1)
+    assert await storage.sign_ins.get(SITE) == SignIn(
+        site=SITE, policy="accounts", audience="aud", issuer="https://p.example", secret="s",
+        roles=("moderator", "é"),
+    )  # fmt: skip
+    assert await storage.accounts.get(SITE, "u1") == Account(
+        site=SITE, id="u1", name="Ann", email="ann@mail.example",
+        avatar="https://a.example/ann.png", roles=("moderator",),
+    )  # fmt: skip
+    assert await storage.accounts.named("other", "ann") is True
+    assert (await storage.comments.get("c3")) == SAMPLE["comments"][2]
+    reports = [r for r in SAMPLE["reports"] if isinstance(r, Report)]
+    assert await storage.reports.of_comment("c1") == [reports[1], reports[0]]
+    assert await storage.reports.add(msgspec.structs.replace(reports[2], at=9.0)) is False
+    audit = SAMPLE["audit"]
+    assert await storage.audit.of_site(SITE, 0, 10) == audit[:2]
+    assert await storage.audit.of_comment("c2") == [audit[1]]
+    # The ids after a copy follow the copied ones (on PostgreSQL, its sequence was moved).
+    later = await storage.audit.append(AuditEntry(site="other", at=4.0, by="mia", action="ban"))
+    assert later.id > 5
+    assert await storage.audit.of_site("other", 0, 10) == [audit[2], later]
     assert (await storage.comments.get("c2")) == SAMPLE["comments"][1]
     assert await storage.comments.counts(SITE, ["B", "a"]) == {"B": 1, "a": 0}
     assert [c.id for c in await storage.review.queue(SITE, 10)] == ["c2"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from server.model import Site, Status, ThreadKey, readable
+from server.model import Site, Status, ThreadKey, public, readable
 from server.storage import Storage
 from tests.contract.records import SITE, post, record
 
@@ -37,6 +37,9 @@ async def test_readable_comments_are_the_comments_without_their_private_fields(
         msgspec.structs.replace(
             record("r4", created_at=4.0), flag="suspect", reason="why", decided_by="automod"
         ),
+        msgspec.structs.replace(
+            record("r5", created_at=5.0), account="reader-42", author_key="k" * 16
+        ),
     ]
     for rec in recs:
         await post(storage, rec)
@@ -44,8 +47,11 @@ async def test_readable_comments_are_the_comments_without_their_private_fields(
     readable_state, found = await storage.comments.readable(T1)
     assert readable_state == state
     assert found == [readable(r) for r in full]
-    assert [r.id for r in found] == ["r1", "r2", "r3", "r4"]
-    assert not any(r.author_email or r.body_source or r.edit_token_hash or r.flag for r in found)
+    assert [r.id for r in found] == ["r1", "r2", "r3", "r4", "r5"]
+    assert not any(
+        r.author_email or r.body_source or r.edit_token_hash or r.flag or r.account for r in found
+    )
+    assert found[-1].author_key == "k" * 16
 
 
 async def test_get_many_finds_the_comments_that_exist_by_id(storage: Storage) -> None:
@@ -87,6 +93,29 @@ async def test_comments_by_email_across_threads(storage: Storage) -> None:
     assert await storage.comments.by_email("nobody@mail.example") == []
 
 
+async def test_published_by_finds_a_visible_comment_by_account_or_email(
+    storage: Storage,
+) -> None:
+    """published_by(): True only for a visible comment of that site by the account (or, with
+    no account, the email in any case); held or removed comments and other sites do not count."""
+    await storage.sites.put(Site(name="elsewhere"))
+    signed = msgspec.structs.replace(record("p1"), account="acct-1", author_email=None)
+    await post(storage, signed)
+    await post(storage, record("p2", status="pending"))
+    await post(storage, record("p3", status="removed"))
+    await post(storage, record("p4"))
+    await post(storage, msgspec.structs.replace(record("p5", site="elsewhere"), account="acct-5"))
+    found = storage.comments.published_by
+    assert await found(SITE, "acct-1", None)
+    assert await found(SITE, "acct-1", "whatever@mail.example")  # the account decides
+    assert not await found(SITE, "acct-5", None)  # another site's
+    assert await found(SITE, None, "P4@Mail.Example")
+    assert not await found(SITE, None, "p2@mail.example")  # held
+    assert not await found(SITE, None, "p3@mail.example")  # removed
+    assert not await found(SITE, None, None)
+    assert await found("elsewhere", "acct-5", None)
+
+
 async def test_a_held_edit_round_trips_and_queues_but_never_reaches_readers(
     storage: Storage,
 ) -> None:
@@ -105,3 +134,60 @@ async def test_a_held_edit_round_trips_and_queues_but_never_reaches_readers(
     _, readable_records = await storage.comments.readable(T1)
     assert readable_records[0].pending_body_html is readable_records[0].pending_body_source is None
     assert readable_records[0].body_html == rec.body_html
+
+
+async def test_a_signed_in_authors_fields_round_trip_and_reach_readers(storage: Storage) -> None:
+    """A record's account, author key and avatar come back from get, get_many and of_thread
+    after insert and after update; readers' records carry the key and avatar to the public
+    comment, never the account id."""
+    signed = msgspec.structs.replace(
+        record("s1"), account="acct-7", author_key="k-abc", author_avatar="https://a/7.png"
+    )
+    await post(storage, signed)
+    assert await storage.comments.get("s1") == signed
+    assert await storage.comments.get_many(["s1"]) == {"s1": signed}
+    changed = msgspec.structs.replace(
+        signed, account="acct-8", author_key="k-def", author_avatar=None, edited_at=5.0
+    )
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(changed)
+    assert await storage.comments.get("s1") == changed
+    assert await storage.comments.get_many(["s1"]) == {"s1": changed}
+    assert (await storage.comments.of_thread(T1))[1] == [changed]
+    again = msgspec.structs.replace(changed, author_avatar="https://a/8.png")
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(again)
+    _, shown = await storage.comments.readable(T1)
+    author = public(shown[0]).author
+    assert author is not None
+    assert (author.key, author.avatar) == ("k-def", "https://a/8.png")
+    assert "acct-8" not in msgspec.json.encode(public(shown[0])).decode()
+
+
+async def test_an_authors_badges_round_trip_and_reach_readers(storage: Storage) -> None:
+    """A record's badges come back, in their order, from get, get_many, of_thread, by_email and
+    the review queue after insert and after update (none becomes ()); readers' records carry
+    them to the public comment."""
+    badged = msgspec.structs.replace(record("b1"), author_badges=("staff", "author"))
+    plain = record("b2", status="pending", created_at=1_700_000_001.0)
+    await post(storage, badged)
+    await post(storage, plain)
+    assert await storage.comments.get("b1") == badged
+    assert await storage.comments.get_many(["b1", "b2"]) == {"b1": badged, "b2": plain}
+    assert (await storage.comments.of_thread(T1))[1] == [badged, plain]
+    assert await storage.comments.by_email("b1@mail.example") == [badged]
+    _, shown = await storage.comments.readable(T1)
+    author = public(shown[0]).author
+    assert author is not None
+    assert author.badges == ("staff", "author")
+    assert shown[1].author_badges == ()
+    queued = msgspec.structs.replace(plain, author_badges=("author",))
+    cleared = msgspec.structs.replace(badged, author_badges=())
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(queued)
+        await tx.update_comment(cleared)
+    assert await storage.review.queue(SITE, 10) == [queued]
+    assert await storage.comments.get("b1") == cleared
+    assert (await storage.comments.of_thread(T1))[1] == [cleared, queued]
+    _, shown = await storage.comments.readable(T1)
+    assert [r.author_badges for r in shown] == [(), ("author",)]

@@ -85,3 +85,24 @@ async def test_removing_a_moderator_deletes_their_token(storage: Storage) -> Non
     await moderators.put(Moderator(name="Lisa", site=SITE), "hash-lisa-3")
     assert await moderators.by_token("hash-lisa") is None
     assert await moderators.by_token("hash-lisa-3") == Moderator(name="Lisa", site=SITE)
+
+
+async def test_a_moderators_role_round_trips(storage: Storage) -> None:
+    """A moderator is a plain moderator unless made admin; the role comes back from by_token
+    and of_site, and putting the moderator again (same token or a new one) sets it."""
+    moderators = storage.moderators
+    await storage.sites.put(Site(name=SITE))
+    plain = Moderator(name="mia", site=SITE)
+    admin = Moderator(name="ann", site=SITE, role="admin")
+    await moderators.put(plain, "h-mia")
+    await moderators.put(admin, "h-ann")
+    assert (await moderators.by_token("h-mia")) == plain
+    assert plain.role == "moderator"
+    assert await moderators.by_token("h-ann") == admin
+    assert await moderators.of_site(SITE) == [admin, plain]
+    promoted = Moderator(name="mia", site=SITE, role="admin")
+    await moderators.put(promoted, "h-mia")
+    assert await moderators.by_token("h-mia") == promoted
+    await moderators.put(plain, "h-mia-2")
+    assert await moderators.by_token("h-mia") is None
+    assert await moderators.of_site(SITE) == [admin, plain]

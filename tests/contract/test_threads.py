@@ -234,3 +234,29 @@ async def test_a_transaction_keeps_meta_set_while_it_was_open(storage: Storage) 
         await racing
     state = await threads.state(T1)
     assert (state.locked, state.title) == (True, "Renamed")
+
+
+async def test_byline_is_set_read_and_cleared(storage: Storage) -> None:
+    """set_byline on a new thread makes its row (seq 0, unlocked); the byline is read back by
+    `state()` in and out of a transaction and by the snapshot reads; a later set replaces it,
+    "" clears it, and neither moves the seq, the lock, the title or the URL."""
+    threads = storage.threads
+    await threads.set_byline(T1, "Ann Author")
+    assert await threads.state(T1) == ThreadState(site=SITE, thread="t1", byline="Ann Author")
+    await post(storage, record("c1"))
+    await threads.set_meta(T1, ThreadMeta(title="Budget", url="https://a.example/b"))
+    async with storage.threads.transaction(T1) as tx:
+        assert (await tx.state()).byline == "Ann Author"
+        await tx.set_locked(True)
+    await threads.set_byline(T1, "Bo Writer")
+    state = await threads.state(T1)
+    assert (state.seq, state.locked, state.byline) == (1, True, "Bo Writer")
+    assert state.meta == ThreadMeta(title="Budget", url="https://a.example/b")
+    async with storage.threads.transaction(T1) as tx:
+        assert await tx.state() == state
+    assert (await storage.comments.of_thread(T1))[0] == state
+    assert (await storage.comments.readable(T1))[0] == state
+    await threads.set_byline(T1, "")
+    cleared = await threads.state(T1)
+    assert cleared == msgspec.structs.replace(state, byline="")
+    assert (await threads.state(ThreadKey(SITE, "t2"))).byline == ""

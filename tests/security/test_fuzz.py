@@ -23,7 +23,7 @@ from server import events
 from server.names import impersonates
 from server.render import clean_name, render
 from server.settings import Settings
-from server.threads.comments import RESERVED_NAMES
+from server.threads.authors import RESERVED_NAMES
 from server.validation import (
     BODY_MAX,
     NAME_MAX,

@@ -40,7 +40,9 @@ VIA = {"X-Forwarded-For": CLIENT_IP}
 LOOPBACK = "127.0.0.1"
 
 COMMENT_KEYS = {"id", "parent", "status", "author", "html", "created", "edited", "pinned"}
-AUTHOR_KEYS = {"name", "url"}
+# A signed-in author's avatar (the publisher's URL), their account's key (a keyed hash, never
+# the account id) and their badges are public; anonymous authors have them null or empty.
+AUTHOR_KEYS = {"name", "url", "avatar", "key", "badges"}
 THREADS = (
     ("news", "article-1"),
     ("news", "article-2"),
