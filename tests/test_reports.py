@@ -181,6 +181,21 @@ async def test_the_audit_log_lists_every_decision_in_order(
         assert isinstance(paged["entries"], list)
         assert [e["id"] for e in paged["entries"]] == ids[2:4]
         assert paged["next"] == ids[3]
+        latest = decode_json(
+            (
+                await http.get(
+                    "/api/v1/audit?site=news&order=newest&limit=4", headers=mod(tokens.news)
+                )
+            ).content
+        )
+        assert isinstance(latest["entries"], list)
+        assert [e["id"] for e in latest["entries"]] == ids[::-1][:4]
+        older = await http.get(
+            f"/api/v1/audit?site=news&order=newest&before={latest['next']}",
+            headers=mod(tokens.news),
+        )
+        rest = decode_json(older.content)["entries"]
+        assert isinstance(rest, list) and [e["id"] for e in rest] == ids[1::-1]
         history = await http.get(f"/api/v1/audit?site=news&comment={cid}", headers=mod(tokens.news))
         assert len(decode_json(history.content)["entries"]) == 4  # type: ignore[arg-type]
         assert (await http.get("/api/v1/audit?site=news")).status_code == 401

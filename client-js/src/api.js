@@ -132,9 +132,20 @@ export class Api {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || undefined });
   }
 
-  /** A page of the site's decisions after `after`, oldest first. @param {number} after @returns {Promise<{entries: AuditEntry[], next: number | null}>} */
-  audit(after) {
-    return this.call("GET", `/api/v1/audit?${new URLSearchParams({ site: this.site, after: String(after) })}`);
+  /**
+   * A page of the site's decisions: with `after`, those after it oldest first; else those
+   * before `before` (from the latest when null), newest first.
+   * @param {{after?: number, before?: number | null, limit?: number}} from
+   * @returns {Promise<{entries: AuditEntry[], next: number | null}>}
+   */
+  audit(from) {
+    /** @type {Record<string, string>} */
+    const q = { site: this.site };
+    if (from.after !== undefined) q.after = String(from.after);
+    else q.order = "newest";
+    if (from.before != null) q.before = String(from.before);
+    if (from.limit) q.limit = String(from.limit);
+    return this.call("GET", `/api/v1/audit?${new URLSearchParams(q)}`);
   }
 
   /** @param {boolean} locked */

@@ -1,6 +1,5 @@
-// The moderators' record of decisions (GET /api/v1/audit), newest first. The API pages oldest
-// first, so every page after the last one seen is fetched (a refresh fetches only the new
-// ones), and "Load more" shows older ones a screenful at a time.
+// The moderators' record of decisions (GET /api/v1/audit), newest first: a screenful from the
+// latest, "Load more" for the one before it, and Refresh for what was decided since.
 
 import { h } from "./dom.js";
 import { exact } from "./time.js";
@@ -20,14 +19,15 @@ export class Audit {
     this.lang = lang;
     /** @type {AuditEntry[]} newest first */
     this.entries = [];
-    /** the last entry's id: the next fetch starts after it */
+    /** the newest entry's id: a refresh fetches those after it */
     this.after = 0;
-    this.shown = 0;
+    /** where older entries go on from (the API's `next`); null once there are none */
+    this.older = /** @type {number | null} */ (null);
     this.loaded = false;
     this.busy = false;
     this.list = h("ol", { class: "lt-queue" });
     this.status = h("p", { class: "lt-audit-status", role: "status" });
-    this.more = h("button", { type: "button", class: "lt-link", hidden: true, onclick: () => this.show(SHOWN) }, t.more);
+    this.more = h("button", { type: "button", class: "lt-link", hidden: true, onclick: () => this.earlier() }, t.more);
     this.body = h(
       "div",
       { id: "lt-audit", hidden: true },
@@ -52,38 +52,61 @@ export class Audit {
     if (open && !this.loaded) this.load();
   }
 
-  /** Fetch every decision after the last one seen and put them on top. */
+  /** The first screenful from the latest, or (once loaded) what was decided since. */
   async load() {
-    // One fetch at a time: two from the same `after` would list its entries twice.
-    if (this.busy) return;
-    this.busy = true;
-    /** @type {AuditEntry[]} */
-    const fresh = [];
-    try {
+    if (!this.loaded) return this.run(async () => {
+      const page = await this.api.audit({ before: null, limit: SHOWN });
+      this.loaded = true;
+      this.add(page.entries, page.next);
+      if (page.entries.length) this.after = page.entries[0].id;
+    });
+    return this.run(async () => {
+      /** @type {AuditEntry[]} */
+      const fresh = [];
       for (let after = /** @type {number | null} */ (this.after); after !== null; ) {
-        const page = await this.api.audit(after);
+        const page = await this.api.audit({ after });
         fresh.push(...page.entries);
         after = page.next;
       }
+      if (fresh.length) this.after = fresh[fresh.length - 1].id;
+      this.entries.unshift(...fresh.reverse());
+      this.render();
+    });
+  }
+
+  /** The screenful before the oldest shown. */
+  earlier() {
+    return this.run(async () => {
+      const page = await this.api.audit({ before: this.older, limit: SHOWN });
+      this.add(page.entries, page.next);
+    });
+  }
+
+  /** Older entries below those shown; `next` is where the ones before them start. @param {AuditEntry[]} older @param {number | null} next */
+  add(older, next) {
+    this.entries.push(...older);
+    this.older = next;
+    this.render();
+  }
+
+  /** One fetch at a time (two from one cursor would list its entries twice); an error is shown
+   * and what came before it kept. @param {() => Promise<void>} step */
+  async run(step) {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await step();
       this.status.textContent = "";
     } catch (error) {
       this.status.textContent = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.busy = false;
     }
-    // What came before an error is kept: the next refresh goes on after it.
-    const first = !this.loaded;
-    this.loaded = true;
-    this.busy = false;
-    if (fresh.length) this.after = fresh[fresh.length - 1].id;
-    this.entries.unshift(...fresh.reverse());
-    // The newest screenful at first; after a refresh, the new ones on top of those shown.
-    this.show(first ? SHOWN : fresh.length);
   }
 
-  /** Show `more` entries than now (as many as there are). @param {number} more */
-  show(more) {
-    this.shown = Math.min(this.shown + more, this.entries.length);
-    this.list.replaceChildren(...this.entries.slice(0, this.shown).map((e) => this.row(e)));
-    this.more.hidden = this.shown >= this.entries.length;
+  render() {
+    this.list.replaceChildren(...this.entries.map((e) => this.row(e)));
+    this.more.hidden = this.older === null;
   }
 
   /** @param {AuditEntry} e */

@@ -4,7 +4,7 @@ the shared `Tables`. A comment's decisions are appended by its thread's transact
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 import msgspec
 
@@ -56,6 +56,18 @@ class MemoryAuditLog:
                 found.append(entry)
                 if len(found) == limit:
                     break
+        return found
+
+    async def newest(self, site: str, before: int | None, limit: int) -> list[AuditEntry]:
+        tables = self._tables
+        end = len(tables.audit_ids) if before is None else bisect_left(tables.audit_ids, before)
+        found: list[AuditEntry] = []
+        for entry_id in reversed(tables.audit_ids[:end]):
+            if len(found) >= limit:
+                break
+            entry = tables.audit[entry_id]
+            if entry.site == site:
+                found.append(entry)
         return found
 
     async def of_comment(self, comment_id: str) -> list[AuditEntry]:

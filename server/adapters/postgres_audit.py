@@ -100,6 +100,18 @@ class PostgresAuditLog:
         )
         return _entries(rows)
 
+    async def newest(self, site: str, before: int | None, limit: int) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        rows = await self._db.fetch(
+            f"{_AUDIT_SELECT} WHERE site = $1 AND ($2::bigint IS NULL OR id < $2) "
+            "ORDER BY id DESC LIMIT $3",
+            site,
+            before,
+            limit,
+        )
+        return _entries(rows)
+
     async def of_comment(self, comment_id: str) -> list[AuditEntry]:
         rows = await self._db.fetch(
             f"{_AUDIT_SELECT} WHERE comment_id = $1 ORDER BY id", comment_id

@@ -26,6 +26,10 @@ _AUDIT_COLUMNS = ("site", "at", "by", "action", "thread", "comment_id", "subject
 _AUDIT_SELECT = f"SELECT id, {', '.join(_AUDIT_COLUMNS)} FROM audit"
 
 
+# Above every id: "before" nothing, read from the last entry.
+_BEYOND = 2**63 - 1
+
+
 def add_report(conn: sqlite3.Connection, report: Report) -> bool:
     cursor = conn.execute(
         f"INSERT INTO reports ({', '.join(_REPORT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -71,6 +75,17 @@ def audit_of_site(conn: sqlite3.Connection, site: str, after: int, limit: int) -
     return _entries(rows)
 
 
+def audit_newest(
+    conn: sqlite3.Connection, site: str, before: int | None, limit: int
+) -> list[AuditEntry]:
+    # On the index audit_by_site (site, id), backwards.
+    rows = conn.execute(
+        f"{_AUDIT_SELECT} WHERE site = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        (site, _BEYOND if before is None else before, max(limit, 0)),
+    ).fetchall()
+    return _entries(rows)
+
+
 def audit_of_comment(conn: sqlite3.Connection, comment_id: str) -> list[AuditEntry]:
     # On the index audit_by_comment (comment_id, id).
     rows = conn.execute(
@@ -105,6 +120,9 @@ class SqliteAuditLog:
 
     async def of_site(self, site: str, after: int, limit: int) -> list[AuditEntry]:
         return await self._db.read_now(audit_of_site, site, after, limit)
+
+    async def newest(self, site: str, before: int | None, limit: int) -> list[AuditEntry]:
+        return await self._db.read_now(audit_newest, site, before, limit)
 
     async def of_comment(self, comment_id: str) -> list[AuditEntry]:
         return await self._db.read_now(audit_of_comment, comment_id)

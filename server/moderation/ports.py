@@ -93,6 +93,11 @@ class AuditLog(Protocol):
         """The site's entries with an id above `after`, in id order, at most `limit`."""
         ...
 
+    async def newest(self, site: str, before: int | None, limit: int) -> list[AuditEntry]:
+        """The site's entries with an id below `before` (from the last when None), newest
+        first, at most `limit`: a moderator's page reads back from the latest."""
+        ...
+
     async def of_comment(self, comment_id: str) -> list[AuditEntry]:
         """Every decision about a comment, in id order."""
         ...

@@ -146,15 +146,15 @@ class Api:
         # Claimed before the body is read: a retry sent while the first attempt is still
         # uploading or committing is a duplicate in flight.
         with self._comments.claim(key):
-            raw = decode(await self._body(request), NewComment)
             token = auth.account_token(request)
-            if token is not None:
-                validate_ids(raw.site, raw.thread)  # named in the 422, before the token's 401
-            signed_in = None if token is None else await self._readers.signed_in(raw.site, token)
-            new = validate_comment(raw, signed_in=signed_in is not None)
+            raw = decode(await self._body(request), NewComment)
+            new = validate_comment(raw, signed_in=token is not None)
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._moderators)
             await self._guard.check_post(request, new.key)
+            # Checked after the flood limit: a stream of forged tokens costs a 429, not a
+            # signature check (or a JWKS fetch) each.
+            signed_in = None if token is None else await self._readers.signed_in(new.site, token)
             poster = Poster(
                 address=self._guard.address(request),
                 account=None if signed_in is None else signed_in.account.id,

@@ -83,7 +83,8 @@ class ModerationApi:
         return json_response(answer, 201 if answer.counted else 200)
 
     async def audit(self, request: Request) -> Response:
-        """A site's decisions (or one comment's), for its moderators, oldest first."""
+        """A site's decisions (or one comment's), for its moderators: oldest first from `after`,
+        or with `order=newest` newest first from `before`."""
         query = request.query_params
         site = query.get("site", "")
         validate_ids(site, "-")
@@ -96,7 +97,16 @@ class ModerationApi:
             entries = [e for e in await self._audit.of_comment(comment) if e.site == site]
             return json_response(AuditAnswer(site=site, entries=entries, next=None))
         limit = min(max(limit, 1), AUDIT_PAGE)
-        entries = await self._audit.of_site(site, after, limit)
+        order = query.get("order", "oldest")
+        if order == "newest":  # from the latest back: `next` is the `before` of older ones
+            before = query.get("before")
+            entries = await self._audit.newest(
+                site, None if before is None else _number(before, 0), limit
+            )
+        elif order == "oldest":
+            entries = await self._audit.of_site(site, after, limit)
+        else:
+            raise RequestError(422, "Invalid query", {"order": "oldest or newest"})
         last = entries[-1].id if len(entries) == limit else None
         headers = {"Cache-Control": "no-store"}
         return json_response(AuditAnswer(site=site, entries=entries, next=last), headers=headers)
@@ -106,5 +116,5 @@ def _number(raw: str | None, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        raise RequestError(422, "Invalid query", {"after/limit": "a whole number"})
+        raise RequestError(422, "Invalid query", {"after/before/limit": "a whole number"})
     return int(raw)

@@ -73,8 +73,8 @@ async def test_a_report_of_a_comment_the_store_lacks_is_refused(storage: Storage
 
 async def test_appended_entries_take_increasing_ids_and_page_by_site(storage: Storage) -> None:
     """append() returns the entry with the store's id, larger than every earlier one (an id the
-    caller gave is ignored); of_site gives only that site's entries above `after`, in id order,
-    at most `limit`."""
+    caller gave is ignored); of_site gives only that site's entries above `after` in id order,
+    newest those below `before` newest first, each at most `limit`."""
     await storage.sites.put(Site(name=SITE))
     kept: list[AuditEntry] = []
     for n in range(5):
@@ -93,6 +93,13 @@ async def test_appended_entries_take_increasing_ids_and_page_by_site(storage: St
     assert await storage.audit.of_site(SITE, 0, 0) == []
     assert await storage.audit.of_site(OTHER, 0, 10) == [kept[2]]
     assert await storage.audit.of_site("nowhere", 0, 10) == []
+    newest = list(reversed(ours))
+    assert await storage.audit.newest(SITE, None, 100) == newest
+    assert await storage.audit.newest(SITE, None, 2) == newest[:2]
+    assert await storage.audit.newest(SITE, newest[1].id, 10) == newest[2:]
+    assert await storage.audit.newest(SITE, newest[-1].id, 10) == []
+    assert await storage.audit.newest(SITE, None, 0) == []
+    assert await storage.audit.newest(OTHER, None, 10) == [kept[2]]
 
 
 async def test_a_decision_audited_in_a_committed_transaction_is_kept(storage: Storage) -> None:
