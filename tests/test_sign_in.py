@@ -330,8 +330,8 @@ async def test_an_anonymous_reader_cannot_take_a_signed_in_readers_name(
 async def test_a_signed_in_reader_edits_and_deletes_their_own_comment_from_any_device(
     settings: Settings, tokens: Tokens
 ) -> None:
-    """Another device (a fresh token, no edit token) edits and deletes the reader's comment;
-    another account's token and no token at all are 403."""
+    """Another device (a fresh token, no edit token) reads the comment's source, edits and
+    deletes it; another account's token and no token at all are 403 for each."""
     async with running(settings, hs_site()) as (_, http):
         answer = await http.post("/api/v1/comments", json=new_post(), headers=signed(hs256()))
         cid = decode_json(answer.content)["comment"]["id"]  # type: ignore[index]
@@ -341,6 +341,11 @@ async def test_a_signed_in_reader_edits_and_deletes_their_own_comment_from_any_d
             refused = await http.patch(path, json={"body": "not yours"}, headers=headers)
             assert refused.status_code == 403, refused.text
         later = signed(hs256(iat=int(time.time()) + 1))
+        source = await http.get(f"{path}/source", headers=later)
+        assert source.status_code == 200, source.text
+        assert decode_json(source.content) == {"id": cid, "body": "Signed in"}
+        for headers in (stranger, {}):
+            assert (await http.get(f"{path}/source", headers=headers)).status_code == 403
         edited = await http.patch(path, json={"body": "Edited elsewhere"}, headers=later)
         assert edited.status_code == 200, edited.text
         assert "Edited elsewhere" in edited.text

@@ -127,6 +127,11 @@ export class Api {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/moderation`, { action });
   }
 
+  /** One's own comment's text as written (to edit it on another device). @param {string} id @returns {Promise<{id: string, body: string}>} */
+  source(id) {
+    return this.call("GET", `/api/v1/comments/${encodeURIComponent(id)}/source`);
+  }
+
   /** A reader reports a comment (the sign-in token, if any, names them). @param {string} id @param {string} reason @param {string} text */
   report(id, reason, text) {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || undefined });

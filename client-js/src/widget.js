@@ -127,7 +127,11 @@ export class Widget {
   /** Ask who the page's sign-in token names (once per token); a refused one is told once. */
   async signIn() {
     const token = this.host.dataset.accountToken || null;
-    if (token === this.api.account) return;
+    if (token === this.api.account) {
+      // The page took out a token that had expired: signed out, the notice has had its say.
+      if (!token && this.note.textContent === this.t.expired) this.signedIn(null, "");
+      return;
+    }
     this.api.account = token;
     /** @type {Account | null} */
     let me = null;
@@ -164,7 +168,8 @@ export class Widget {
   showForm() {
     const barred = this.accountsOnly && !this.me;
     this.bottom.hidden = this.locked || barred || !this.loaded;
-    if (barred) this.note.textContent = this.t.signInFirst;
+    // On a closed thread nobody comments: the "Locked" line says it all.
+    if (barred) this.note.textContent = this.locked ? "" : this.t.signInFirst;
     this.note.hidden = !this.note.textContent;
   }
 

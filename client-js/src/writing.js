@@ -110,7 +110,7 @@ export class Writing {
   }
 
   /** Edit one's own comment in place. @param {string} id */
-  edit(id) {
+  async edit(id) {
     const w = this.w;
     const own = remembered.own()[id];
     const li = w.items.get(id);
@@ -127,8 +127,10 @@ export class Writing {
         w.trouble(error);
       }
     };
-    // Written on another device: no source text here, so the text as shown (Markdown marks lost).
-    const { form, focus } = editForm(w.t, own ? own.body : body.innerText.trim(), save, () => w.redraw(id));
+    // Written on another device: its source from the server (else the text as shown).
+    const text = own ? own.body : await w.api.source(id).then((a) => a.body, () => body.innerText.trim());
+    if (!body.isConnected) return; // redrawn meanwhile (a live edit): nothing to replace
+    const { form, focus } = editForm(w.t, text, save, () => w.redraw(id));
     body.replaceWith(form);
     focus();
   }

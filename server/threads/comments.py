@@ -197,7 +197,7 @@ class Comments:
         signed in as its account, from any device), or a moderator. An author's edit passes the
         site's rules as a post does, and may wait for a moderator while readers keep the
         approved text (server/threads/edits.py)."""
-        found = await self._authorised(comment_id, moderator, edit_token, signed_in)
+        found = await self.editable(comment_id, moderator, edit_token, signed_in)
         verdict = Verdict()
         if moderator is None and self._automod is not None:
             verdict = await self._automod.screen_edit(found, body, poster)
@@ -221,7 +221,7 @@ class Comments:
         signed_in: SignedIn | None = None,
     ) -> PublicComment:
         """An author withdraws a comment (its text is erased); a moderator's delete is a removal."""
-        found = await self._authorised(comment_id, moderator, edit_token, signed_in)
+        found = await self.editable(comment_id, moderator, edit_token, signed_in)
         if moderator is not None:
             return await self.moderate(comment_id, "remove", moderator, reason="deleted")
         return await self.erase(found)
@@ -360,13 +360,15 @@ class Comments:
             raise Forbidden("Your moderator token is for another site")
         return record
 
-    async def _authorised(
+    async def editable(
         self,
         comment_id: str,
         moderator: Moderator | None,
         edit_token: str | None,
         signed_in: SignedIn | None = None,
     ) -> CommentRecord:
+        """The comment, if the caller may change it now: a moderator of its site, or its author
+        (with the edit token, or signed in as its account) within the edit window."""
         if moderator is not None:
             return await self._comment_of_site(comment_id, moderator.site)
         record = await self._comments.get(comment_id)

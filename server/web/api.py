@@ -66,6 +66,13 @@ class AccountAnswer(msgspec.Struct, frozen=True, kw_only=True):
     roles: list[str] = msgspec.field(default_factory=list)
 
 
+class SourceAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET /api/v1/comments/{id}/source`: the comment's text as its author wrote it."""
+
+    id: str
+    body: str
+
+
 class TooLarge(Refusal):
     status, code = 413, "too_large"
 
@@ -98,6 +105,7 @@ class Api:
             Route("/api/v1/threads/moderation", self.thread_moderation, methods=["POST"]),
             Route("/api/v1/comments", self.post, methods=["POST"]),
             Route("/api/v1/comments/{id}", self.edit, methods=["PATCH"]),
+            Route("/api/v1/comments/{id}/source", self.source, methods=["GET"]),
             Route("/api/v1/comments/{id}", self.delete, methods=["DELETE"]),
             Route("/api/v1/comments/{id}/moderation", self.moderate, methods=["POST"]),
             Route("/api/v1/counts", self.counts, methods=["GET"]),
@@ -196,6 +204,19 @@ class Api:
             signed_in=await self._signed_in_for_comment(request),
         )
         return json_response(CommentAnswer(comment))
+
+    async def source(self, request: Request) -> Response:
+        """A comment's text as written, for whoever may edit it (its author, a moderator)."""
+        await self._check_comment_origin(request)
+        found = await self._comments.editable(
+            request.path_params["id"],
+            await auth.moderator(request, self._moderators),
+            auth.edit_token(request),
+            await self._signed_in_for_comment(request),
+        )
+        # An edit waiting for a moderator is the latest text its author wrote.
+        answer = SourceAnswer(id=found.id, body=found.pending_body_source or found.body_source)
+        return json_response(answer, headers={"Cache-Control": "no-store"})
 
     async def delete(self, request: Request) -> Response:
         await self._check_comment_origin(request)

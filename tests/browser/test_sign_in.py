@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
 import jwt
 from playwright.async_api import Browser, Locator, Page, Request, Route, expect
 
@@ -18,7 +19,7 @@ from server.settings import Settings
 from server.web.app import store_for
 from tests.browser.conftest import Tab, open_tab
 from tests.browser.demo_page import action, article_page, is_post, posted_id, set_origins
-from tests.support.clients import Tokens
+from tests.support.clients import WAIT, Tokens
 from tests.support.server import Running, serve
 
 SITE, THREAD = "news", "article-1"
@@ -114,7 +115,7 @@ async def test_a_signed_in_reader_posts_and_edits_from_another_device(
         await expect(form(a).get_by_text(SIGNED_IN)).to_be_visible()
         await expect(form(a).get_by_label("Name")).to_be_hidden()
         await expect(form(a).get_by_label("Email (optional, never shown)")).to_be_hidden()
-        await form(a).get_by_label("Comment").fill("Posted as my account.")
+        await form(a).get_by_label("Comment").fill("Posted as *my* account.")
         async with a.expect_response(is_post) as answer:
             await form(a).get_by_role("button", name="Post Comment").click()
         response = await answer.value
@@ -135,7 +136,8 @@ async def test_a_signed_in_reader_posts_and_edits_from_another_device(
         await expect(action(b, comment_id, "delete")).to_be_visible()
         await action(b, comment_id, "edit").click()
         editor = b.locator(f'li[data-id="{comment_id}"] > article textarea')
-        await expect(editor).to_have_value("Posted as my account.")
+        # The text as written (the server's source: Markdown kept), not as shown.
+        await expect(editor).to_have_value("Posted as *my* account.")
         await editor.fill("Edited on my phone.")
         async with b.expect_response(lambda r: r.request.method == "PATCH") as edited:
             await b.get_by_role("button", name="Save").click()
@@ -191,6 +193,13 @@ async def test_an_expired_token_is_told_once_and_the_reader_is_anonymous(
         await host.evaluate("el => el.removeAttribute('data-account-token')")
         await expect(form(p).get_by_label("Name")).to_be_visible()
         await expect(form(p).get_by_text(SIGNED_IN)).to_be_hidden()
+
+        # Expired again, then taken out by the page: signed out, the notice goes too.
+        stale = token(exp=int(time.time()) - 120)
+        await host.evaluate("(el, t) => el.setAttribute('data-account-token', t)", stale)
+        await expect(note).to_have_text(EXPIRED)
+        await host.evaluate("el => el.removeAttribute('data-account-token')")
+        await expect(note).to_be_hidden()
         # Chromium logs the refused account call (401) as a failed resource load.
         assert [e for e in page.errors if "status of 401" not in e] == []
 
@@ -211,4 +220,14 @@ async def test_on_a_site_for_accounts_only_an_anonymous_post_gives_way_to_a_note
         await expect(p.locator(".lt-note")).to_have_text("Sign in to comment.")
         await expect(form(p)).to_be_hidden()
         await expect(p.locator("#lt-heading")).to_have_text("0 Comments")
+        # Closed by a moderator: "Locked" says it all, no invitation to sign in.
+        async with httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http:
+            locked = await http.post(
+                "/api/v1/threads/moderation",
+                json={"site": SITE, "thread": THREAD, "action": "lock"},
+                headers={"Authorization": f"Bearer {tokens.news}"},
+            )
+        assert locked.status_code == 200, locked.text
+        await expect(p.locator(".lt-closed")).to_be_visible()
+        await expect(p.locator(".lt-note")).to_be_hidden()
         assert [e for e in page.errors if "status of 401" not in e] == []
