@@ -255,15 +255,8 @@ def validate_comment(c: NewComment, *, signed_in: bool = False) -> CleanComment:
     """Check and normalise a new comment, reporting every bad field in one RequestError. A
     signed-in reader's name, email and website come from their account: the form's are not
     read (their name is "" here)."""
-    if signed_in:
-        c = NewComment(
-            site=c.site,
-            thread=c.thread,
-            author=NewAuthor(name="-", notify=c.author.notify),
-            body=c.body,
-            parent=c.parent,
-        )
     errors: dict[str, str] = {}
+    author = NewAuthor(notify=c.author.notify) if signed_in else c.author
     comment = CleanComment(
         site=_take(errors, "site", _identifier("site", c.site, ID_MAX)),
         thread=_take(errors, "thread", _identifier("thread", c.thread, ID_MAX)),
@@ -271,15 +264,15 @@ def validate_comment(c: NewComment, *, signed_in: bool = False) -> CleanComment:
         parent=_take(errors, "parent", _identifier("parent", c.parent, PARENT_MAX))
         if c.parent
         else None,
-        name=_take(errors, "author.name", author_name(c.author.name)),
-        email=_take(errors, "author.email", author_email(c.author.email)),
-        url=_take(errors, "author.url", author_url(c.author.url)),
+        name="" if signed_in else _take(errors, "author.name", author_name(author.name)),
+        email=_take(errors, "author.email", author_email(author.email)),
+        url=_take(errors, "author.url", author_url(author.url)),
         body=_take(errors, "body", _body(c.body)),
-        notify=c.author.notify,
+        notify=author.notify,
     )
     if errors:
         raise RequestError(422, FORM_INVALID, errors)
-    return msgspec.structs.replace(comment, name="") if signed_in else comment
+    return comment
 
 
 def validate_edit(e: EditComment) -> str:

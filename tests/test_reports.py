@@ -103,6 +103,7 @@ async def test_an_anonymous_readers_reports_count_once(settings: Settings, token
         ({"reason": "other"}, 422, "text"),
         ({"reason": "other", "text": "   "}, 422, "text"),
         ({"reason": "spam", "text": "x" * 501}, 422, None),
+        ({"reason": "spam", "text": "x" * 3000}, 413, None),
         ({"reason": "spam", "extra": 1}, 422, None),
         ("not json", 400, None),
     ],
@@ -110,8 +111,8 @@ async def test_an_anonymous_readers_reports_count_once(settings: Settings, token
 async def test_a_bad_report_is_refused_and_nothing_is_kept(
     settings: Settings, tokens: Tokens, body: object, status: int, field: str | None
 ) -> None:
-    """An unknown reason, "other" without text, over-long text, unknown fields or a body that
-    is not JSON: refused, and the comment stays unreported."""
+    """An unknown reason, "other" without text, over-long text, a body over 2 KiB, unknown
+    fields or a body that is not JSON: refused, and the comment stays unreported."""
     async with (
         serve(settings) as running,
         httpx.AsyncClient(base_url=running.http, timeout=WAIT) as http,

@@ -155,7 +155,7 @@ class Api:
         # uploading or committing is a duplicate in flight.
         with self._comments.claim(key):
             token = auth.account_token(request)
-            raw = decode(await self._body(request), NewComment)
+            raw = decode(await limited_body(request, self._max_body), NewComment)
             new = validate_comment(raw, signed_in=token is not None)
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._moderators)
@@ -194,7 +194,7 @@ class Api:
 
     async def edit(self, request: Request) -> Response:
         await self._check_comment_origin(request)
-        body = validate_edit(decode(await self._body(request), EditComment))
+        body = validate_edit(decode(await limited_body(request, self._max_body), EditComment))
         comment = await self._comments.edit(
             request.path_params["id"],
             body,
@@ -231,7 +231,7 @@ class Api:
     async def moderate(self, request: Request) -> Response:
         await self._check_comment_origin(request)
         moderator = await auth.require_moderator(request, self._moderators)
-        action = decode(await self._body(request), ModerationRequest)
+        action = decode(await limited_body(request, self._max_body), ModerationRequest)
         comment = await self._comments.moderate(
             request.path_params["id"], action.action, moderator, reason=action.reason
         )
@@ -239,7 +239,7 @@ class Api:
 
     async def thread_moderation(self, request: Request) -> Response:
         moderator = await auth.require_moderator(request, self._moderators)
-        change = decode(await self._body(request), ThreadModeration)
+        change = decode(await limited_body(request, self._max_body), ThreadModeration)
         key = validate_ids(change.site, change.thread)
         self._guard.check_origin(request, await self._comments.site(key.site))
         if change.action == "retitle":
@@ -291,19 +291,20 @@ class Api:
             raise NotFound("No such comment")
         return await self._readers.signed_in(found.site, token)
 
-    async def _body(self, request: Request) -> bytes:
-        """The request body, refused with 413 as soon as it exceeds the limit."""
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise TooLarge(f"Request body over {self._max_body} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self._max_body:
-                raise TooLarge(f"Request body over {self._max_body} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+
+async def limited_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"Request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"Request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _thread_query(request: Request) -> ThreadKey:

@@ -19,6 +19,7 @@ from server.threads.ports import CommentReads
 from server.threads.reports import Reporting
 from server.validation import NewReport, RequestError, decode, report_text, validate_ids
 from server.web import auth
+from server.web.api import limited_body
 from server.web.guard import Guard
 from server.web.responses import json_response
 
@@ -65,10 +66,7 @@ class ModerationApi:
         found = await self._reads.get(request.path_params["id"])
         if found is None:
             raise NotFound("No such comment")
-        body = await request.body()
-        if len(body) > REPORT_BODY_MAX:
-            raise RequestError(413, f"Request body over {REPORT_BODY_MAX} bytes", {})
-        wanted = decode(body, NewReport)
+        wanted = decode(await limited_body(request, REPORT_BODY_MAX), NewReport)
         text = report_text(wanted)
         self._guard.check_origin(request, await self._site_of(found.site))
         token = auth.account_token(request)
