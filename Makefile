@@ -21,7 +21,8 @@ POSTGRES_TESTS := tests/test_end_to_end.py tests/test_reliability.py tests/test_
 	tests/test_webhooks.py tests/test_notifications.py tests/test_worker_processes.py \
 	tests/test_automod.py tests/test_automod_classifier.py tests/test_edits.py \
 	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py \
-	tests/test_sign_in.py tests/test_reports.py tests/test_first_time.py tests/test_badges.py
+	tests/test_sign_in.py tests/test_reports.py tests/test_first_time.py tests/test_badges.py \
+	tests/test_bans.py
 
 test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest
@@ -102,8 +103,9 @@ system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
 
-# The widget: client-js/src/ bundled into server/web/static/embed.js, which is committed so that
-# `make run` needs no Node. `make js` rebuilds it; `make js-test` fails when it is stale.
+# The widget: client-js/src/ bundled into server/web/static/embed.js (readers) and moderate.js
+# (the moderators' page only), committed so that `make run` needs no Node. `make js` rebuilds
+# both; `make js-test` fails when either is stale or over its size budget.
 js: node-deps
 	cd client-js && npm run --silent build
 

@@ -1,18 +1,24 @@
-// Bundles src/embed.js into the one served, committed file: server/web/static/embed.js.
+// Bundles the two served, committed scripts: src/embed.js (the readers' widget) into
+// server/web/static/embed.js, and src/moderate.js (what only the moderators' page needs) into
+// server/web/static/moderate.js.
 //
-//   node build.mjs [OUTFILE]   build (default ../server/web/static/embed.js), then check the size
-//   node build.mjs --check     build in memory; fail if the committed embed.js differs or is too big
-//   node build.mjs --size      build in memory and print the gzipped size
+//   node build.mjs [OUTDIR]   build both (default ../server/web/static/), then check their sizes
+//   node build.mjs --check    build in memory; fail if a committed script differs or is too big
+//   node build.mjs --size     build in memory and print the gzipped sizes
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { SERVED_ASSETS, checkBudget } from "./budget.mjs";
+import { BUDGET_BYTES, MODERATE_ASSETS, MODERATE_BUDGET_BYTES, SERVED_ASSETS, checkBudget } from "./budget.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const STATIC = resolve(HERE, "../server/web/static");
-const COMMITTED = join(STATIC, "embed.js");
-const STALE = "server/web/static/embed.js is stale: run `make js` and commit it";
+
+/** Each bundle: its entry, the file it becomes, and the budget of the files its page downloads. */
+const BUNDLES = [
+  { entry: "src/embed.js", file: "embed.js", assets: SERVED_ASSETS, budget: BUDGET_BYTES, what: "widget" },
+  { entry: "src/moderate.js", file: "moderate.js", assets: MODERATE_ASSETS, budget: MODERATE_BUDGET_BYTES, what: "moderate.js" },
+];
 
 /**
  * `import css from "./widget.css"` gives the stylesheet as a string, minified like the JS.
@@ -36,13 +42,14 @@ const cssAsText = {
 
 /**
  * The minified IIFE bundle, built in memory; the same source always gives the same bytes.
+ * @param {string} entry
  * @param {string} outfile where it will be written (esbuild needs a name even when not writing)
  * @returns {Promise<Uint8Array>}
  */
-async function bundle(outfile) {
+async function bundle(entry, outfile) {
   const result = await esbuild.build({
     absWorkingDir: HERE,
-    entryPoints: ["src/embed.js"],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     format: "iife",
@@ -62,17 +69,16 @@ async function bundle(outfile) {
 }
 
 /**
- * Reports the gzipped size of every served asset, `embed` standing in for embed.js.
- * @param {Uint8Array} embed
+ * Reports the gzipped size of every file a bundle's page downloads, `built` standing in for
+ * the bundle's own file.
+ * @param {typeof BUNDLES[number]} b @param {Uint8Array} built
  * @returns {Promise<boolean>} whether it fits the budget
  */
-async function reportSize(embed) {
-  const assets = await Promise.all(
-    SERVED_ASSETS.map((name) => (name === "embed.js" ? embed : readFile(join(STATIC, name)))),
-  );
-  const { ok, message } = checkBudget(assets);
+async function reportSize(b, built) {
+  const assets = await Promise.all(b.assets.map((name) => (name === b.file ? built : readFile(join(STATIC, name)))));
+  const { ok, message } = checkBudget(assets, b.budget, b.what);
   console.log(message);
-  if (!ok) console.error("the widget is over its size budget");
+  if (!ok) console.error(`${b.file} is over its size budget`);
   return ok;
 }
 
@@ -82,26 +88,30 @@ async function main(args) {
   const paths = args.filter((arg) => !arg.startsWith("--"));
   const unknown = flags.filter((flag) => flag !== "--check" && flag !== "--size");
   if (unknown.length || paths.length > 1 || (flags.length && paths.length)) {
-    console.error("usage: node build.mjs [OUTFILE | --check | --size]");
+    console.error("usage: node build.mjs [OUTDIR | --check | --size]");
     return 2;
   }
-  if (flags.includes("--check")) {
-    const built = await bundle(COMMITTED);
-    const committed = await readFile(COMMITTED).catch(() => null);
-    const fresh = committed !== null && Buffer.compare(committed, built) === 0;
-    if (!fresh) console.error(STALE);
-    const fits = await reportSize(built);
-    return fresh && fits ? 0 : 1;
+  let ok = true;
+  for (const b of BUNDLES) {
+    const committed = join(STATIC, b.file);
+    if (flags.includes("--check")) {
+      const built = await bundle(b.entry, committed);
+      const current = await readFile(committed).catch(() => null);
+      const fresh = current !== null && Buffer.compare(current, built) === 0;
+      if (!fresh) console.error(`server/web/static/${b.file} is stale: run \`make js\` and commit it`);
+      ok = (await reportSize(b, built)) && fresh && ok;
+    } else if (flags.includes("--size")) {
+      ok = (await reportSize(b, await bundle(b.entry, committed))) && ok;
+    } else {
+      const outfile = paths.length ? resolve(paths[0], b.file) : committed;
+      const built = await bundle(b.entry, outfile);
+      await mkdir(dirname(outfile), { recursive: true });
+      await writeFile(outfile, built);
+      console.log(`wrote ${relative(process.cwd(), outfile)} (${built.length} bytes)`);
+      ok = (await reportSize(b, built)) && ok;
+    }
   }
-  if (flags.includes("--size")) {
-    return (await reportSize(await bundle(COMMITTED))) ? 0 : 1;
-  }
-  const outfile = paths.length ? resolve(paths[0]) : COMMITTED;
-  const built = await bundle(outfile);
-  await mkdir(dirname(outfile), { recursive: true });
-  await writeFile(outfile, built);
-  console.log(`wrote ${relative(process.cwd(), outfile)} (${built.length} bytes)`);
-  return (await reportSize(built)) ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 process.exitCode = await main(process.argv.slice(2)).catch((error) => {

@@ -137,10 +137,10 @@ def comments_for(store: Storage, bus: Bus, **options: Any) -> Comments:
     return Comments(
         bus,
         threads=store.threads,
-        log=store.log,
         comments=store.comments,
         sites=store.sites,
         moderators=store.moderators,
+        bans=store.bans,
         **options,
     )
 

@@ -67,6 +67,14 @@ class ThreadUnlocked(Frame, tag="thread.unlocked", frozen=True):
     seq: int
 
 
+class OwnComment(Frame, tag="comment.own", frozen=True):
+    """A comment of the reader's own that other readers are not shown (a shadow-ban's): sent to
+    its author's sockets only, without a seq, as it is no event of the thread's log
+    (server/moderation/bans.py)."""
+
+    comment: PublicComment
+
+
 class Presence(Frame, tag="presence", frozen=True):
     """How many readers this process has on the thread (advisory, not durable)."""
 
@@ -94,7 +102,7 @@ DurableEvent = (
     | ThreadLocked
     | ThreadUnlocked
 )
-ServerFrame = DurableEvent | Hello | Presence | Resync | Error
+ServerFrame = DurableEvent | Hello | OwnComment | Presence | Resync | Error
 
 EventType = Literal[
     "comment.created",
@@ -152,7 +160,14 @@ class QueueRemoved(Frame, tag="queue.removed", frozen=True):
     id: str
 
 
-ModerationFrame = Queue | QueueAdded | QueueRemoved | Error
+class BansChanged(Frame, tag="bans.changed", frozen=True):
+    """A ban of the site was made or lifted: a moderator's page reads the list again
+    (`GET /api/v1/bans`)."""
+
+    site: str
+
+
+ModerationFrame = Queue | QueueAdded | QueueRemoved | BansChanged | Error
 
 
 class Auth(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="auth"):

@@ -119,6 +119,13 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     # "staff", "author" (the article's byline). Set at post time, from a moderator's token or
     # the roles an account's site trusts; empty for everyone else.
     author_badges: tuple[str, ...] = ()
+    # The poster's client address as a keyed hash (`limits.Addresses`), so a moderator can ban
+    # the address a comment came from; cleared once older than the deployment's address
+    # retention (server/moderation/retention.py). Private, like the email.
+    author_address: str | None = None
+    # Posted under a shadow-ban: held ("pending") out of every reader's sight but its author's,
+    # who is shown it as published (server/moderation/bans.py).
+    shadow: bool = False
 
     @property
     def key(self) -> ThreadKey:
@@ -211,6 +218,8 @@ def readable(record: CommentRecord) -> CommentRecord:
         pending_body_source=None,
         pending_body_html=None,
         account=None,
+        author_address=None,
+        shadow=False,
     )
 
 

@@ -133,6 +133,10 @@ class Settings:
     # How often an open moderation socket checks that its token still exists (a revoke made
     # without Redis, or whose bus message was lost, still closes it within this).
     moderator_recheck_seconds: float = 30.0
+    # How long a comment keeps its client address (as a keyed hash) so a moderator can ban the
+    # address it came from; also the longest an address ban lasts. Addresses are personal data
+    # and change hands (SECURITY.md, "Addresses").
+    address_retention_days: float = 14.0
     # Fault injection for reliability tests (see server/faults.py); never in production.
     fault: str | None = None
 
@@ -186,6 +190,8 @@ class Settings:
                 f"{PREFIX}SQLITE_BUSY_TIMEOUT must be 0 or more, "
                 f"{PREFIX}MODERATOR_RECHECK_SECONDS more than 0"
             )
+        if self.address_retention_days <= 0:
+            raise SettingsError(f"{PREFIX}ADDRESS_RETENTION_DAYS must be more than 0")
         if self.fault is not None and self.fault not in faults.KNOWN:
             raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
         if self.smtp_tls not in SMTP_TLS:

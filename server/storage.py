@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.accounts.ports import Accounts, SignIns
-from server.moderation.ports import AuditLog, Reports, ReviewQueue, RuleBook
+from server.moderation.ports import AuditLog, Bans, Expiry, Reports, ReviewQueue, RuleBook
 from server.sites.ports import Moderators, Sites
 from server.threads.ports import CommentReads, EventLog, Threads
 from workers.cursors import Cursors
@@ -75,6 +75,8 @@ class Storage:
     rules: RuleBook
     reports: Reports
     audit: AuditLog
+    bans: Bans
+    expiry: Expiry
     sites: Sites
     moderators: Moderators
     sign_ins: SignIns

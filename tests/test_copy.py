@@ -19,7 +19,7 @@ from server.archive.ports import THREADS, ThreadRow
 from server.cli.copy import BAR_WIDTH, Report
 from server.composition import archive_for, store_for
 from server.model import Moderator, Site, ThreadKey, ThreadMeta
-from server.moderation.ports import AuditEntry
+from server.moderation.ports import AuditEntry, Ban
 from server.moderation.ports import Report as ReaderReport
 from server.moderation.rules import Rules
 from server.settings import Settings
@@ -38,6 +38,7 @@ MIA = Moderator(name="Mia", site="news")
 BOSS = Moderator(name="Boss", site="news", role="admin")
 BADGES = ("staff", "author")
 THREADS_SHOWN = ("a", "b")
+BAN = Ban(site="news", key="account", value="u1", mode="shadow", by="Mia", at=1.0, label="Ann")
 
 
 async def deployment(url: str) -> None:
@@ -45,7 +46,8 @@ async def deployment(url: str) -> None:
     comments of every status (flagged, held, edited, removed, deleted, one with badges), a
     locked thread, titles, a byline, a webhook
     with deliveries sent and pending, a worker's cursor, reply mails sent, secrets, addresses,
-    sign-in settings, an account seen twice, a reader's report and audit entries."""
+    sign-in settings, an account seen twice, a reader's report, audit entries, bans, and a
+    shadow-banned comment and one with its poster's address hash."""
     async with use_cases(url, NEWS, OTHER) as (store, _, comments):
         await store.moderators.put(MIA, token_hash("mia-token"))
         await store.moderators.put(BOSS, token_hash("boss-token"))
@@ -85,11 +87,17 @@ async def deployment(url: str) -> None:
         ann = Account(site="news", id="u1", name="Ann", email="ann@mail.example")
         await store.accounts.seen(ann, "ann", time.time())
         await store.accounts.seen(ann, "ann", time.time() + 1)
-        signed = record("signed-1", site="news", thread="d")
+        # Posted now: a server on the copy forgets the addresses of comments older than its
+        # retention.
+        signed = record("signed-1", site="news", thread="d", created_at=time.time())
         await post(store, msgspec.structs.replace(
             signed, account="u1", author_key="key-u1", author_avatar="https://a.example/u1.png",
-            author_badges=BADGES,
+            author_badges=BADGES, author_address="address-u1",
         ))  # fmt: skip
+        held = record("shadow-1", site="news", thread="d", status="pending")
+        await post(store, msgspec.structs.replace(held, account="u1", shadow=True))
+        await store.bans.put(BAN)
+        await store.bans.put(msgspec.structs.replace(BAN, value="address-u1", key="address"))
         await store.reports.add(ReaderReport(
             site="news", thread="d", comment_id=signed.id, reporter="r1", reason="spam",
             text="ads", at=time.time(),
@@ -143,8 +151,8 @@ async def audits_follow(url: str, copied: int) -> None:
 
 
 async def roles_and_badges_kept(url: str) -> None:
-    """The store at `url` holds the admin's role, the thread's byline and the comment's badges
-    of `deployment`."""
+    """The store at `url` holds the admin's role, the thread's byline, the comment's badges and
+    address hash, the shadow-banned comment and the bans of `deployment`."""
     store = store_for(Settings(database=url))
     await store.open()
     try:
@@ -153,6 +161,14 @@ async def roles_and_badges_kept(url: str) -> None:
         assert (await store.threads.state(ThreadKey("news", "a"))).byline == "Ann Author"
         signed = await store.comments.get("signed-1")
         assert signed is not None and signed.author_badges == BADGES
+        assert signed.author_address == "address-u1"
+        [held] = await store.comments.shadowed(ThreadKey("news", "d"), "u1", None)
+        assert held.id == "shadow-1"
+        bans = await store.bans.of_site("news", time.time())
+        assert [(b.key, b.value, b.mode) for b in bans] == [
+            ("address", "address-u1", "shadow"),
+            ("account", "u1", "shadow"),
+        ]
     finally:
         await store.close()
 
@@ -175,6 +191,7 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     assert before.tables["sign_ins"].rows == before.tables["accounts"].rows == 1
     # Two audit entries of ours, and the use-cases' own of their decisions.
     assert before.tables["reports"].rows == 1 and before.tables["audit"].rows >= 2
+    assert before.tables["bans"].rows == 2
 
     code, out, err = copy(source, target, "--batch", "2")
     assert code == 0, err

@@ -58,6 +58,11 @@ class Recorder:
     def reset(self, seq: int, payload: bytes) -> None:
         raise AssertionError(f"unexpected resync at {seq}")
 
+    address: str | None = None
+
+    def aside(self, payload: bytes) -> None:
+        raise AssertionError("unexpected frame aside the seq order")
+
 
 async def _commit_unpublished(store: Storage, n: int) -> None:
     record = CommentRecord(
@@ -119,6 +124,11 @@ class Counter:
 
     def reset(self, seq: int, payload: bytes) -> None:
         raise AssertionError(f"unexpected resync at {seq}")
+
+    address: str | None = None
+
+    def aside(self, payload: bytes) -> None:
+        raise AssertionError("unexpected frame aside the seq order")
 
 
 async def _hub(**options: int) -> tuple[Hub, MemoryBus]:

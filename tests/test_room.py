@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from server import events
 from server.model import ThreadKey
+from server.threads import own
 from server.threads.ports import StoredEvent
 from server.threads.room import Room
 
@@ -101,3 +102,34 @@ def test_a_full_read_asks_for_the_next_page() -> None:
     assert room.repaired(_stored(1, 2), 2) is False
     assert room.repaired(_stored(3), 2) is True
     assert [seq for seq, _ in probe.sent] == [1, 2, 3]
+
+
+class Own:
+    """A member that records the frames it is given aside the seq order."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+        self.aside_frames: list[bytes] = []
+
+    def push(self, seq: int, payload: bytes) -> None:
+        raise AssertionError("an own frame is no event")
+
+    def reset(self, seq: int, payload: bytes) -> None:
+        raise AssertionError("an own frame is no event")
+
+    def aside(self, payload: bytes) -> None:
+        self.aside_frames.append(payload)
+
+
+def test_an_own_frame_reaches_only_its_authors_members_and_moves_no_seq() -> None:
+    """A shadow comment's message goes to the members from its author's address only, even
+    while the room repairs a gap, and neither sends an event nor changes the room's seq."""
+    room, probe = _room(seq=5)
+    author, other, nobody = Own("hash-a"), Own("hash-b"), Own(None)
+    room.members.update({author, other, nobody})
+    frame = events.encode(events.ThreadUnlocked(seq=0))
+    room.deliver(_event(7))  # a gap: the room now repairs
+    room.deliver(own.message("hash-a", frame))
+    assert author.aside_frames == [frame]
+    assert other.aside_frames == nobody.aside_frames == []
+    assert probe.sent == [] and room.seq == 5 and probe.repairs == 1

@@ -22,7 +22,7 @@ from server.adapters.sqlite_migrations import LATEST, MIGRATIONS
 from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.events import ThreadLocked
 from server.model import Moderator, Site, Status, ThreadKey, ThreadMeta, counted, in_review
-from server.moderation.ports import AuditEntry, Report
+from server.moderation.ports import AuditEntry, Ban, Report
 from server.storage import Database, Storage, StoreError, StoreUnavailable
 from server.threads import history
 from server.threads.idempotency import key_hash
@@ -408,3 +408,29 @@ async def test_migration_16_reads_existing_rows_without_roles_bylines_or_badges(
         assert found is not None and found.author_badges == ()
     with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute("UPDATE moderators SET role = 'owner' WHERE name = 'mia'")
+
+
+async def test_migration_17_reads_existing_comments_without_addresses_and_takes_bans(
+    tmp_path: Path,
+) -> None:
+    """A database at version 16 keeps its comments (no address hash, not shadowed), which a
+    ban's removal then finds by email; it takes bans, one per person (a second replaces it)."""
+    path = tmp_path / "sixteen.db"
+    with closing(migrated_to(path, 16)) as conn:
+        conn.execute("INSERT INTO sites (name) VALUES ('s')")
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, author_name, author_email, body_source, "
+            "body_html, status, created_at, counted) VALUES ('c1', 's', 't', 'Ann', "
+            "'Ann@Example.org', 'hi', '<p>hi</p>', 'visible', 1.0, 1)"
+        )
+        conn.commit()
+    async with opened(path) as storage:
+        found = await storage.comments.get("c1")
+        assert found is not None and (found.author_address, found.shadow) == (None, False)
+        authored = await storage.comments.authored("s", "email", "ann@example.org", None, 10)
+        assert [c.id for c in authored] == ["c1"]
+        ban = Ban(site="s", key="email", value="ann@example.org", mode="ban", by="mia", at=2.0)
+        first = await storage.bans.put(ban)
+        second = await storage.bans.put(msgspec.structs.replace(ban, mode="shadow"))
+        assert [b.id for b in await storage.bans.of_site("s", 3.0)] == [second.id]
+        assert first.id != second.id

@@ -1,9 +1,8 @@
-// The HTTP API (v1), as the widget uses it.
+// The HTTP API (v1), as the widget uses it (the moderators' calls: moderator_api.js).
 
 /** @typedef {import("./types.js").Snapshot} Snapshot */
 /** @typedef {import("./types.js").Comment} Comment */
 /** @typedef {import("./types.js").Account} Account */
-/** @typedef {import("./types.js").AuditEntry} AuditEntry */
 
 /** A fresh Idempotency-Key. */
 export function newKey() {
@@ -122,11 +121,6 @@ export class Api {
     return this.call("DELETE", `/api/v1/comments/${encodeURIComponent(id)}`, undefined, token ? { "X-Edit-Token": token } : undefined);
   }
 
-  /** @param {string} id @param {string} action */
-  moderate(id, action) {
-    return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/moderation`, { action });
-  }
-
   /** One's own comment's text as written (to edit it on another device). @param {string} id @returns {Promise<{id: string, body: string}>} */
   source(id) {
     return this.call("GET", `/api/v1/comments/${encodeURIComponent(id)}/source`);
@@ -137,36 +131,11 @@ export class Api {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || undefined });
   }
 
-  /**
-   * A page of the site's decisions: with `after`, those after it oldest first; else those
-   * before `before` (from the latest when null), newest first.
-   * @param {{after?: number, before?: number | null, limit?: number}} from
-   * @returns {Promise<{entries: AuditEntry[], next: number | null}>}
-   */
-  audit(from) {
-    /** @type {Record<string, string>} */
-    const q = { site: this.site };
-    if (from.after !== undefined) q.after = String(from.after);
-    else q.order = "newest";
-    if (from.before != null) q.before = String(from.before);
-    if (from.limit) q.limit = String(from.limit);
-    return this.call("GET", `/api/v1/audit?${new URLSearchParams(q)}`);
-  }
-
-  /** @param {boolean} locked */
-  lock(locked) {
-    const body = { site: this.site, thread: this.thread, action: locked ? "lock" : "unlock" };
-    return this.call("POST", "/api/v1/threads/moderation", body);
-  }
-
-  /** @param {string} title @param {string} url @returns {Promise<{title: string, url: string}>} */
-  retitle(title, url) {
-    return this.call("POST", "/api/v1/threads/moderation", { site: this.site, thread: this.thread, action: "retitle", title, url });
-  }
-
-  /** @param {number} since */
-  socketUrl(since) {
+  /** `mine`: this browser has posted here, so the server also sends the comments of its own
+   * that only it is shown (`comment.own`). @param {number} since @param {boolean} [mine] */
+  socketUrl(since, mine = false) {
     const q = new URLSearchParams({ site: this.site, thread: this.thread, since: String(since) });
+    if (mine) q.set("mine", "1");
     return `${this.base.replace(/^http/, "ws")}/ws/v1/threads?${q}`;
   }
 }

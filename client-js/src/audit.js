@@ -2,11 +2,12 @@
 // latest, "Load more" for the one before it, and Refresh for what was decided since.
 
 import { h } from "./dom.js";
+import { audit } from "./moderator_api.js";
 import { exact } from "./time.js";
 
 /** @typedef {import("./api.js").Api} Api */
 /** @typedef {import("./types.js").AuditEntry} AuditEntry */
-/** @typedef {import("./strings.js").Strings} Strings */
+/** @typedef {import("./strings.js").Strings & import("./strings.js").ModeratorStrings} Strings */
 
 /** Entries shown at first, and added by each "Load more". */
 export const SHOWN = 50;
@@ -55,7 +56,7 @@ export class Audit {
   /** The first screenful from the latest, or (once loaded) what was decided since. */
   async load() {
     if (!this.loaded) return this.run(async () => {
-      const page = await this.api.audit({ before: null, limit: SHOWN });
+      const page = await audit(this.api, { before: null, limit: SHOWN });
       this.loaded = true;
       this.add(page.entries, page.next);
       if (page.entries.length) this.after = page.entries[0].id;
@@ -64,7 +65,7 @@ export class Audit {
       /** @type {AuditEntry[]} */
       const fresh = [];
       for (let after = /** @type {number | null} */ (this.after); after !== null; ) {
-        const page = await this.api.audit({ after });
+        const page = await audit(this.api, { after });
         fresh.push(...page.entries);
         after = page.next;
       }
@@ -77,7 +78,7 @@ export class Audit {
   /** The screenful before the oldest shown. */
   earlier() {
     return this.run(async () => {
-      const page = await this.api.audit({ before: this.older, limit: SHOWN });
+      const page = await audit(this.api, { before: this.older, limit: SHOWN });
       this.add(page.entries, page.next);
     });
   }

@@ -6,20 +6,25 @@ import { delay } from "./backoff.js";
 import { h, safeHtml } from "./dom.js";
 
 /** @typedef {import("./types.js").QueueItem} QueueItem */
-/** @typedef {import("./strings.js").Strings} Strings */
+/** @typedef {import("./strings.js").Strings & import("./strings.js").ModeratorStrings} T */
 
 export class Queue {
   /**
-   * @param {Strings} t
+   * @param {T} t
    * @param {string} url the moderation socket's URL
    * @param {string} token
-   * @param {(id: string, action: string) => Promise<void>} act
+   * @param {{
+   *   act: (id: string, action: string) => Promise<void>,
+   *   ban: (item: QueueItem, li: HTMLLIElement) => void,
+   *   heard: (frame: {type: string}) => void,
+   * }} on `act` decides on an item, `ban` opens the ban form on it, `heard` is told every frame
+   *   once handled (`queue` after each reconnection, `bans.changed`, …)
    */
-  constructor(t, url, token, act) {
+  constructor(t, url, token, on) {
     this.t = t;
     this.url = url;
     this.token = token;
-    this.act = act;
+    this.on = on;
     this.attempt = 0;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
@@ -47,6 +52,7 @@ export class Queue {
       } else if (frame.type === "queue.added" && frame.item) this.put(frame.item);
       else if (frame.type === "queue.removed" && frame.id) this.drop(frame.id);
       this.count();
+      this.on.heard(frame);
     };
     // 1008: the token was refused; reconnecting would be refused again.
     ws.onclose = (event) => {
@@ -79,10 +85,11 @@ export class Queue {
         ...actions.map((action) =>
           h(
             "button",
-            { type: "button", class: "lt-link", "data-action": action, onclick: () => this.act(c.id, action) },
+            { type: "button", class: "lt-link", "data-action": action, onclick: () => this.on.act(c.id, action) },
             label(this.t, action),
           ),
         ),
+        h("button", { type: "button", class: "lt-link lt-ban", onclick: () => this.on.ban(item, li) }, this.t.banOpen),
       ),
     );
     const old = this.items.get(c.id);

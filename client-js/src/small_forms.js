@@ -1,4 +1,4 @@
-// The two small forms: editing one's own comment in place, and a moderator's token.
+// A small form: editing one's own comment in place (a moderator's token: moderation.js).
 
 import { h } from "./dom.js";
 
@@ -31,26 +31,4 @@ export function editForm(t, source, onSave, onCancel) {
     if (value) onSave(value);
   });
   return { form, focus: () => text.focus() };
-}
-
-/**
- * The moderators' page before a token is known: one password field.
- * @param {Strings} t
- * @param {string} problem shown above the button (e.g. the last token was refused)
- * @param {(token: string) => void} onToken
- */
-export function tokenForm(t, problem, onToken) {
-  const input = h("input", { id: "lt-token", type: "password", autocomplete: "off", required: true });
-  const form = h(
-    "form",
-    { class: "lt-form" },
-    h("label", { for: "lt-token" }, t.token, input),
-    h("p", { class: "lt-error", role: "alert" }, problem),
-    h("div", {}, h("button", { type: "submit", class: "lt-btn" }, t.useToken)),
-  );
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (input.value.trim()) onToken(input.value.trim());
-  });
-  return { form, focus: () => input.focus() };
 }

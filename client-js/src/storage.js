@@ -4,7 +4,10 @@
 
 const NAME = "livethread:name";
 const OWN = "livethread:own";
+const POSTED = "livethread:posted";
 const DAY_MS = 86400000;
+// Threads this browser has posted in, the newest last: enough for anyone's recent reading.
+const POSTED_MAX = 100;
 
 /** @typedef {{token: string, body: string, at: number}} Own */
 
@@ -61,6 +64,27 @@ export const remembered = {
       if (Date.now() - value.at > DAY_MS) delete all[key];
     }
     write(local, OWN, JSON.stringify(all));
+  },
+
+  /** The threads posted in from here (JSON of [site, thread]), oldest first. @returns {string[]} */
+  posts() {
+    try {
+      const all = JSON.parse(read(local, POSTED) || "[]");
+      return Array.isArray(all) ? all : [];
+    } catch {
+      return [];
+    }
+  },
+  /** Whether this browser has posted in the thread. @param {string} site @param {string} thread */
+  posted(site, thread) {
+    return this.posts().includes(JSON.stringify([site, thread]));
+  },
+  /** @param {string} site @param {string} thread */
+  setPosted(site, thread) {
+    const key = JSON.stringify([site, thread]);
+    const all = this.posts().filter((k) => k !== key);
+    all.push(key);
+    write(local, POSTED, JSON.stringify(all.slice(-POSTED_MAX)));
   },
 
   /** @param {string} site */

@@ -1,4 +1,6 @@
 // Every string the widget shows, per language. English is the fallback for anything missing.
+// The moderators' strings are tables of their own, used only by moderate.js: the readers' bundle
+// leaves them out (esbuild drops what embed.js never imports).
 
 /** @param {number} n @param {string} one @param {string} many */
 const plural = (n, one, many) => (n === 1 ? one : many).replace("#", String(n));
@@ -44,24 +46,6 @@ export const en = {
   /** @param {string} name */
   by: (name) => `Comment by ${name}`,
   link: "Link to this comment",
-  remove: "Remove",
-  restore: "Restore",
-  approve: "Approve",
-  reject: "Reject",
-  lock: "Close comments",
-  unlock: "Reopen comments",
-  token: "Moderator token",
-  useToken: "Moderate",
-  forget: "Forget token",
-  retitle: "Title and URL",
-  articleTitle: "The article's title (in reply mails)",
-  articleUrl: "The article's URL (reply mails link to it)",
-  badToken: "That token was not accepted.",
-  /** @param {number} n */
-  queue: (n) => plural(n, "# comment to review", "# comments to review"),
-  held: "Held",
-  heldEdit: "Edit held",
-  flagged: "Flagged",
   /** @param {string} name */
   signedIn: (name) => `Signed in as ${name}`,
   signInFirst: "Sign in to comment.",
@@ -77,13 +61,6 @@ export const en = {
   send: "Send",
   reported: "Thanks: a moderator will look at it.",
   notSent: "That could not be sent. Check your connection and try again.",
-  decisions: "Decisions",
-  refresh: "Refresh",
-  more: "Load more",
-  /** @param {string} id @param {string} thread */
-  onComment: (id, thread) => `comment ${id} in ${thread}`,
-  /** @param {string} thread */
-  onThread: (thread) => `thread ${thread}`,
 };
 
 /** @typedef {typeof en} Strings */
@@ -125,6 +102,110 @@ const de = {
   edited: "bearbeitet",
   by: (name) => `Kommentar von ${name}`,
   link: "Link zu diesem Kommentar",
+  signedIn: (name) => `Angemeldet als ${name}`,
+  signInFirst: "Zum Kommentieren bitte anmelden.",
+  expired: "Deine Anmeldung ist abgelaufen: bitte erneut anmelden.",
+  report: "Melden",
+  reportWhy: "Warum sollte sich das jemand aus der Moderation ansehen?",
+  spam: "Spam",
+  abuse: "Beleidigend",
+  offTopic: "Am Thema vorbei",
+  other: "Anderes",
+  reportText: "Details",
+  reportNeedsText: "Bitte beschreibe, was daran nicht stimmt.",
+  send: "Senden",
+  reported: "Danke: die Moderation sieht es sich an.",
+  notSent: "Das konnte nicht gesendet werden. Bitte versuche es erneut.",
+};
+
+/** @type {Record<string, Partial<Strings>>} */
+const languages = { en, de };
+
+/**
+ * The strings for a language tag such as "de-AT" (by its primary subtag), English otherwise.
+ * @param {string} tag
+ * @returns {{lang: string, t: Strings}}
+ */
+export function pick(tag) {
+  const lang = (tag || "en").toLowerCase().split("-")[0];
+  const table = languages[lang];
+  return table ? { lang, t: { ...en, ...table } } : { lang: "en", t: en };
+}
+
+export const moderatorEn = {
+  remove: "Remove",
+  restore: "Restore",
+  approve: "Approve",
+  reject: "Reject",
+  lock: "Close comments",
+  unlock: "Reopen comments",
+  token: "Moderator token",
+  useToken: "Moderate",
+  forget: "Forget token",
+  retitle: "Title and URL",
+  articleTitle: "The article's title (in reply mails)",
+  articleUrl: "The article's URL (reply mails link to it)",
+  badToken: "That token was not accepted.",
+  /** @param {number} n */
+  queue: (n) => plural(n, "# comment to review", "# comments to review"),
+  held: "Held",
+  heldEdit: "Edit held",
+  flagged: "Flagged",
+  decisions: "Decisions",
+  refresh: "Refresh",
+  more: "Load more",
+  /** @param {string} id @param {string} thread */
+  onComment: (id, thread) => `comment ${id} in ${thread}`,
+  /** @param {string} thread */
+  onThread: (thread) => `thread ${thread}`,
+  banOpen: "Ban…",
+  /** @param {string} name */
+  banTitle: (name) => `Ban ${name}`,
+  banMode: "What",
+  modeBan: "Ban",
+  modeDay: "Suspend 1 day",
+  modeWeek: "Suspend 7 days",
+  modeMonth: "Suspend 30 days",
+  modeShadow: "Shadow-ban (only they see their new comments)",
+  banWho: "By",
+  whoBest: "Best available",
+  whoAccount: "Account",
+  whoEmail: "Email",
+  whoAddress: "Address",
+  banRemove: "Remove their comments",
+  removeNone: "No",
+  removeThread: "In this thread",
+  removeSite: "On the whole site",
+  banReason: "Reason (optional)",
+  banSubmit: "Apply",
+  /** @param {number} n */
+  bans: (n) => plural(n, "# ban", "# bans"),
+  noBans: "Nobody is banned.",
+  lift: "Lift",
+  /** @param {string} who */
+  liftNamed: (who) => `Lift the ban on ${who}`,
+  lifted: "Ban lifted.",
+  /** @type {Record<string, string>} what a ban is keyed by */
+  keys: { account: "account", email: "email", address: "address" },
+  someone: "someone",
+  banned: "banned",
+  /** @param {string} when */
+  bannedUntil: (when) => `banned until ${when}`,
+  shadowBanned: "shadow-banned",
+  /** @param {string} when */
+  shadowBannedUntil: (when) => `shadow-banned until ${when}`,
+  /** @param {string} when */
+  suspended: (when) => `suspended until ${when}`,
+  /** @param {string} by @param {string} when */
+  byAt: (by, when) => `by ${by}, ${when}`,
+  /** @param {number} n */
+  removedCount: (n) => plural(n, "# comment removed", "# comments removed"),
+};
+
+/** @typedef {typeof moderatorEn} ModeratorStrings */
+
+/** @type {Partial<ModeratorStrings>} */
+const moderatorDe = {
   remove: "Entfernen",
   restore: "Wiederherstellen",
   approve: "Freigeben",
@@ -142,37 +223,54 @@ const de = {
   held: "Zurückgehalten",
   heldEdit: "Änderung zurückgehalten",
   flagged: "Markiert",
-  signedIn: (name) => `Angemeldet als ${name}`,
-  signInFirst: "Zum Kommentieren bitte anmelden.",
-  expired: "Deine Anmeldung ist abgelaufen: bitte erneut anmelden.",
-  report: "Melden",
-  reportWhy: "Warum sollte sich das jemand aus der Moderation ansehen?",
-  spam: "Spam",
-  abuse: "Beleidigend",
-  offTopic: "Am Thema vorbei",
-  other: "Anderes",
-  reportText: "Details",
-  reportNeedsText: "Bitte beschreibe, was daran nicht stimmt.",
-  send: "Senden",
-  reported: "Danke: die Moderation sieht es sich an.",
-  notSent: "Das konnte nicht gesendet werden. Bitte versuche es erneut.",
   decisions: "Entscheidungen",
   refresh: "Aktualisieren",
   more: "Mehr laden",
   onComment: (id, thread) => `Kommentar ${id} in ${thread}`,
   onThread: (thread) => `Thread ${thread}`,
+  banOpen: "Sperren…",
+  banTitle: (name) => `${name} sperren`,
+  banMode: "Was",
+  modeBan: "Sperren",
+  modeDay: "1 Tag aussetzen",
+  modeWeek: "7 Tage aussetzen",
+  modeMonth: "30 Tage aussetzen",
+  modeShadow: "Schattensperre (nur die Person sieht ihre neuen Kommentare)",
+  banWho: "Nach",
+  whoBest: "Bestem verfügbaren Merkmal",
+  whoAccount: "Konto",
+  whoEmail: "E-Mail",
+  whoAddress: "Adresse",
+  banRemove: "Ihre Kommentare entfernen",
+  removeNone: "Nein",
+  removeThread: "In diesem Thread",
+  removeSite: "Auf der ganzen Site",
+  banReason: "Grund (optional)",
+  banSubmit: "Anwenden",
+  bans: (n) => plural(n, "# Sperre", "# Sperren"),
+  noBans: "Niemand ist gesperrt.",
+  lift: "Aufheben",
+  liftNamed: (who) => `Sperre von ${who} aufheben`,
+  lifted: "Sperre aufgehoben.",
+  keys: { account: "Konto", email: "E-Mail", address: "Adresse" },
+  someone: "jemand",
+  banned: "gesperrt",
+  bannedUntil: (when) => `gesperrt bis ${when}`,
+  shadowBanned: "schattengesperrt",
+  shadowBannedUntil: (when) => `schattengesperrt bis ${when}`,
+  suspended: (when) => `ausgesetzt bis ${when}`,
+  byAt: (by, when) => `von ${by}, ${when}`,
+  removedCount: (n) => plural(n, "# Kommentar entfernt", "# Kommentare entfernt"),
 };
 
-/** @type {Record<string, Partial<Strings>>} */
-const languages = { en, de };
+/** @type {Record<string, Partial<ModeratorStrings>>} */
+const moderatorLanguages = { en: moderatorEn, de: moderatorDe };
 
 /**
- * The strings for a language tag such as "de-AT" (by its primary subtag), English otherwise.
- * @param {string} tag
- * @returns {{lang: string, t: Strings}}
+ * The moderators' strings for a language `pick` chose, English for anything missing.
+ * @param {string} lang
+ * @returns {ModeratorStrings}
  */
-export function pick(tag) {
-  const lang = (tag || "en").toLowerCase().split("-")[0];
-  const table = languages[lang];
-  return table ? { lang, t: { ...en, ...table } } : { lang: "en", t: en };
+export function pickModerator(lang) {
+  return { ...moderatorEn, ...moderatorLanguages[lang] };
 }

@@ -20,8 +20,35 @@
  *   id: number, site: string, at: number, by: string, action: string, thread: string | null,
  *   comment_id: string | null, subject: string | null, reason: string | null
  * }} AuditEntry
- * @typedef {{type: string, seq?: number, comment?: Comment, id?: string,
+ * @typedef {"hello" | "resync" | "presence" | "comment.created" | "comment.edited" | "comment.removed"
+ *   | "comment.restored" | "comment.approved" | "thread.locked" | "thread.unlocked" | "comment.own"} FrameType
+ * @typedef {{type: FrameType, seq?: number, comment?: Comment, id?: string,
  *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame
+ *   `comment.own` has no seq: the reader's own comment that only they see (a shadow-banned author).
+ * @typedef {"account" | "email" | "address"} BanKey
+ * @typedef {{
+ *   id: number, key: BanKey, value: string, mode: "ban" | "suspend" | "shadow", until: string | null,
+ *   reason: string | null, by: string, at: string, label: string
+ * }} Ban
+ */
+
+/**
+ * The moderators' page around one widget, from moderate.js (server/web/static/moderate.js):
+ * the widget asks it for what only moderators have.
+ * @typedef {{
+ *   ready(): boolean,
+ *   refused(error: unknown): boolean,
+ *   open(): void,
+ *   tools(): Node[],
+ *   locked(): void,
+ *   actions(c: Comment): Node[],
+ * }} Desk
+ * `ready`: a token is known (else a form asks for one and starts the widget again once given);
+ * `refused`: whether the error is the token refused (then it is forgotten and asked for again);
+ * `open`: the thread is live: the site's queue, bans and decisions go above it;
+ * `tools`: the toolbar, after each load; `locked`: the thread was locked or unlocked;
+ * `actions`: a moderator's buttons on a comment.
+ * @typedef {(w: import("./widget.js").Widget) => Desk} DeskMaker
  */
 
 export {};

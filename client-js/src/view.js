@@ -11,7 +11,9 @@ import { exact, relative } from "./time.js";
  *   t: Strings, lang: string, moderator: boolean, locked: boolean,
  *   mine: (id: string) => boolean, own: (id: string) => boolean,
  *   act: (id: string, action: string) => void,
+ *   extra: ((c: Comment) => Node[]) | null,
  * }} Context
+ * `extra`: the moderator's buttons (from moderate.js), on the moderators' page only.
  */
 
 /** @param {Comment} c @param {Context} ctx */
@@ -26,11 +28,7 @@ export function article(c, ctx) {
   if (ctx.mine(c.id) && c.status === "visible") actions.append(action("edit", t.edit), action("delete", t.del));
   // Readers report others' published comments (moderators act on them instead).
   if (!ctx.moderator && c.status === "visible" && !tomb && !ctx.own(c.id)) actions.append(action("report", t.report));
-  if (ctx.moderator) {
-    if (c.status === "visible") actions.append(action("remove", t.remove));
-    if (c.status === "removed" && !tomb) actions.append(action("restore", t.restore));
-    if (c.status === "pending") actions.append(action("approve", t.approve), action("reject", t.reject));
-  }
+  if (ctx.extra) actions.append(...ctx.extra(c));
   if (tomb) {
     return h("article", { tabindex: -1, "aria-label": t.removed }, h("p", { class: "lt-tomb" }, t.removed), actions);
   }

@@ -1,10 +1,9 @@
 // One embedded thread: its state (tree, seq, held comments), its DOM, and the live channel.
 
-import { Api, ApiError, refused } from "./api.js";
+import { Api, refused } from "./api.js";
 import { Connection } from "./connection.js";
 import { h } from "./dom.js";
 import { Held } from "./held.js";
-import { askToken, openQueue, toolbar } from "./moderation.js";
 import { pageMeta } from "./meta.js";
 import { Sequence } from "./sequence.js";
 import { remembered } from "./storage.js";
@@ -19,11 +18,25 @@ import { Writing } from "./writing.js";
 
 /** @typedef {import("./types.js").Account} Account */
 /** @typedef {import("./types.js").Comment} Comment */
+/** @typedef {import("./types.js").Desk} Desk */
+/** @typedef {import("./types.js").DeskMaker} DeskMaker */
 /** @typedef {import("./types.js").Frame} Frame */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
 
 // Frames queued while a snapshot reloads (after `resync`); beyond this, reload again.
 const QUEUE_LIMIT = 1000;
+
+/** The moderators' code: moderate.js leaves it on `window`. /moderate loads it before this
+ * script; any other page with a data-moderate widget gets it here, from this script's server.
+ * @param {string} base @returns {Promise<DeskMaker>} */
+function moderatorsDesk(base) {
+  return new Promise((resolve, reject) => {
+    const found = () => !!window.livethreadModerate && (resolve(window.livethreadModerate), true);
+    if (found()) return;
+    addEventListener("livethread:moderate", found, { once: true });
+    document.head.append(h("script", { src: `${base}/moderate.js`, onerror: reject }));
+  });
+}
 
 export class Widget {
   /** @param {HTMLElement} host @param {string} base */
@@ -33,6 +46,8 @@ export class Widget {
     this.t = t;
     this.lang = lang;
     this.api = new Api(data.api || base, data.site || "", data.thread || "");
+    /** where this script came from (moderate.js too) */
+    this.base = base;
     this.api.expired = () => this.signedIn(null, t.expired);
     this.host = host;
     /** @type {Account | null} the signed-in reader, if the page passed a token that was taken */
@@ -40,6 +55,8 @@ export class Widget {
     // The site lets only signed-in readers comment (learnt from an anonymous post's 401).
     this.accountsOnly = false;
     this.moderating = data.moderate !== undefined;
+    /** @type {Desk | null} what only moderators have (moderate.js), once the widget has started */
+    this.desk = null;
     // The moderators' page is this server's, never the article: it names nothing.
     if (!this.moderating) this.api.meta = pageMeta(data);
     this.root = host.attachShadow({ mode: "open" });
@@ -55,6 +72,9 @@ export class Widget {
     this.queue = null;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
+    /** @type {Map<string, Comment>} the reader's own comments that only they see (`comment.own`):
+     * no snapshot has them, so a reload draws them again from here */
+    this.unseen = new Map();
     this.writing = new Writing(this);
 
     this.heading = h("h2", { id: "lt-heading" }, t.loading);
@@ -83,7 +103,7 @@ export class Widget {
       this.live,
     );
     this.connection = new Connection(
-      (since) => this.api.socketUrl(since),
+      (since) => this.api.socketUrl(since, remembered.posted(this.api.site, this.api.thread)),
       () => this.seq.last,
       (frame) => this.receive(frame),
       (up) => {
@@ -98,9 +118,13 @@ export class Widget {
 
   async start() {
     if (this.moderating) {
-      const token = remembered.moderator(this.api.site);
-      if (!token) return askToken(this.root, this.t, this.api.site, "", () => this.start());
-      this.api.moderator = token;
+      try {
+        this.desk = this.desk || (await moderatorsDesk(this.base))(this);
+      } catch {
+        this.heading.textContent = this.t.unloaded;
+        return;
+      }
+      if (!this.desk.ready()) return;
     }
     this.root.replaceChildren(this.section);
     // The publisher's page may sign its reader in or out (or refresh the token) at any time.
@@ -110,15 +134,12 @@ export class Widget {
       await Promise.all([this.load(), this.moderating || this.signIn()]);
     } catch (error) {
       if (refused(error)) return this.refuse();
-      if (this.moderating && error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        remembered.setModerator(this.api.site, null);
-        return askToken(this.root, this.t, this.api.site, this.t.badToken, () => this.start());
-      }
+      if (this.desk && this.desk.refused(error)) return;
       this.heading.textContent = this.t.unloaded;
       return;
     }
     this.connection.open();
-    if (this.moderating) openQueue(this.t, this.lang, this.api, this.section, (error) => this.trouble(error));
+    this.desk?.open();
     window.addEventListener("hashchange", () => this.target());
     this.target();
     this.ticker = setInterval(() => retime(this.list, this.lang), 60000);
@@ -214,14 +235,16 @@ export class Widget {
     this.items.clear();
     this.writing.inline = null;
     this.list.replaceChildren(...this.thread.children(null).map((c) => this.draw(c)));
+    // Unless the snapshot has it now (published since: its ban lifted, and approved).
+    for (const c of this.unseen.values()) {
+      if (this.thread.has(c.id)) this.unseen.delete(c.id);
+      else this.place(c);
+    }
     this.loaded = true;
+    if (this.desk) this.tools.replaceChildren(...this.desk.tools());
     this.setLocked(snap.locked);
     this.showHeld();
     this.counted();
-    if (this.moderating) {
-      this.tools.replaceChildren(...toolbar(this.t, this.api.site, () => this.lock(), () => this.retitle()));
-      this.setLocked(snap.locked);
-    }
   }
 
   /** @param {Comment} c @returns {HTMLLIElement} */
@@ -245,7 +268,14 @@ export class Widget {
       own: (id) => this.isMine(id),
       /** @param {string} id @param {string} action */
       act: (id, action) => this.act(id, action),
+      extra: this.extra(),
     };
+  }
+
+  /** The moderator's buttons for a comment, on the moderators' page. @returns {((c: Comment) => Node[]) | null} */
+  extra() {
+    const desk = this.desk;
+    return desk && ((c) => desk.actions(c));
   }
 
   /** Redraw one comment's article in place (its replies stay). @param {string} id */
@@ -286,6 +316,8 @@ export class Widget {
     }
     if (frame.type === "hello") return this.setLocked(!!frame.locked);
     if (frame.type === "resync") return this.resync();
+    // Outside the thread's sequence: it has no seq, and the events around it go on as they were.
+    if (frame.type === "comment.own") return frame.comment && this.ownOnly(frame.comment);
     if (typeof frame.seq !== "number" || frame.type === "presence") return;
     const where = this.seq.check(frame.seq);
     if (where === "seen") return;
@@ -306,6 +338,15 @@ export class Widget {
       this.queue = null;
       for (const frame of queued) this.receive(frame);
     }
+  }
+
+  /** The reader's own comment that nobody else sees (a shadow-banned author's): shown as any of
+   * their published comments, in its place (a copy already shown is replaced). @param {Comment} c */
+  ownOnly(c) {
+    this.unseen.set(c.id, c);
+    if (this.held.items.delete(c.id)) this.showHeld();
+    this.place(c);
+    this.counted();
   }
 
   /** @param {Frame} f */
@@ -346,6 +387,7 @@ export class Widget {
 
   /** A removal: gone from the held buffer, and from the page (or kept as a tombstone). @param {string} id */
   drop(id) {
+    this.unseen.delete(id);
     this.held.drop(id);
     this.showHeld();
     const { tombstone, dropped } = this.thread.remove(id, this.moderating);
@@ -388,8 +430,7 @@ export class Widget {
     this.closed.hidden = !locked;
     this.showForm();
     if (locked) this.writing.closeInline();
-    const lock = this.tools.querySelector(".lt-lock");
-    if (lock) lock.textContent = locked ? this.t.unlock : this.t.lock;
+    this.desk?.locked();
     if (changed) for (const id of this.items.keys()) this.redraw(id);
   }
 
@@ -410,40 +451,9 @@ export class Widget {
       if (action === "edit") return this.writing.edit(id);
       if (action === "report") return report(this, id);
       if (action === "delete") await this.writing.remove(id);
-      else {
-        /** @type {{comment: Comment}} */
-        const answer = await this.api.moderate(id, action);
-        if (answer.comment.status === "removed") this.drop(id);
-        else this.place(answer.comment);
-      }
       this.counted();
     } catch (error) {
       this.trouble(error);
-    }
-  }
-
-  async lock() {
-    try {
-      await this.api.lock(!this.locked);
-    } catch (error) {
-      this.trouble(error);
-    }
-  }
-
-  /** A moderator names the thread (what reply mails call it and link to); plain prompts, as
-   * this is the moderators' page only. A refused value says what is wrong with it. */
-  async retitle() {
-    const title = prompt(this.t.articleTitle, this.about.title);
-    const url = title === null ? null : prompt(this.t.articleUrl, this.about.url);
-    if (title === null || url === null) return;
-    try {
-      const { title: named, url: at } = await this.api.retitle(title, url);
-      this.about = { title: named, url: at };
-      this.status.textContent = "";
-    } catch (error) {
-      const fields = error instanceof ApiError ? Object.values(error.fields).join(" ") : "";
-      if (fields) this.status.textContent = fields;
-      else this.trouble(error);
     }
   }
 }

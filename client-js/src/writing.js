@@ -81,6 +81,7 @@ export class Writing {
       const answer = await w.api.post(values, form.key);
       if (!signed) remembered.setName(values.name);
       remembered.setOwn(answer.comment.id, { token: answer.edit_token, body: values.body, at: Date.now() });
+      remembered.setPosted(w.api.site, w.api.thread);
       form.clear();
       if (form === this.inline) this.closeInline();
       w.place(answer.comment);

@@ -1,12 +1,29 @@
 // The size budget: gzip sizes are measured the way build.mjs reports them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readFile } from "node:fs/promises";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { BUDGET_BYTES, SERVED_ASSETS, checkBudget, gzipSize } from "../budget.mjs";
+import { BUDGET_BYTES, MODERATE_ASSETS, MODERATE_BUDGET_BYTES, SERVED_ASSETS, checkBudget, gzipSize } from "../budget.mjs";
 
 test("the budget is 14 KB and covers embed.js", () => {
   assert.equal(BUDGET_BYTES, 14336);
   assert.ok(SERVED_ASSETS.includes("embed.js"));
+});
+
+test("moderate.js has a budget of its own, 8 KB, and readers never download it", () => {
+  assert.equal(MODERATE_BUDGET_BYTES, 8192);
+  assert.deepEqual([...MODERATE_ASSETS], ["moderate.js"]);
+  assert.ok(!SERVED_ASSETS.includes("moderate.js"));
+});
+
+test("the built bundles keep the moderators' code out of the readers' widget", async () => {
+  const embed = await readFile(new URL("../../server/web/static/embed.js", import.meta.url), "utf8");
+  const moderate = await readFile(new URL("../../server/web/static/moderate.js", import.meta.url), "utf8");
+  for (const text of ["comments to review", "Shadow-ban", "/api/v1/bans", "/api/v1/audit"]) {
+    assert.ok(!embed.includes(text), `embed.js has ${text}`);
+    assert.ok(moderate.includes(text), `moderate.js lacks ${text}`);
+  }
+  assert.ok(checkBudget([moderate], MODERATE_BUDGET_BYTES).ok);
 });
 
 test("gzipSize is the length of a level-9 gzip of the bytes", () => {
@@ -41,6 +58,10 @@ test("checkBudget fails an asset set over the budget, and passes one exactly at 
   assert.equal(checkBudget([random], size).ok, true);
   assert.equal(checkBudget([random], size - 1).ok, false);
   assert.equal(gunzipSync(gzipSync(random, { level: 9 })).length, random.length);
+});
+
+test("checkBudget names what it measured", () => {
+  assert.match(checkBudget(["x"], MODERATE_BUDGET_BYTES, "moderate.js").message, /^moderate\.js size: \d+ bytes gzipped \(budget 8192\)$/);
 });
 
 test("checkBudget of nothing is zero bytes", () => {

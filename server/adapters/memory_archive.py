@@ -19,7 +19,7 @@ from server.adapters.memory_tables import SeenAccount, Tables
 from server.archive import ports as a
 from server.events import EventType
 from server.model import CommentRecord, Moderator, ModeratorRole, Site, ThreadKey, ThreadState
-from server.moderation.ports import AuditEntry, Report
+from server.moderation.ports import AuditEntry, Ban, Report
 from server.moderation.rules import Rules
 from server.storage import Storage, StoreError
 from server.threads.ports import IdempotentAnswer
@@ -113,6 +113,8 @@ class MemoryArchive:
             yield from t.reports.values()
         elif name == "audit":
             yield from t.audit.values()
+        elif name == "bans":
+            yield from t.bans.values()
         else:
             raise StoreError(f"no table {name!r}")
 
@@ -146,6 +148,7 @@ class MemoryArchive:
             "accounts": self._account,
             "reports": self._report,
             "audit": self._audit,
+            "bans": self._ban,
         }
 
     def _need_site(self, site: str) -> None:
@@ -328,6 +331,17 @@ class MemoryArchive:
             return False
         # Kept with its id, as the SQL stores keep it; later entries' ids follow the largest.
         self._tables.keep_audit(row)
+        return True
+
+    def _ban(self, row: a.Row) -> bool:
+        assert isinstance(row, Ban)
+        t = self._tables
+        if row.id in t.bans:
+            return False
+        if (row.site, row.key, row.value) in t.ban_ids:
+            raise StoreError(f"another ban on {row.key} {row.value!r} of site {row.site!r}")
+        # Kept with its id, as the SQL stores keep it; later bans' ids follow the largest.
+        t.keep_ban(row)
         return True
 
 

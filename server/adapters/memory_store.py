@@ -3,10 +3,11 @@ demo and `--database memory:`.
 
 Every port is a small class over one shared `Tables` (memory_tables.py), in the module of its
 room: memory_threads.py (threads, log, comments; transactions in memory_transaction.py),
-memory_moderation.py, memory_audit.py, memory_sites.py, memory_accounts.py, memory_webhooks.py,
-memory_notifications.py; the database, the secrets and the workers' cursors are here. They
-keep the SQLite store's promises (atomic transactions, one writer per thread, positions in
-commit order) so the contract suite holds both to one standard. Nothing survives the process.
+memory_moderation.py, memory_audit.py, memory_bans.py, memory_sites.py, memory_accounts.py,
+memory_webhooks.py, memory_notifications.py; the database, the secrets and the workers' cursors
+are here. They keep the SQLite store's promises (atomic transactions, one writer per thread,
+positions in commit order) so the contract suite holds both to one standard. Nothing survives
+the process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 
 from server.adapters.memory_accounts import MemoryAccounts, MemorySignIns
 from server.adapters.memory_audit import MemoryAuditLog, MemoryReports
+from server.adapters.memory_bans import MemoryBans, MemoryExpiry
 from server.adapters.memory_moderation import MemoryReviewQueue, MemoryRuleBook
 from server.adapters.memory_notifications import MemoryAddresses, MemorySubscriptions
 from server.adapters.memory_sites import MemoryModerators, MemorySites
@@ -92,6 +94,8 @@ def memory_storage() -> Storage:
         rules=MemoryRuleBook(tables),
         reports=MemoryReports(tables),
         audit=MemoryAuditLog(tables),
+        bans=MemoryBans(tables),
+        expiry=MemoryExpiry(tables),
         sites=MemorySites(tables),
         moderators=MemoryModerators(tables),
         sign_ins=MemorySignIns(tables),

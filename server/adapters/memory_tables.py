@@ -1,9 +1,9 @@
 """The in-memory store's tables: SQLite's tables as dicts, with the indexes SQLite gives for free.
 
 Each field stands for a table of sqlite_migrations.py, or for an index of one (`tokens`,
-`comment_thread`, `positions`, `skeletons`, `audit_ids`), keyed as that table is, so every
-port of the in-memory store (memory_store.py builds them all on one `Tables`) finds rows the
-way the SQL does. `locks` stands for the database's write lock, one per thread.
+`comment_thread`, `positions`, `skeletons`, `audit_ids`, `ban_ids`), keyed as that table is, so
+every port of the in-memory store (memory_store.py builds them all on one `Tables`) finds rows
+the way the SQL does. `locks` stands for the database's write lock, one per thread.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import msgspec
 from server.accounts.ports import Account, SignIn
 from server.events import EventType
 from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
-from server.moderation.ports import AuditEntry, Report
+from server.moderation.ports import AuditEntry, Ban, BanKey, Report
 from server.moderation.rules import Rules
 from server.threads.ports import IdempotentAnswer
 from workers.notifications.ports import AddressState
@@ -85,6 +85,11 @@ class Tables:
     audit: dict[int, AuditEntry] = field(default_factory=dict)
     audit_ids: list[int] = field(default_factory=list)
     audit_last: int = 0
+    # Bans by id; `ban_ids` ((site, key, value) -> id) stands for the UNIQUE key, and `bans_last`
+    # for AUTOINCREMENT's largest id ever given.
+    bans: dict[int, Ban] = field(default_factory=dict)
+    ban_ids: dict[tuple[str, BanKey, str], int] = field(default_factory=dict)
+    bans_last: int = 0
     # Each thread's write lock, held by its transaction and by the writes that must not
     # interleave with one (`set_meta`, `unsubscribe`).
     locks: dict[ThreadKey, asyncio.Lock] = field(default_factory=dict)
@@ -108,6 +113,25 @@ class Tables:
         insort(self.audit_ids, entry.id)
         self.audit_last = max(self.audit_last, entry.id)
         return entry
+
+    def keep_ban(self, ban: Ban) -> Ban:
+        """Add a ban in place of the site's ban on the same person, if any: with the next id if
+        it has none (0), else with its own (a copied one), which later ids then follow."""
+        if ban.id == 0:
+            ban = msgspec.structs.replace(ban, id=self.bans_last + 1)
+        person = (ban.site, ban.key, ban.value)
+        replaced = self.ban_ids.get(person)
+        if replaced is not None:
+            del self.bans[replaced]
+        self.bans[ban.id] = ban
+        self.ban_ids[person] = ban.id
+        self.bans_last = max(self.bans_last, ban.id)
+        return ban
+
+    def drop_ban(self, ban_id: int) -> Ban:
+        ban = self.bans.pop(ban_id)
+        del self.ban_ids[(ban.site, ban.key, ban.value)]
+        return ban
 
     def event(self, key: ThreadKey, seq: int) -> EventRow | None:
         """The thread's committed event at `seq`, if any."""

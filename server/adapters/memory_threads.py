@@ -17,6 +17,7 @@ import msgspec
 from server.adapters.memory_tables import Tables
 from server.adapters.memory_transaction import MemoryTransaction
 from server.model import CommentRecord, ThreadKey, ThreadMeta, ThreadState, counted, readable
+from server.moderation.ports import BanKey
 from server.threads.ports import LogEntry, StoredEvent, Transaction
 
 
@@ -113,7 +114,12 @@ class MemoryComments:
 
     async def readable(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
         state, records = await self.of_thread(key)
-        return state, [readable(record) for record in records]
+        # The address hash and the shadow mark are private too: the SQL stores' readable
+        # columns leave them out.
+        return state, [
+            msgspec.structs.replace(readable(record), author_address=None, shadow=False)
+            for record in records
+        ]
 
     async def get(self, comment_id: str) -> CommentRecord | None:
         key = self._tables.comment_thread.get(comment_id)
@@ -154,3 +160,40 @@ class MemoryComments:
             if key.site == site
             for record in thread.values()
         )
+
+    async def authored(
+        self, site: str, key: BanKey, value: str, thread: str | None, limit: int
+    ) -> list[CommentRecord]:
+        found = [
+            record
+            for where, comments in self._tables.comments.items()
+            if where.site == site and (thread is None or where.thread == thread)
+            for record in comments.values()
+            if record.status in ("visible", "pending") and _by(record, key, value)
+        ]
+        return _oldest_first(found)[: max(limit, 0)]
+
+    async def shadowed(
+        self, key: ThreadKey, account: str | None, address: str | None
+    ) -> list[CommentRecord]:
+        found = [
+            record
+            for record in self._tables.comments.get(key, {}).values()
+            if record.shadow
+            and record.status == "pending"
+            and (
+                (account is not None and record.account == account)
+                or (address is not None and record.author_address == address)
+            )
+        ]
+        return _oldest_first(found)
+
+
+def _by(record: CommentRecord, key: BanKey, value: str) -> bool:
+    """Whether the record's author has this account id, email (in any case) or address hash."""
+    if key == "account":
+        return record.account == value
+    if key == "email":
+        email = record.author_email
+        return email is not None and email.casefold() == value.casefold()
+    return record.author_address == value

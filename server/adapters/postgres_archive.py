@@ -6,9 +6,9 @@ first places the final ones in the store-wide log (postgres_events.place), so a 
 quiet database reads every event. Each batch is written in one transaction, each row `INSERT …
 ON CONFLICT (key) DO NOTHING`. An event is written with its position, already placed: the log's
 placing numbers later events from the largest position, so the copy's log is the source's; an
-event at a position another holds is refused. An audit entry is written with its id, and a
-trigger (postgres_migrations.py, migration 3) moves the ids' sequence past it. A comment is
-written with the core's answers beside it (`model.in_review`, `model.counted`), as
+event at a position another holds is refused. An audit entry or a ban is written with its id,
+and a trigger (postgres_migrations.py, migrations 3 and 5) moves the ids' sequence past it. A
+comment is written with the core's answers beside it (`model.in_review`, `model.counted`), as
 postgres_comments.py writes them, and its badges as the column's JSON text (the record's tuple
 in the archive's rows, so every store's comment rows read the same).
 """
@@ -29,7 +29,7 @@ from server.model import CommentRecord, counted, in_review
 # What an event's row is unique by besides its position: an event already copied is skipped.
 _CONFLICT = {"events": ("site", "thread", "seq")}
 # The only keys that are not text (a webhook's or a delivery's `id` is).
-_NUMBERS = {("events", "position"), ("audit", "id")}
+_NUMBERS = {("events", "position"), ("audit", "id"), ("bans", "id")}
 
 
 def _ordered(table: Table, column: str) -> str:

@@ -24,13 +24,15 @@ import msgspec
 from server.adapters.postgres_database import PostgresDatabase, affected, store_errors
 from server.adapters.postgres_migrations import Connection
 from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
+from server.moderation.ports import BanKey
 from server.storage import StoreError
 
 # The comment columns, in the order `record_of` reads them.
 COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
-    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges"
+    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges, "
+    "author_address, shadow"
 )
 _NAMES = [name.strip() for name in COLUMNS.split(",")]
 
@@ -60,6 +62,14 @@ _READABLE_COLUMNS = (
 
 _ORDER = 'created_at, id COLLATE "C"'
 
+# How `authored` finds a person's comments, on comments_by_account, comments_by_email (built on
+# lower()) or comments_by_address.
+_AUTHORED_BY = {
+    "account": "account = $1",
+    "email": "lower(author_email) = lower($1)",
+    "address": "author_address = $1",
+}
+
 
 def record_of(row: Any) -> CommentRecord:
     """The record of a row whose first columns are `COLUMNS`."""
@@ -88,6 +98,8 @@ def record_of(row: Any) -> CommentRecord:
         author_key=row[21],
         author_avatar=row[22],
         author_badges=badges_of(row[23]),
+        author_address=row[24],
+        shadow=bool(row[25]),
     )
 
 
@@ -118,6 +130,8 @@ def _written(r: CommentRecord) -> tuple[object, ...]:
         r.author_key,
         r.author_avatar,
         badges_text(r.author_badges),
+        r.author_address,
+        bool(r.shadow),
         in_review(r),
         counted(r),
     )
@@ -309,6 +323,37 @@ class PostgresCommentReads:
             site,
         )
         return bool(found)
+
+    async def authored(
+        self, site: str, key: BanKey, value: str, thread: str | None, limit: int
+    ) -> list[CommentRecord]:
+        rows = await self._db.fetch(
+            f"SELECT {COLUMNS} FROM comments WHERE {_AUTHORED_BY[key]} AND site = $2 "
+            "AND ($3::text IS NULL OR thread = $3) AND status IN ('visible', 'pending') "
+            f"ORDER BY {_ORDER} LIMIT $4",
+            value,
+            site,
+            thread,
+            max(limit, 0),
+        )
+        return [record_of(row) for row in rows]
+
+    async def shadowed(
+        self, key: ThreadKey, account: str | None, address: str | None
+    ) -> list[CommentRecord]:
+        if account is None and address is None:
+            return []
+        # `shadow AND status = 'pending'` as the partial index comments_shadowed states it.
+        rows = await self._db.fetch(
+            f"SELECT {COLUMNS} FROM comments WHERE site = $1 AND thread = $2 "
+            "AND shadow AND status = 'pending' AND (account = $3 OR author_address = $4) "
+            f"ORDER BY {_ORDER}",
+            key.site,
+            key.thread,
+            account,
+            address,
+        )
+        return [record_of(row) for row in rows]
 
 
 class PostgresReviewQueue:

@@ -284,6 +284,60 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE threads ADD COLUMN byline TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE comments ADD COLUMN author_badges TEXT NOT NULL DEFAULT '[]'",
     ),
+    (
+        # 5: bans, as SQLite's migration 17: one per site, key and value (a new ban on the same
+        # person replaces the row under a new id), looked up by that key on every post; each
+        # comment's address hash and whether it was posted under a shadow-ban. A person's
+        # comments are found within a site by account (comments_by_account), and now by email
+        # (on lower()) and by address hash. A ban written with its id
+        # (`livethread copy`) moves the ids' sequence past it, as migration 3's trigger does
+        # for the audit log.
+        """
+        CREATE TABLE bans (
+            id BIGSERIAL PRIMARY KEY,
+            site TEXT NOT NULL,
+            key TEXT NOT NULL CHECK (key IN ('account', 'email', 'address')),
+            value TEXT NOT NULL,
+            mode TEXT NOT NULL CHECK (mode IN ('ban', 'suspend', 'shadow')),
+            until DOUBLE PRECISION,
+            reason TEXT,
+            by TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            UNIQUE (site, key, value)
+        )
+        """,
+        "CREATE INDEX bans_by_site ON bans (site, id)",
+        "CREATE INDEX bans_by_end ON bans (until) WHERE until IS NOT NULL",
+        """
+        CREATE FUNCTION bans_ids_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            top BIGINT;
+        BEGIN
+            SELECT max(id) INTO top FROM added;
+            PERFORM setval('bans_id_seq', top) FROM bans_id_seq
+            WHERE top > last_value OR NOT is_called;
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER bans_ids_follow AFTER INSERT ON bans
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bans_ids_follow()
+        """,
+        "ALTER TABLE comments ADD COLUMN author_address TEXT",
+        "ALTER TABLE comments ADD COLUMN shadow BOOLEAN NOT NULL DEFAULT FALSE",
+        "CREATE INDEX comments_by_address ON comments (site, author_address)",
+        "CREATE INDEX comments_by_site_email ON comments (site, lower(author_email))",
+        """
+        CREATE INDEX comments_with_address ON comments (created_at)
+        WHERE author_address IS NOT NULL
+        """,
+        """
+        CREATE INDEX comments_shadowed ON comments (site, thread, created_at, id)
+        WHERE shadow AND status = 'pending'
+        """,
+    ),
 )
 
 LATEST = len(MIGRATIONS)

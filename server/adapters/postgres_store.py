@@ -12,6 +12,7 @@ become StoreUnavailable or StoreError) and one small adapter per port, each next
 - postgres_comments.py: `CommentReads`, `ReviewQueue`;
 - postgres_sites.py: `Sites`, `Moderators`, `RuleBook`;
 - postgres_audit.py: `Reports`, `AuditLog`;
+- postgres_bans.py: `Bans`, `Expiry`;
 - postgres_accounts.py: `SignIns`, `Accounts`;
 - postgres_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - postgres_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from server.adapters.postgres_accounts import PostgresAccounts, PostgresSignIns
 from server.adapters.postgres_audit import PostgresAuditLog, PostgresReports
+from server.adapters.postgres_bans import PostgresBans, PostgresExpiry
 from server.adapters.postgres_comments import PostgresCommentReads, PostgresReviewQueue
 from server.adapters.postgres_database import PostgresDatabase
 from server.adapters.postgres_events import PostgresCursors, PostgresEventLog
@@ -62,6 +64,8 @@ def postgres_storage(
         rules=PostgresRuleBook(db),
         reports=PostgresReports(db),
         audit=PostgresAuditLog(db),
+        bans=PostgresBans(db),
+        expiry=PostgresExpiry(db),
         sites=PostgresSites(db),
         moderators=PostgresModerators(db),
         sign_ins=PostgresSignIns(db),

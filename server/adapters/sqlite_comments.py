@@ -26,6 +26,7 @@ import msgspec
 from server.adapters.sqlite_database import SqliteDatabase
 from server.adapters.sqlite_threads import thread_state
 from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
+from server.moderation.ports import BanKey
 from server.storage import StoreError
 
 # Below SQLite's smallest default limit on bound parameters (999 before 3.32); shared by
@@ -35,7 +36,8 @@ MAX_PARAMS = 500
 _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
-    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges"
+    "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges, "
+    "author_address, shadow"
 )
 
 
@@ -87,6 +89,8 @@ def _record(row: Any) -> CommentRecord:
         author_key=row[21],
         author_avatar=row[22],
         author_badges=badges_of(row[23]),
+        author_address=row[24],
+        shadow=bool(row[25]),
     )
 
 
@@ -116,6 +120,8 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         r.author_key,
         r.author_avatar,
         badges_text(r.author_badges),
+        r.author_address,
+        int(r.shadow),
     )
 
 
@@ -232,7 +238,8 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
         "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ?, "
         "pending_body_source = ?, pending_body_html = ?, account = ?, author_key = ?, "
-        "author_avatar = ?, author_badges = ?, in_review = ?, counted = ? "
+        "author_avatar = ?, author_badges = ?, author_address = ?, shadow = ?, in_review = ?, "
+        "counted = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
         (*_written(record)[3:], record.id, record.site, record.thread),
     )
@@ -284,6 +291,42 @@ def published_by(
     return found is not None
 
 
+# How `authored` finds a person's comments within a site: the index, and its condition. Named
+# (INDEXED BY), as comments_shadowed is below: without statistics SQLite may prefer the
+# thread's index, and read a whole thread to find one author's few comments.
+_AUTHORED_BY = {
+    "account": ("comments_by_account", "account = ?"),
+    "email": ("comments_by_site_email", "author_email = ? COLLATE NOCASE"),
+    "address": ("comments_by_address", "author_address = ?"),
+}
+
+
+def authored(
+    conn: sqlite3.Connection, site: str, key: BanKey, value: str, thread: str | None, limit: int
+) -> list[CommentRecord]:
+    index, where = _AUTHORED_BY[key]
+    in_thread, args = ("", ()) if thread is None else (" AND thread = ?", (thread,))
+    rows = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments INDEXED BY {index} WHERE site = ? AND {where}"
+        f"{in_thread} AND status IN ('visible', 'pending') ORDER BY created_at, id LIMIT ?",
+        (site, value, *args, max(limit, 0)),
+    ).fetchall()
+    return [_record(row) for row in rows]
+
+
+def shadowed(
+    conn: sqlite3.Connection, site: str, thread: str, account: str | None, address: str | None
+) -> list[CommentRecord]:
+    # The WHERE implies the partial index's condition, as INDEXED BY needs.
+    rows = conn.execute(
+        f"SELECT {_COMMENT_COLUMNS} FROM comments INDEXED BY comments_shadowed "
+        "WHERE site = ? AND thread = ? AND shadow = 1 AND status = 'pending' "
+        "AND (account = ? OR author_address = ?) ORDER BY created_at, id",
+        (site, thread, account, address),
+    ).fetchall()
+    return [_record(row) for row in rows]
+
+
 def queue(conn: sqlite3.Connection, site_name: str, limit: int) -> list[CommentRecord]:
     # The WHERE repeats the partial index's condition word for word, so SQLite uses it.
     rows = conn.execute(
@@ -322,6 +365,18 @@ class SqliteCommentReads:
 
     async def published_by(self, site: str, account: str | None, email: str | None) -> bool:
         return await self._db.read_now(published_by, site, account, email)
+
+    async def authored(
+        self, site: str, key: BanKey, value: str, thread: str | None, limit: int
+    ) -> list[CommentRecord]:
+        return await self._db.read(authored, site, key, value, thread, limit)
+
+    async def shadowed(
+        self, key: ThreadKey, account: str | None, address: str | None
+    ) -> list[CommentRecord]:
+        if account is None and address is None:
+            return []
+        return await self._db.read_now(shadowed, key.site, key.thread, account, address)
 
 
 class SqliteReviewQueue:

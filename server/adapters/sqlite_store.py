@@ -10,6 +10,7 @@ per port, each next to its SQL:
 - sqlite_comments.py: `CommentReads`, `ReviewQueue`;
 - sqlite_sites.py: `Sites`, `Moderators`, `RuleBook`;
 - sqlite_audit.py: `Reports`, `AuditLog`;
+- sqlite_bans.py: `Bans`, `Expiry`;
 - sqlite_accounts.py: `SignIns`, `Accounts`;
 - sqlite_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - sqlite_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from server.adapters.sqlite_accounts import SqliteAccounts, SqliteSignIns
 from server.adapters.sqlite_audit import SqliteAuditLog, SqliteReports
+from server.adapters.sqlite_bans import SqliteBans, SqliteExpiry
 from server.adapters.sqlite_comments import SqliteCommentReads, SqliteReviewQueue
 from server.adapters.sqlite_database import BUSY_TIMEOUT_MS, Durability, SqliteDatabase
 from server.adapters.sqlite_events import SqliteCursors, SqliteEventLog
@@ -58,6 +60,8 @@ def sqlite_storage(
         rules=SqliteRuleBook(db),
         reports=SqliteReports(db),
         audit=SqliteAuditLog(db),
+        bans=SqliteBans(db),
+        expiry=SqliteExpiry(db),
         sites=SqliteSites(db),
         moderators=SqliteModerators(db),
         sign_ins=SqliteSignIns(db),

@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 import msgspec
 
 from server.model import CommentRecord
-from server.moderation.ports import AuditEntry, Report
+from server.moderation.ports import AuditEntry, Ban, Report
 from workers.webhooks.ports import Delivery
 
 
@@ -163,6 +163,8 @@ ACCOUNTS = Table("accounts", AccountRow, ("site", "id"))
 REPORTS = Table("reports", Report, ("comment_id", "reporter"))
 # Kept with their ids: the copy's log reads in the source's order, and later ids follow.
 AUDIT = Table("audit", AuditEntry, ("id",))
+# Kept with their ids too, so an id a moderator saw names the same ban on the copy.
+BANS = Table("bans", Ban, ("id",))
 
 # Every table, each after the tables its rows refer to (sites before their moderators, rules,
 # webhooks, sign-in settings and accounts; webhooks before their deliveries; threads before
@@ -185,6 +187,7 @@ TABLES: tuple[Table, ...] = (
     ACCOUNTS,
     REPORTS,
     AUDIT,
+    BANS,
 )
 
 

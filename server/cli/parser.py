@@ -11,7 +11,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from server.cli import audit, copy, moderators, rules, serve, sign_in, sites, threads, users
+from server.cli import audit, bans, copy, moderators, rules, serve, sign_in, sites, threads, users
+from server.errors import Refusal
 from server.settings import Settings, SettingsError, environment
 from server.storage import StoreError
 from server.validation import RequestError
@@ -34,8 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except (SettingsError, RequestError, StoreError) as exc:
-        message = exc.message if isinstance(exc, RequestError) else str(exc)
+    except (SettingsError, RequestError, StoreError, Refusal) as exc:
+        # A use-case's refusal (a ban of nobody, a lift of no ban) reads as the API's would.
+        message = exc.message if isinstance(exc, RequestError | Refusal) else str(exc)
         print(f"livethread: error: {message}", file=sys.stderr)
         return 2
 
@@ -59,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     moderators.register(commands)
     audit.register(commands)
+    bans.register(commands)
 
     webhooks.register(commands)
     rules.register(commands)

@@ -1,8 +1,10 @@
-"""The moderation room's storage ports: the review queue, each site's rules, readers' reports
-and the audit log of decisions."""
+"""The moderation room's storage ports: the review queue, each site's rules, readers' reports,
+the audit log of decisions, and the bans on people (with the personal data they need kept only
+for a while)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 import msgspec
@@ -100,4 +102,67 @@ class AuditLog(Protocol):
 
     async def of_comment(self, comment_id: str) -> list[AuditEntry]:
         """Every decision about a comment, in id order."""
+        ...
+
+
+# What a ban names a person by: a signed-in reader's account id, an email (lower-cased), or a
+# keyed hash of a client address (`limits.Addresses`; the address itself is never kept).
+BanKey = Literal["account", "email", "address"]
+# ban: their posts are refused. suspend: refused until `until`. shadow: their new comments are
+# kept out of every reader's sight but their own (server/moderation/bans.py).
+BanMode = Literal["ban", "suspend", "shadow"]
+
+
+class Ban(msgspec.Struct, frozen=True, kw_only=True):
+    """A moderator's decision about a person on one site. `until` ends it (a suspension's end;
+    an address ban's, which lasts no longer than addresses are kept); None: until lifted. `label`
+    is how moderators recognise the person (the name on the comment it was made from). `id` is
+    the store's (0 before it is stored)."""
+
+    id: int = 0
+    site: str
+    key: BanKey
+    value: str
+    mode: BanMode
+    until: float | None = None
+    reason: str | None = None
+    by: str
+    at: float
+    label: str = ""
+
+
+class Bans(Protocol):
+    """Each site's bans: at most one per person (key and value)."""
+
+    async def put(self, ban: Ban) -> Ban:
+        """Keep the ban, replacing the site's ban on the same key and value if there is one;
+        returns it with its (new) id."""
+        ...
+
+    async def matching(
+        self, site: str, keys: Sequence[tuple[BanKey, str]], now: float
+    ) -> list[Ban]:
+        """The site's bans on any of these (key, value) pairs that have not ended (`until` None
+        or after `now`). An indexed lookup: every post asks."""
+        ...
+
+    async def of_site(self, site: str, now: float) -> list[Ban]:
+        """The site's bans that have not ended, newest first."""
+        ...
+
+    async def lift(self, site: str, ban_id: int) -> Ban | None:
+        """Delete one of the site's bans; the ban deleted, or None if the site has no such ban."""
+        ...
+
+
+class Expiry(Protocol):
+    """Personal data kept only for a while, forgotten in bulk (server/moderation/retention.py)."""
+
+    async def forget_addresses(self, before: float) -> int:
+        """Clear the address hash of every comment (any site) created before `before`; how
+        many comments had one."""
+        ...
+
+    async def forget_bans(self, before: float) -> int:
+        """Delete every site's bans that ended before `before`; how many."""
         ...

@@ -1,4 +1,4 @@
-"""Use-cases: post, edit, delete, moderate, lock, catch up.
+"""Use-cases: post, edit, delete, moderate, lock.
 
 Each change is one store transaction (the comment row, the thread's seq and the event row commit
 together); the event is published on the bus only after the commit. Redis is an accelerator,
@@ -28,29 +28,20 @@ from server.model import (
     ThreadKey,
     ThreadState,
     public,
-    tombstone,
 )
-from server.moderation import actions, audit, review
+from server.moderation import actions, audit, bans, review
 from server.moderation.automod import Automod, Poster, Verdict
+from server.moderation.ports import Ban, Bans
 from server.render import render
 from server.sites.ports import Moderators, Sites
-from server.threads import edits, history, idempotency
+from server.threads import decisions, edits, history, idempotency, own
 from server.threads.authors import Authors
 from server.threads.idempotency import PostAnswer
-from server.threads.ports import CommentReads, EventLog, StoredEvent, Threads, Transaction
+from server.threads.ports import CommentReads, Threads, Transaction
 from server.tokens import new_comment_id, token_hash, token_matches
 from server.validation import CleanComment
 
 log = logging.getLogger(__name__)
-
-
-class CatchUp(msgspec.Struct, frozen=True, kw_only=True):
-    """What a (re)connecting reader needs: the thread state and the events it missed,
-    or `resync` set when the missed events cannot be served."""
-
-    state: ThreadState
-    missed: list[StoredEvent]
-    resync: str | None = None
 
 
 class Comments:
@@ -61,31 +52,29 @@ class Comments:
         bus: Bus,
         *,
         threads: Threads,
-        log: EventLog,
         comments: CommentReads,
         sites: Sites,
         moderators: Moderators,
         edit_window: float = 900.0,
-        backlog_limit: int = 1000,
         clock: Callable[[], float] = time.time,
         after_commit: Callable[[], None] = lambda: None,
         automod: Automod | None = None,
         idempotency_ttl: float = 86400.0,
         readers: Readers | None = None,
+        bans: Bans | None = None,
     ) -> None:
         self._threads = threads
-        self._log = log
         self._comments = comments
         self._idempotency_ttl = idempotency_ttl
         self._automod = automod
         self._bus = bus
         self._edit_window = edit_window
-        self._backlog_limit = backlog_limit
         self._clock = clock
         self._after_commit = after_commit
         self._keys = idempotency.Keys()
         self._sites: Memo[str, Site] = Memo(sites.get)
         self._authors = Authors(moderators, readers)
+        self._bans = bans
 
     def claim(self, idempotency_key: str | None) -> AbstractContextManager[None]:
         """Hold an idempotency key for the length of one request (see idempotency.Keys)."""
@@ -118,10 +107,13 @@ class Comments:
         """
         site = await self.site(new.site)
         new = await self._authors.checked(new, moderator, signed_in)
+        poster = poster or Poster()
+        account = None if signed_in is None else signed_in.account.id
+        shadow = await self._screen(new.site, moderator, account, new.email, poster.address)
         verdict = Verdict()
         if self._automod is not None:
-            verdict = await self._automod.screen(new, poster or Poster(), moderator)
-        held = site.premoderate or verdict.held
+            verdict = await self._automod.screen(new, poster, moderator)
+        held = site.premoderate or verdict.held or shadow is not None
         fingerprint = idempotency.fingerprint(new)
         comment_id = new_comment_id()
         token, salt = idempotency.edit_token(idempotency_key, comment_id)
@@ -139,12 +131,14 @@ class Comments:
             created_at=self._clock(),
             edit_token_hash=token_hash(token),
             notify=new.notify and new.email is not None,
-            reason=verdict.reason,
+            reason=bans.SHADOW_REASON if shadow else verdict.reason,
             flag=verdict.flagged,
-            decided_by=verdict.by,
-            account=None if signed_in is None else signed_in.account.id,
+            decided_by=shadow.by if shadow else verdict.by,
+            account=account,
             author_key=None if signed_in is None else signed_in.key,
             author_avatar=None if signed_in is None else signed_in.account.avatar,
+            author_address=poster.address,
+            shadow=shadow is not None,
         )
         payload: bytes | None = None
         async with self._threads.transaction(new.key) as tx:
@@ -160,10 +154,16 @@ class Comments:
             # The byline is the thread's: known, like the lock, only inside its transaction.
             badges = self._authors.badges(new, moderator, signed_in, state.byline)
             record = msgspec.structs.replace(record, author_badges=badges)
-            answer = PostAnswer(comment=public(record), edit_token=token)
+            # A shadow-banned author is answered as if it were published: they see it so.
+            shown = bans.as_shown_to_author(record) if record.shadow else public(record)
+            answer = PostAnswer(comment=shown, edit_token=token)
             if new.parent is not None:
                 parent = await tx.comment(new.parent)
-                if parent is None or parent.status == "pending":
+                # A shadow-banned author sees their own comments as published and may answer
+                # them; their reply is a shadow comment too.
+                if parent is None or (
+                    parent.status == "pending" and not (parent.shadow and record.shadow)
+                ):
                     raise Invalid(
                         "The comment you are replying to does not exist in this thread",
                         {"parent": "The comment you are replying to does not exist"},
@@ -180,6 +180,8 @@ class Comments:
             if idempotency_key is not None:
                 await idempotency.remember(tx, idempotency_key, fingerprint, answer, record, salt)
         await self._publish(new.key, payload)
+        if record.shadow and record.author_address is not None:
+            await own.announce(self._bus, record)
         await review.announce(self._bus, None, record)
         return answer
 
@@ -198,10 +200,16 @@ class Comments:
         site's rules as a post does, and may wait for a moderator while readers keep the
         approved text (server/threads/edits.py)."""
         found = await self.editable(comment_id, moderator, edit_token, signed_in)
+        address = None if poster is None else poster.address
+        shadow = await self._screen(
+            found.site, moderator, found.account, found.author_email, address
+        )
         verdict = Verdict()
         if moderator is None and self._automod is not None:
             verdict = await self._automod.screen_edit(found, body, poster)
-        held = moderator is None and ((await self.site(found.site)).premoderate or verdict.held)
+        held = moderator is None and (
+            (await self.site(found.site)).premoderate or verdict.held or shadow is not None
+        )
         async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, comment_id)
             if current.status not in ("visible", "pending"):
@@ -243,11 +251,12 @@ class Comments:
                 body_html="",
                 author_email=None,
                 author_url=None,
+                author_address=None,
                 edited_at=self._clock(),
                 pending_body_source=None,
                 pending_body_html=None,
             )
-            payload = await self._take_down(tx, current, erased)
+            payload = await decisions.take_down(tx, current, erased)
             # A retry of its post must not bring the text back from the answer kept for it.
             await idempotency.erase(tx, erased)
         await self._publish(found.key, payload)
@@ -269,7 +278,7 @@ class Comments:
         async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, comment_id)
             updated, effect = actions.decide(action, current, decision)
-            payload = await self._carry_out(tx, effect, current, updated)
+            payload = await decisions.carry_out(tx, effect, current, updated)
             if effect != "none":
                 await tx.audit(
                     audit.about_comment(updated, action, moderator.name, reason, decision.now)
@@ -277,32 +286,6 @@ class Comments:
         await self._publish(found.key, payload)
         await review.announce(self._bus, current, updated)
         return public(updated)
-
-    async def _carry_out(
-        self,
-        tx: Transaction,
-        effect: actions.Effect,
-        current: CommentRecord,
-        updated: CommentRecord,
-    ) -> bytes | None:
-        """Store a moderation decision and its event (returned for publishing), as `effect` says."""
-        if effect == "none":
-            return None
-        if effect == "decide_edit":
-            return await edits.store(tx, current, updated)
-        if effect == "take_down":
-            return await self._take_down(tx, current, updated)
-        await tx.update_comment(updated)
-        frame: events.DurableEvent
-        if effect == "restore":
-            frame = events.CommentRestored(seq=0, comment=public(updated))
-        elif effect == "approve":
-            frame = events.CommentApproved(seq=0, comment=public(updated))
-        elif effect == "edit":
-            frame = events.CommentEdited(seq=0, comment=public(updated))
-        else:
-            return None  # "update": the row changed, readers see nothing
-        return await history.append(tx, frame, updated.id)
 
     async def set_locked(self, key: ThreadKey, locked: bool, moderator: Moderator) -> ThreadState:
         """Close or reopen a thread to new comments."""
@@ -323,28 +306,20 @@ class Comments:
         await self._publish(key, payload)
         return state
 
-    async def catch_up(self, key: ThreadKey, since: int | None) -> CatchUp:
-        """The events a reader at `since` missed, or why it must reload the snapshot instead."""
-        state = await self._threads.state(key)
-        if since is None or since == state.seq:
-            return CatchUp(state=state, missed=[])
-        if since > state.seq:
-            return CatchUp(state=state, missed=[], resync="ahead")
-        if state.seq - since > self._backlog_limit:
-            return CatchUp(state=state, missed=[], resync="too_far_behind")
-        missed = await self._log.events_after(key, since, self._backlog_limit)
-        if not missed or missed[0].seq != since + 1:
-            return CatchUp(state=state, missed=[], resync="pruned")
-        return CatchUp(state=state, missed=missed)
-
-    async def _take_down(
-        self, tx: Transaction, current: CommentRecord, updated: CommentRecord
-    ) -> bytes | None:
-        await tx.update_comment(updated)
-        if current.status != "visible":
-            return None  # readers never saw it: nothing to take back
-        await history.rewrite(tx, current.id, tombstone(updated))
-        return await history.append(tx, events.CommentRemoved(seq=0, id=current.id), current.id)
+    async def _screen(
+        self,
+        site: str,
+        moderator: Moderator | None,
+        account: str | None,
+        email: str | None,
+        address: str | None,
+    ) -> Ban | None:
+        """Refuse a banned or suspended author (`bans.Banned`); the shadow-ban on them, if any.
+        A moderator's own posts and edits are never screened."""
+        if self._bans is None or moderator is not None:
+            return None
+        keys = bans.keys_of(account, email, address)
+        return await bans.screen(self._bans, site, keys, self._clock())
 
     async def _current(self, tx: Transaction, comment_id: str) -> CommentRecord:
         record = await tx.comment(comment_id)

@@ -30,6 +30,14 @@ class Member(Protocol):
         """Send `payload` (a resync) unconditionally and treat `seq` as the new position."""
         ...
 
+    # The keyed hash of the address the reader connected from: whose shadow comments it is
+    # shown (server/threads/own.py). None: nobody's.
+    address: str | None
+
+    def aside(self, payload: bytes) -> None:
+        """Send a frame outside the thread's seq order (`comment.own`), after any held ones."""
+        ...
+
 
 class Delivery:
     """One event on its way to a snapshot of a room's members, a chunk at a time."""

@@ -15,7 +15,7 @@ import msgspec
 
 from server.events import EventType
 from server.model import CommentRecord, ThreadKey, ThreadMeta, ThreadState
-from server.moderation.ports import AuditEntry
+from server.moderation.ports import AuditEntry, BanKey
 
 
 class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -202,8 +202,9 @@ class CommentReads(Protocol):
         ...
 
     async def readable(self, key: ThreadKey) -> tuple[ThreadState, list[CommentRecord]]:
-        """`of_thread`, each with only what a reader's view is made of: no email, no source
-        text, no token hash, no moderation notes (those fields empty). For the snapshot."""
+        """`of_thread`, each with only what a reader's view is made of: no email, no address
+        hash, no source text, no token hash, no moderation notes (those fields empty). For the
+        snapshot."""
         ...
 
     async def get(self, comment_id: str) -> CommentRecord | None: ...
@@ -225,4 +226,19 @@ class CommentReads(Protocol):
         """Whether the site has a published (visible) comment by this account or, when the
         account is None, left with this email (case-insensitive); False when both are None.
         An indexed lookup: every post of a site that holds first comments asks."""
+        ...
+
+    async def authored(
+        self, site: str, key: BanKey, value: str, thread: str | None, limit: int
+    ) -> list[CommentRecord]:
+        """The site's visible and pending comments (of one thread when `thread` is given) whose
+        author has this account id, email (case-insensitive) or address hash, oldest first, at
+        most `limit`: what a ban removes."""
+        ...
+
+    async def shadowed(
+        self, key: ThreadKey, account: str | None, address: str | None
+    ) -> list[CommentRecord]:
+        """The thread's shadow comments still pending, posted by this account or from this
+        address hash (None matches nothing), oldest first: what their author is shown."""
         ...

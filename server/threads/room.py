@@ -19,6 +19,7 @@ import msgspec
 
 from server import events
 from server.model import ThreadKey
+from server.threads import own
 from server.threads.fanout import Line, Member
 from server.threads.ports import StoredEvent
 
@@ -65,6 +66,14 @@ class Room:
         self._drain_held()
 
     def deliver(self, payload: bytes) -> None:
+        mine = own.parse(payload)
+        if mine is not None:
+            # Not an event: no seq, nothing to hold or repair; for its author's sockets only.
+            address, frame = mine
+            for member in self.members:
+                if member.address == address:
+                    member.aside(frame)
+            return
         if self._seq is None or self._repairing:
             self._held.append(payload)
             return

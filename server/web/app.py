@@ -28,9 +28,12 @@ from server.composition import (
 from server.errors import Refusal
 from server.limits import LIMITS_SECRET, Addresses
 from server.moderation.automod import Automod
+from server.moderation.bans import Banning
+from server.moderation.retention import Retention
 from server.outbox import Outbox
 from server.settings import Settings
 from server.storage import StoreUnavailable
+from server.threads.backlog import Backlog
 from server.threads.hub import Hub
 from server.threads.meta import ThreadMetas
 from server.threads.reports import Reporting
@@ -38,6 +41,7 @@ from server.threads.snapshots import Snapshots
 from server.validation import RequestError
 from server.web.api import Api, on_refusal, on_request_error
 from server.web.auth import ACCOUNT_TOKEN_HEADER
+from server.web.bans_api import BansApi
 from server.web.confirm import Confirm
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
@@ -52,6 +56,8 @@ from server.web.unsubscribe import Unsubscribe
 from workers.runner import Runner
 
 log = logging.getLogger(__name__)
+
+DAY = 86400.0
 
 __all__ = ["app_from_environ", "bus_for", "create_app", "store_for"]
 
@@ -69,7 +75,6 @@ def create_app(settings: Settings) -> Starlette:
         store,
         bus,
         edit_window=settings.edit_window_seconds,
-        backlog_limit=settings.backlog_limit,
         after_commit=faults.after_commit(settings.fault),
         automod=Automod(
             store.rules,
@@ -99,6 +104,17 @@ def create_app(settings: Settings) -> Starlette:
         readers=readers,
         max_body=settings.http_max_bytes,
     )
+    banning = Banning(
+        store.bans,
+        store.audit,
+        store.comments,
+        bus,
+        moderate=comments.moderate,
+        address_key=addresses.key,
+        retention=settings.address_retention_days * DAY,
+    )
+    bans = BansApi(banning, comments, store.moderators, guard)
+    retention = Retention(store.expiry, addresses=settings.address_retention_days * DAY)
     reporting = Reporting(comments, store.comments, store.reports, store.rules)
     decisions = ModerationApi(
         reporting,
@@ -118,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     sockets = ThreadSocket(
         comments,
+        Backlog(store.threads, store.log, store.comments, limit=settings.backlog_limit),
         hub,
         guard,
         inbox=settings.socket_inbox,
@@ -137,7 +154,9 @@ def create_app(settings: Settings) -> Starlette:
         else None
     )
     script = Script(STATIC / "embed.js")
-    pages = Pages(store, bus, runner, widget_url=script.url)
+    # The moderators' page's own script: readers never download it.
+    moderating = Script(STATIC / "moderate.js", "moderate")
+    pages = Pages(store, bus, runner, widget_url=script.url, moderate_url=moderating.url)
     unsubscribe = Unsubscribe(store, settings.secret)
     confirm = Confirm(store, settings.secret)
 
@@ -153,12 +172,14 @@ def create_app(settings: Settings) -> Starlette:
                 await hub.start()
                 if runner is not None:
                     await runner.start()
+                retention.start()
                 # What starting made (modules, the app, the store's statements) lives as long as
                 # the process: out of the collector's sight, a full collection no longer walks it
                 # each time readers and posts have made enough garbage to trigger one.
                 gc.freeze()
                 yield
             finally:
+                await retention.close()
                 if runner is not None:
                     await runner.close()
                 await hub.close()
@@ -172,10 +193,12 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *api.routes(),
             *decisions.routes(),
+            *bans.routes(),
             *sockets.routes(),
             *moderation.routes(),
             *pages.routes(),
             *script.routes(),
+            *moderating.routes(),
             *unsubscribe.routes(),
             *confirm.routes(),
         ],

@@ -32,14 +32,16 @@ SLOW_CLOSE_TIMEOUT = 30.0
 class Member:
     """The ordering rules every kind of reader connection follows."""
 
-    __slots__ = ("_held", "_last", "_limit", "overflowed")
+    __slots__ = ("_held", "_last", "_limit", "address", "overflowed")
 
     def __init__(self, inbox: int) -> None:
         self._limit = inbox
         self._last = -1
-        # While the backlog is being sent, live events wait here (None once streaming).
-        self._held: list[tuple[int, bytes, bool]] | None = []
+        # While the backlog is being sent, live events wait here (None once streaming); an
+        # entry's flag: a reset, a push, or (None) a frame aside the seq order.
+        self._held: list[tuple[int, bytes, bool | None]] | None = []
         self.overflowed = False
+        self.address: str | None = None
 
     def push(self, seq: int, payload: bytes) -> None:
         if self._held is not None:
@@ -55,12 +57,21 @@ class Member:
             self._last = seq
             self._send(payload)
 
+    def aside(self, payload: bytes) -> None:
+        if self._held is not None:
+            self._hold(-1, payload, None)
+        else:
+            self._send(payload)
+
     def release(self, position: int) -> None:
         """The client now holds everything up to `position`: start streaming live events."""
         held, self._held = self._held or [], None
         self._last = max(self._last, position)
         for seq, payload, is_reset in held:
-            (self.reset if is_reset else self.push)(seq, payload)
+            if is_reset is None:
+                self._send(payload)
+            else:
+                (self.reset if is_reset else self.push)(seq, payload)
 
     def drop(self) -> None:
         """Forget what is waiting (the socket is being closed)."""
@@ -76,7 +87,7 @@ class Member:
     def _send(self, payload: bytes) -> None:
         raise NotImplementedError
 
-    def _hold(self, seq: int, payload: bytes, is_reset: bool) -> None:
+    def _hold(self, seq: int, payload: bytes, is_reset: bool | None) -> None:
         assert self._held is not None
         if len(self._held) >= self._limit:
             self._overflow()

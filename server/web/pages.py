@@ -95,10 +95,13 @@ class Pages:
         runner: Runner | None = None,
         *,
         widget_url: str = "/embed.js",
+        moderate_url: str = "/moderate.js",
     ) -> None:
         self._store = store
         self._bus = bus
         self._runner = runner
+        # The moderators' own script, by its versioned URL: only /moderate loads it.
+        self._moderate_url = moderate_url
         # Our own pages load the widget by its versioned URL (server/web/script.py).
         _GLOBALS["widget_url"] = widget_url
 
@@ -155,7 +158,7 @@ class Pages:
             request.query_params.get("site", demo.SITE),
             request.query_params.get("thread", demo.THREAD),
         )
-        context = {"site": key.site, "thread": key.thread}
+        context = {"site": key.site, "thread": key.thread, "moderate_url": self._moderate_url}
         return templates().TemplateResponse(request, "moderate.html", context, headers=PAGE_HEADERS)
 
     async def ready(self, request: Request) -> Response:

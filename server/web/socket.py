@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from server import events
 from server.errors import Refusal
 from server.model import ThreadKey
+from server.threads.backlog import Backlog
 from server.threads.comments import Comments
 from server.threads.hub import Hub
 from server.validation import RequestError, validate_ids
@@ -50,6 +51,7 @@ class ThreadSocket:
     def __init__(
         self,
         comments: Comments,
+        backlog: Backlog,
         hub: Hub,
         guard: Guard,
         *,
@@ -58,6 +60,7 @@ class ThreadSocket:
         slow_close: float = SLOW_CLOSE_TIMEOUT,
     ) -> None:
         self._comments = comments
+        self._backlog_of = backlog
         self._hub = hub
         self._guard = guard
         self._inbox = inbox
@@ -71,7 +74,7 @@ class ThreadSocket:
 
     async def serve(self, ws: WebSocket) -> None:
         try:
-            key, since = self._params(ws)
+            key, since, mine = self._params(ws)
             found = await self._comments.site(key.site)
         except (RequestError, Refusal) as exc:
             await ws.accept()
@@ -101,11 +104,12 @@ class ThreadSocket:
                 slow_close=self._slow_close,
             )
         )
+        member.address = self._guard.address(ws)
         detached = False
         try:
             await self._hub.join(key, member)
             try:
-                await self._backlog(ws, member, key, since)
+                await self._backlog(member, key, since, mine)
                 if isinstance(member, QueuedMember):
                     await _stream(ws, member)
                 elif not member.overflowed:
@@ -132,11 +136,10 @@ class ThreadSocket:
         self._hub.discard(key, member)
         give_back()
 
-    async def _backlog(
-        self, ws: WebSocket, member: Member, key: ThreadKey, since: int | None
-    ) -> None:
-        """Send `hello` and what the client missed, then let live events through."""
-        caught = await self._comments.catch_up(key, since)
+    async def _backlog(self, member: Member, key: ThreadKey, since: int | None, mine: bool) -> None:
+        """Send `hello`, what the client missed and (`mine`: a page that has posted here) the
+        reader's own comments nobody else is shown; then let live events through."""
+        caught = await self._backlog_of.catch_up(key, since)
         state = caught.state
         hello = events.Hello(site=key.site, thread=key.thread, seq=state.seq, locked=state.locked)
         await member.say(events.encode(hello))
@@ -146,20 +149,26 @@ class ThreadSocket:
         for event in caught.missed:
             await member.say(event.payload)
             position = event.seq
+        if mine and member.address is not None:
+            for frame in await self._backlog_of.own(key, member.address):
+                await member.say(frame)
         member.release(position)
 
-    def _params(self, ws: WebSocket) -> tuple[ThreadKey, int | None]:
+    def _params(self, ws: WebSocket) -> tuple[ThreadKey, int | None, bool]:
         # As Starlette's query_params reads them (the last of a repeated name wins), without
         # building its multi-dict: a sizeable share of a new reader's CPU.
         query = dict(parse_qsl(ws.scope["query_string"].decode("latin-1"), keep_blank_values=True))
         key = validate_ids(query.get("site", ""), query.get("thread", ""))
+        # Only a page that has posted here (the widget knows) can have comments of its own
+        # that nobody else is shown: every other reader is spared looking for them.
+        mine = query.get("mine") == "1"
         raw = query.get("since")
         if raw is None or raw == "":
-            return key, None
+            return key, None, mine
         # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500).
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise RequestError(422, "since must be a seq (a whole number)", {"since": raw[:20]})
-        return key, int(raw)
+        return key, int(raw), mine
 
 
 async def _stream(ws: WebSocket, member: QueuedMember) -> None:

@@ -16,7 +16,7 @@ from server.adapters.sqlite_database import SqliteDatabase
 from server.archive import ports as a
 from server.archive.copying import batches
 from server.model import Moderator, Site, ThreadKey
-from server.moderation.ports import AuditEntry, Report
+from server.moderation.ports import AuditEntry, Ban, Report
 from server.moderation.rules import Rules
 from server.storage import Storage, StoreError
 from tests.contract.records import SITE, post, record
@@ -76,6 +76,8 @@ SAMPLE: dict[str, list[a.Row]] = {
             account="acct-1",
             author_key="key-1",
             author_avatar="https://a.example/1.png",
+            author_address="addr-hash-1",
+            shadow=True,
         ),
     ],
     "events": [_event(1, "B", 1, "c1"), _event(2, "a", 1, "c3"), _event(3, "B", 2, "c2")],
@@ -166,6 +168,21 @@ SAMPLE: dict[str, list[a.Row]] = {
             subject="email:x@mail.example", reason="é",
         ),
     ],
+    # Ids with a gap too (a replaced ban's id is gone), kept as they are.
+    "bans": [
+        Ban(
+            id=2, site=SITE, key="account", value="acct-1", mode="ban", reason="spam", by="mia",
+            at=1.5, label="Ann",
+        ),
+        Ban(
+            id=3, site=SITE, key="address", value="addr-hash-1", mode="suspend", until=99.5,
+            by="mia", at=2.0,
+        ),
+        Ban(
+            id=7, site="other", key="email", value="x@mail.example", mode="shadow", by="reports",
+            at=3.25, label="Zoé",
+        ),
+    ],
 }  # fmt: skip
 
 
@@ -207,8 +224,9 @@ async def test_writing_again_doubles_nothing(storage: Storage) -> None:
 
 async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) -> None:
     """Copied rows are the store's own: a thread's seq and byline, a moderator's role, a
-    comment's badges, its events by seq, the log by position, a cursor's position; a new post
-    takes the thread's next seq and the log's next position."""
+    comment's badges and address hash, its events by seq, the log by position, a cursor's
+    position, the bans; a new post takes the thread's next seq and the log's next position, a
+    new ban an id after the copied ones."""
     archive = archive_of(storage)
     await _write_sample(archive)
     key = ThreadKey(SITE, "B")
@@ -252,6 +270,13 @@ async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) 
     later = await storage.audit.append(AuditEntry(site="other", at=4.0, by="mia", action="ban"))
     assert later.id > 5
     assert await storage.audit.of_site("other", 0, 10) == [audit[2], later]
+    bans = [b for b in SAMPLE["bans"] if isinstance(b, Ban)]
+    assert await storage.bans.of_site(SITE, 50.0) == [bans[1], bans[0]]
+    assert await storage.bans.matching("other", [("email", "x@mail.example")], 50.0) == [bans[2]]
+    # As the audit log's: ids after a copy follow the copied ones.
+    renewed = await storage.bans.put(msgspec.structs.replace(bans[0], id=0, mode="shadow"))
+    assert renewed.id > 7
+    assert await storage.bans.of_site(SITE, 50.0) == [renewed, bans[1]]
     assert (await storage.comments.get("c2")) == SAMPLE["comments"][1]
     assert await storage.comments.counts(SITE, ["B", "a"]) == {"B": 1, "a": 0}
     assert [c.id for c in await storage.review.queue(SITE, 10)] == ["c2"]
@@ -275,6 +300,19 @@ async def test_a_row_of_a_missing_site_is_refused(storage: Storage) -> None:
     with pytest.raises(StoreError):
         await archive.write(a.MODERATORS, SAMPLE["moderators"])
     assert await archive.count(a.MODERATORS) == 0
+
+
+async def test_a_ban_on_a_person_already_banned_under_another_id_is_refused(
+    storage: Storage,
+) -> None:
+    """A copied ban whose site, key and value another ban holds: StoreError, that one kept."""
+    kept = await storage.bans.put(
+        Ban(site=SITE, key="account", value="u", mode="ban", by="m", at=1.0)
+    )
+    archive = archive_of(storage)
+    with pytest.raises(StoreError):
+        await archive.write(a.BANS, [msgspec.structs.replace(kept, id=kept.id + 10, mode="shadow")])
+    assert await archive.read(a.BANS, None, 10) == [kept]
 
 
 async def test_events_posted_through_the_ports_are_read_with_their_positions(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from server.model import Site, Status, ThreadKey, public, readable
+from server.model import CommentRecord, Site, Status, ThreadKey, public, readable
 from server.storage import Storage
 from tests.contract.records import SITE, post, record
 
@@ -191,3 +191,98 @@ async def test_an_authors_badges_round_trip_and_reach_readers(storage: Storage) 
     assert (await storage.comments.of_thread(T1))[1] == [cleared, queued]
     _, shown = await storage.comments.readable(T1)
     assert [r.author_badges for r in shown] == [(), ("author",)]
+
+
+async def test_authored_finds_a_persons_visible_and_held_comments_on_one_site(
+    storage: Storage,
+) -> None:
+    """authored(): the site's visible and pending comments whose author has the account id,
+    the email (in any case) or the address hash asked, oldest first, at most `limit`, of one
+    thread when asked; removed and deleted ones, other authors' and other sites' are not."""
+    ann = {"account": "acct-ann", "author_email": "Ann@Mail.Example", "author_address": "hash-a"}
+    statuses: tuple[Status, ...] = ("pending", "visible", "removed", "deleted", "visible")
+    recs = [
+        msgspec.structs.replace(
+            record(f"a{n}", thread="t2" if n == 4 else "t1", status=status, created_at=9.0 - n),
+            **ann,
+        )
+        for n, status in enumerate(statuses)
+    ]
+    others = [
+        msgspec.structs.replace(record("x1", site="other-site"), **ann),
+        msgspec.structs.replace(record("x2"), account="acct-bob", author_address="hash-b"),
+    ]
+    for rec in [*recs, *others]:
+        await post(storage, rec)
+    shown = [recs[4], recs[1], recs[0]]  # oldest first: a4 (5.0), a1 (8.0), a0 (9.0)
+    authored = storage.comments.authored
+    assert await authored(SITE, "account", "acct-ann", None, 10) == shown
+    assert await authored(SITE, "email", "ann@mail.example", None, 10) == shown
+    assert await authored(SITE, "email", "ANN@MAIL.EXAMPLE", None, 10) == shown
+    assert await authored(SITE, "address", "hash-a", None, 10) == shown
+    assert await authored(SITE, "address", "hash-a", None, 2) == shown[:2]
+    assert await authored(SITE, "account", "acct-ann", "t1", 10) == [recs[1], recs[0]]
+    assert await authored(SITE, "account", "acct-ann", "t9", 10) == []
+    assert await authored(SITE, "account", "acct-ann", None, 0) == []
+    assert await authored(SITE, "account", "hash-a", None, 10) == []  # a value of another key
+    assert await authored("other-site", "email", "ann@mail.example", None, 10) == [others[0]]
+
+
+async def test_shadowed_finds_a_threads_held_shadow_comments_of_their_author(
+    storage: Storage,
+) -> None:
+    """shadowed(): the thread's pending shadow comments posted by the account or from the
+    address asked, oldest first; not a published or removed shadow comment, a held comment that
+    is no shadow, another thread's, or anyone's when both are None."""
+
+    def shadow(comment_id: str, *, status: Status = "pending", **fields: object) -> CommentRecord:
+        # Created in id order: s1 first.
+        rec = record(comment_id, status=status, created_at=float(comment_id[1:]))
+        return msgspec.structs.replace(rec, shadow=True, **fields)
+
+    recs = [
+        shadow("s1", account="acct-1"),
+        shadow("s2", author_address="hash-1"),
+        shadow("s3", account="acct-1", status="visible"),
+        shadow("s4", author_address="hash-1", status="removed"),
+        msgspec.structs.replace(record("s5", status="pending"), account="acct-1"),
+        msgspec.structs.replace(shadow("s6", account="acct-1"), thread="t2"),
+        shadow("s7", account="acct-2", author_address="hash-1"),
+    ]
+    for rec in recs:
+        await post(storage, rec)
+    shadowed = storage.comments.shadowed
+    assert await shadowed(T1, "acct-1", None) == [recs[0]]
+    assert await shadowed(T1, None, "hash-1") == [recs[1], recs[6]]
+    assert await shadowed(T1, "acct-1", "hash-1") == [recs[0], recs[1], recs[6]]
+    assert await shadowed(ThreadKey(SITE, "t2"), "acct-1", "hash-1") == [recs[5]]
+    assert await shadowed(T1, None, None) == []
+    assert await shadowed(ThreadKey("other-site", "t1"), "acct-1", "hash-1") == []
+
+
+async def test_an_address_hash_and_shadow_mark_round_trip_but_never_reach_readers(
+    storage: Storage,
+) -> None:
+    """A record's address hash and shadow mark come back from get, get_many and of_thread after
+    insert and after update (None and False too); its readable form has neither."""
+    marked = msgspec.structs.replace(
+        record("h1", status="pending"), author_address="hash-1", shadow=True
+    )
+    await post(storage, marked)
+    assert await storage.comments.get("h1") == marked
+    assert await storage.comments.get_many(["h1"]) == {"h1": marked}
+    assert (await storage.comments.of_thread(T1))[1] == [marked]
+    _, shown = await storage.comments.readable(T1)
+    assert (shown[0].author_address, shown[0].shadow) == (None, False)
+    published = msgspec.structs.replace(marked, status="visible", shadow=False, author_address=None)
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(published)
+    assert await storage.comments.get("h1") == published
+    assert (await storage.comments.of_thread(T1))[1] == [published]
+    again = msgspec.structs.replace(published, author_address="hash-2", shadow=True)
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(again)
+    assert await storage.comments.get_many(["h1"]) == {"h1": again}
+    _, shown = await storage.comments.readable(T1)
+    assert shown[0].author_address is None and shown[0].shadow is False
+    assert "hash-2" not in msgspec.json.encode(public(shown[0])).decode()

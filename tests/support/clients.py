@@ -72,10 +72,10 @@ class Reader:
 
 
 @asynccontextmanager
-async def reader(url: str) -> AsyncIterator[Reader]:
-    """A connected reader whose `hello` has been read."""
+async def reader(url: str, headers: dict[str, str] | None = None) -> AsyncIterator[Reader]:
+    """A connected reader whose `hello` has been read (`headers`: on its handshake)."""
     async with asyncio.timeout(WAIT):
-        ws = await connect(url, open_timeout=WAIT, close_timeout=2)
+        ws = await connect(url, open_timeout=WAIT, close_timeout=2, additional_headers=headers)
     try:
         r = Reader(ws)
         await r.expect(events.Hello)
