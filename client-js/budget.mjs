@@ -18,6 +18,14 @@ export const MODERATE_BUDGET_BYTES = 8192;
 /** Every file under server/web/static/ that the moderators' page downloads besides the widget's. */
 export const MODERATE_ASSETS = Object.freeze(["moderate.js"]);
 
+/** Most bytes counts.js may take, gzipped at level 9. Index pages load it for every visitor,
+ * often without the widget, to show each article's comment count live: 2 KB keeps it a trifle
+ * beside the page, and keeps it from growing into a second widget (issue 17). */
+export const COUNTS_BUDGET_BYTES = 2048;
+
+/** Every file under server/web/static/ that an index page with live counts downloads. */
+export const COUNTS_ASSETS = Object.freeze(["counts.js"]);
+
 /**
  * The gzip (level 9) size of one file's bytes.
  * @param {Uint8Array | string} contents

@@ -1,15 +1,24 @@
-// Bundles the two served, committed scripts: src/embed.js (the readers' widget) into
+// Bundles the three served, committed scripts: src/embed.js (the readers' widget) into
 // server/web/static/embed.js, and src/moderate.js (what only the moderators' page needs) into
-// server/web/static/moderate.js.
+// server/web/static/moderate.js; and src/counts.js (index pages' live comment counts) into
+// server/web/static/counts.js.
 //
-//   node build.mjs [OUTDIR]   build both (default ../server/web/static/), then check their sizes
+//   node build.mjs [OUTDIR]   build them all (default ../server/web/static/), then check their sizes
 //   node build.mjs --check    build in memory; fail if a committed script differs or is too big
 //   node build.mjs --size     build in memory and print the gzipped sizes
 import { readFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { BUDGET_BYTES, MODERATE_ASSETS, MODERATE_BUDGET_BYTES, SERVED_ASSETS, checkBudget } from "./budget.mjs";
+import {
+  BUDGET_BYTES,
+  COUNTS_ASSETS,
+  COUNTS_BUDGET_BYTES,
+  MODERATE_ASSETS,
+  MODERATE_BUDGET_BYTES,
+  SERVED_ASSETS,
+  checkBudget,
+} from "./budget.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const STATIC = resolve(HERE, "../server/web/static");
@@ -18,6 +27,7 @@ const STATIC = resolve(HERE, "../server/web/static");
 const BUNDLES = [
   { entry: "src/embed.js", file: "embed.js", assets: SERVED_ASSETS, budget: BUDGET_BYTES, what: "widget" },
   { entry: "src/moderate.js", file: "moderate.js", assets: MODERATE_ASSETS, budget: MODERATE_BUDGET_BYTES, what: "moderate.js" },
+  { entry: "src/counts.js", file: "counts.js", assets: COUNTS_ASSETS, budget: COUNTS_BUDGET_BYTES, what: "counts.js" },
 ];
 
 /**

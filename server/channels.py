@@ -13,8 +13,14 @@ LOG = "log"
 
 
 def thread(key: ThreadKey) -> str:
-    """A thread's events, as readers get them (the bytes the store committed)."""
+    """A thread's events, as readers get them (the bytes the store committed); and frames
+    outside the seq order: `EVERYONE` + a frame for all its readers (reaction counts), and a
+    shadow comment for its author's sockets only (server/threads/own.py)."""
     return f"thread:{key.site}:{key.thread}"
+
+
+# A thread-channel message starting so is a frame for every reader, aside the seq order.
+EVERYONE = b"all:"
 
 
 def moderation(site: str) -> str:

@@ -75,10 +75,36 @@ class OwnComment(Frame, tag="comment.own", frozen=True):
     comment: PublicComment
 
 
+class ReactionCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment's reaction counts by kind (kinds with none absent) and their `version`: of two
+    readings of one comment, the larger version is the later."""
+
+    id: str
+    version: int
+    counts: dict[str, int]
+
+
+class Reactions(Frame, tag="reactions", frozen=True):
+    """Reaction counts of some of the thread's comments: every one that has any right after
+    `hello`, then those that changed, coalesced (server/reactions/reacting.py). State, not
+    events: no seq; a page keeps, per comment, the counts of the highest version it saw."""
+
+    comments: list[ReactionCounts]
+
+
 class Presence(Frame, tag="presence", frozen=True):
-    """How many readers this process has on the thread (advisory, not durable)."""
+    """How many readers the thread has now, across every process (server/threads/presence.py):
+    sent when the number moved, at most every few seconds; advisory, not durable."""
 
     count: int
+
+
+class Counts(Frame, tag="counts", frozen=True):
+    """Visible-comment counts by thread, on `WS /ws/v1/counts` (index pages): every watched
+    thread's right after the socket opens, then only those that changed, at most once a second
+    (server/threads/counting.py). State, not events: no seq; the latest frame is the truth."""
+
+    counts: dict[str, int]
 
 
 class Resync(Frame, tag="resync", frozen=True):
@@ -102,7 +128,7 @@ DurableEvent = (
     | ThreadLocked
     | ThreadUnlocked
 )
-ServerFrame = DurableEvent | Hello | OwnComment | Presence | Resync | Error
+ServerFrame = DurableEvent | Hello | OwnComment | Reactions | Presence | Counts | Resync | Error
 
 EventType = Literal[
     "comment.created",

@@ -58,6 +58,9 @@ class Settings:
     # How often each server process reads the event log's tail to catch what the bus missed
     # (a crash between commit and publish, Redis down): the worst-case extra delay.
     tail_interval: float = 0.5
+    # How often each process counts each thread's readers for "N reading now" and reports its
+    # own to the others (server/threads/presence.py): the most a count lags.
+    presence_interval: float = 2.0
     edit_window_seconds: float = 900.0
     # How long a post's answer is kept for retries with its Idempotency-Key; a key used again
     # after this long posts a new comment.
@@ -94,6 +97,8 @@ class Settings:
     post_rate_thread: str = "60/60"
     post_rate_site: str = "600/60"
     connect_rate_address: str = "60/60"
+    # Reactions (likes) from one address: a reader liking down a long thread, not a script.
+    react_rate_address: str = "120/60"
     sockets_per_address: int = 100
     # Background workers (workers/): run inside each server process unless turned off (then run
     # `livethread worker NAME…` as processes of their own). "all" or comma-separated names.
@@ -178,6 +183,7 @@ class Settings:
         for name in ("post_rate_address", "post_rate_thread", "post_rate_site"):
             _check_rate(name, getattr(self, name))
         _check_rate("connect_rate_address", self.connect_rate_address)
+        _check_rate("react_rate_address", self.react_rate_address)
         _check_rate("confirm_rate_site", self.confirm_rate_site)
         if self.confirm_interval_seconds < Rate.parse(self.confirm_rate_site).seconds:
             # The site count reads each address's last confirmation mail only.
@@ -190,6 +196,8 @@ class Settings:
                 f"{PREFIX}SQLITE_BUSY_TIMEOUT must be 0 or more, "
                 f"{PREFIX}MODERATOR_RECHECK_SECONDS more than 0"
             )
+        if self.presence_interval <= 0:
+            raise SettingsError(f"{PREFIX}PRESENCE_INTERVAL must be more than 0")
         if self.address_retention_days <= 0:
             raise SettingsError(f"{PREFIX}ADDRESS_RETENTION_DAYS must be more than 0")
         if self.fault is not None and self.fault not in faults.KNOWN:

@@ -1,8 +1,8 @@
 """The storage a deployment runs on: one narrow port per concern, bundled.
 
 Each port lives with the room that uses it and states its own guarantee (server/threads,
-server/moderation, server/sites, server/accounts, workers/cursors.py, workers/webhooks,
-workers/notifications).
+server/moderation, server/reactions, server/sites, server/accounts, workers/cursors.py,
+workers/webhooks, workers/notifications).
 A store is an adapter per port plus a `Database` that opens and closes them together; the
 composition root builds the bundle and hands each use-case only the ports it needs. Every port
 has an in-memory twin, and `tests/contract/` runs one suite per port against every store.
@@ -15,6 +15,7 @@ from typing import Protocol
 
 from server.accounts.ports import Accounts, SignIns
 from server.moderation.ports import AuditLog, Bans, Expiry, Reports, ReviewQueue, RuleBook
+from server.reactions.ports import Reactions
 from server.sites.ports import Moderators, Sites
 from server.threads.ports import CommentReads, EventLog, Threads
 from workers.cursors import Cursors
@@ -77,6 +78,7 @@ class Storage:
     audit: AuditLog
     bans: Bans
     expiry: Expiry
+    reactions: Reactions
     sites: Sites
     moderators: Moderators
     sign_ins: SignIns

@@ -33,6 +33,8 @@ ADAPTERS_KNOW = {
     "server.limits",
     # The accounts room's ports and the records they carry (sign-in settings, accounts).
     "server.accounts.ports",
+    # The reactions room's port, with the changes and counts it carries.
+    "server.reactions.ports",
 }
 # The rooms: a feature each, whose `__init__.py` names in `__all__` the modules other rooms may
 # import; the rest are its own.
@@ -44,6 +46,8 @@ FEATURES = (
     "workers.notifications",
     "server.archive",
     "server.accounts",
+    "server.reactions",
+    "server.feeds",
 )
 # The command line's parser and its serve/worker/migrate commands (once `server/cli.py`): the
 # only modules outside the web edge that may import Starlette.

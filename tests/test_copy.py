@@ -22,6 +22,7 @@ from server.model import Moderator, Site, ThreadKey, ThreadMeta
 from server.moderation.ports import AuditEntry, Ban
 from server.moderation.ports import Report as ReaderReport
 from server.moderation.rules import Rules
+from server.reactions.ports import ReactionChange
 from server.settings import Settings
 from server.tokens import token_hash
 from tests.contract.records import post, record
@@ -46,8 +47,9 @@ async def deployment(url: str) -> None:
     comments of every status (flagged, held, edited, removed, deleted, one with badges), a
     locked thread, titles, a byline, a webhook
     with deliveries sent and pending, a worker's cursor, reply mails sent, secrets, addresses,
-    sign-in settings, an account seen twice, a reader's report, audit entries, bans, and a
-    shadow-banned comment and one with its poster's address hash."""
+    sign-in settings, an account seen twice, a reader's report, audit entries, bans, a
+    shadow-banned comment and one with its poster's address hash, and readers' reactions (one
+    set and cleared, its count back at 0)."""
     async with use_cases(url, NEWS, OTHER) as (store, _, comments):
         await store.moderators.put(MIA, token_hash("mia-token"))
         await store.moderators.put(BOSS, token_hash("boss-token"))
@@ -98,6 +100,12 @@ async def deployment(url: str) -> None:
         await post(store, msgspec.structs.replace(held, account="u1", shadow=True))
         await store.bans.put(BAN)
         await store.bans.put(msgspec.structs.replace(BAN, value="address-u1", key="address"))
+        like = ReactionChange(
+            site="news", thread="a", comment_id=first.comment.id, reader="r1", kind="like", on=True
+        )
+        love = msgspec.structs.replace(like, kind="love")
+        await store.reactions.apply([like, msgspec.structs.replace(like, reader="r2"), love])
+        await store.reactions.apply([msgspec.structs.replace(love, on=False)])
         await store.reports.add(ReaderReport(
             site="news", thread="d", comment_id=signed.id, reporter="r1", reason="spam",
             text="ads", at=time.time(),
@@ -173,6 +181,21 @@ async def roles_and_badges_kept(url: str) -> None:
         await store.close()
 
 
+async def reactions_kept(url: str) -> None:
+    """The store at `url` holds the reactions of `deployment`: its counts and version as they
+    were (not counted again), each reader's own."""
+    store = store_for(Settings(database=url))
+    await store.open()
+    try:
+        key = ThreadKey("news", "a")
+        [found] = await store.reactions.of_thread(key)
+        assert (found.version, found.counts) == (4, {"like": 2})
+        assert await store.reactions.of_reader(key, "r1") == {found.comment_id: ["like"]}
+        assert await store.reactions.of_thread(ThreadKey("news", "b")) == []
+    finally:
+        await store.close()
+
+
 def copy(source: str, target: str, *more: str) -> tuple[int, str, str]:
     done = command.livethread("copy", source, target, *more)
     return done.returncode, done.stdout, done.stderr
@@ -192,6 +215,8 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     # Two audit entries of ours, and the use-cases' own of their decisions.
     assert before.tables["reports"].rows == 1 and before.tables["audit"].rows >= 2
     assert before.tables["bans"].rows == 2
+    assert before.tables["reactions"].rows == 2 and before.tables["reaction_counts"].rows == 2
+    assert before.tables["reaction_versions"].rows == 1
 
     code, out, err = copy(source, target, "--batch", "2")
     assert code == 0, err
@@ -199,6 +224,7 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     assert await summary(target) == before
     assert "events" in err  # a line per table when stderr is not a terminal
     await roles_and_badges_kept(target)
+    await reactions_kept(target)
 
     code, out, err = copy(source, target)
     assert code == 0, err
@@ -220,7 +246,9 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     returned = await summary(back)
     assert returned.log_sha256 == before.log_sha256
     assert returned.threads == before.threads
+    assert returned.tables["reaction_counts"] == before.tables["reaction_counts"]
     await roles_and_badges_kept(back)
+    await reactions_kept(back)
 
 
 @pytest.mark.parametrize("which", ["SOURCE_URL", "TARGET_URL"])

@@ -59,6 +59,7 @@ class Recorder:
         raise AssertionError(f"unexpected resync at {seq}")
 
     address: str | None = None
+    reader = True
 
     def aside(self, payload: bytes) -> None:
         raise AssertionError("unexpected frame aside the seq order")
@@ -126,6 +127,7 @@ class Counter:
         raise AssertionError(f"unexpected resync at {seq}")
 
     address: str | None = None
+    reader = True
 
     def aside(self, payload: bytes) -> None:
         raise AssertionError("unexpected frame aside the seq order")

@@ -61,6 +61,9 @@ NEVER_AT_REST = (
     "httpcore",
     # Single sign-on's tokens: loaded by a site's first signed-in reader.
     "jwt",
+    # Feeds' XML (server/feeds): loaded by the first feed asked for.
+    "feedgen",
+    "lxml",
     "pygments",
     "aiosmtplib",
     "jinja2",

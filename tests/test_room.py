@@ -9,6 +9,7 @@ from __future__ import annotations
 from server import events
 from server.model import ThreadKey
 from server.threads import own
+from server.threads.fanout import Kind
 from server.threads.ports import StoredEvent
 from server.threads.room import Room
 
@@ -23,9 +24,9 @@ class Probe:
         self.sent: list[tuple[int, bool]] = []
         self.repairs = 0
 
-    def send(self, room: Room, seq: int, payload: bytes, is_reset: bool) -> None:
+    def send(self, room: Room, seq: int, payload: bytes, kind: Kind) -> None:
         assert events.seq_of(payload) == seq
-        self.sent.append((seq, is_reset))
+        self.sent.append((seq, kind == "reset"))
 
     def repair(self, room: Room) -> None:
         self.repairs += 1
@@ -106,6 +107,8 @@ def test_a_full_read_asks_for_the_next_page() -> None:
 
 class Own:
     """A member that records the frames it is given aside the seq order."""
+
+    reader = True
 
     def __init__(self, address: str | None) -> None:
         self.address = address

@@ -23,6 +23,7 @@ from server.adapters.sqlite_store import SqliteDatabase, sqlite_storage
 from server.events import ThreadLocked
 from server.model import Moderator, Site, Status, ThreadKey, ThreadMeta, counted, in_review
 from server.moderation.ports import AuditEntry, Ban, Report
+from server.reactions.ports import CommentReactions, ReactionChange
 from server.storage import Database, Storage, StoreError, StoreUnavailable
 from server.threads import history
 from server.threads.idempotency import key_hash
@@ -434,3 +435,35 @@ async def test_migration_17_reads_existing_comments_without_addresses_and_takes_
         second = await storage.bans.put(msgspec.structs.replace(ban, mode="shadow"))
         assert [b.id for b in await storage.bans.of_site("s", 3.0)] == [second.id]
         assert first.id != second.id
+
+
+async def test_migration_18_takes_reactions_beside_existing_comments(tmp_path: Path) -> None:
+    """A database at version 17 keeps its comments and takes reactions: counted once per
+    reader and kind, read by thread and by reader; a kind the port does not know is refused."""
+    path = tmp_path / "seventeen.db"
+    with closing(migrated_to(path, 17)) as conn:
+        conn.execute("INSERT INTO sites (name) VALUES ('s')")
+        conn.execute(
+            "INSERT INTO comments (id, site, thread, author_name, body_source, body_html, "
+            "status, created_at, counted) VALUES ('c1', 's', 't', 'Ann', 'hi', '<p>hi</p>', "
+            "'visible', 1.0, 1)"
+        )
+        conn.commit()
+    async with opened(path) as storage:
+        assert await storage.comments.get("c1") is not None
+        like = ReactionChange(
+            site="s", thread="t", comment_id="c1", reader="r1", kind="like", on=True
+        )
+        answer = await storage.reactions.apply(
+            [like, like, msgspec.structs.replace(like, reader="r2", kind="wow")]
+        )
+        assert answer == [
+            CommentReactions(comment_id="c1", version=2, counts={"like": 1, "wow": 1})
+        ]
+        assert await storage.reactions.of_thread(ThreadKey("s", "t")) == answer
+        assert await storage.reactions.of_reader(ThreadKey("s", "t"), "r1") == {"c1": ["like"]}
+    with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO reactions (comment_id, reader, kind, site, thread) "
+            "VALUES ('c1', 'r3', 'meh', 's', 't')"
+        )

@@ -131,6 +131,26 @@ export class Api {
     return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reports`, { reason, text: text || undefined });
   }
 
+  /** React to a comment (`on`) or take it back. Signed in, the account is the reader; else
+   * `key`, this browser's anonymous reader key.
+   * @param {string} id @param {string} kind @param {boolean} on @param {string} key
+   * @returns {Promise<{id: string, version: number, counts: Record<string, number>, kind: string, on: boolean}>} */
+  react(id, kind, on, key) {
+    return this.call("POST", `/api/v1/comments/${encodeURIComponent(id)}/reactions`, { kind, on }, this.readerKey(key));
+  }
+
+  /** This reader's own reactions in the thread, by comment id. @param {string} key
+   * @returns {Promise<{mine: Record<string, string[]>}>} */
+  reactions(key) {
+    const q = new URLSearchParams({ site: this.site, thread: this.thread });
+    return this.call("GET", `/api/v1/reactions?${q}`, undefined, this.readerKey(key));
+  }
+
+  /** The anonymous reader key goes only where no account names the reader. @param {string} key */
+  readerKey(key) {
+    return this.account ? undefined : { "X-Reader-Key": key };
+  }
+
   /** `mine`: this browser has posted here, so the server also sends the comments of its own
    * that only it is shown (`comment.own`). @param {number} since @param {boolean} [mine] */
   socketUrl(since, mine = false) {

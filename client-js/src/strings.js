@@ -61,6 +61,16 @@ export const en = {
   send: "Send",
   reported: "Thanks: a moderator will look at it.",
   notSent: "That could not be sent. Check your connection and try again.",
+  /** @type {Record<string, string>} reactions by kind (reactions.js) */
+  kinds: { like: "Like", love: "Love", laugh: "Laugh", wow: "Wow", sad: "Sad" },
+  react: "React",
+  reactions: "Reactions",
+  /** @param {number} n */
+  reading: (n) => `${n} reading now`,
+  sort: "Sort comments",
+  /** @type {Record<string, string>} the orders (order.js) */
+  orders: { oldest: "Oldest", newest: "Newest", best: "Best" },
+  pinned: "Pinned",
 };
 
 /** @typedef {typeof en} Strings */
@@ -116,6 +126,13 @@ const de = {
   send: "Senden",
   reported: "Danke: die Moderation sieht es sich an.",
   notSent: "Das konnte nicht gesendet werden. Bitte versuche es erneut.",
+  kinds: { like: "Gefällt mir", love: "Liebe", laugh: "Lustig", wow: "Wow", sad: "Traurig" },
+  react: "Reagieren",
+  reactions: "Reaktionen",
+  reading: (n) => `${n} lesen gerade`,
+  sort: "Kommentare sortieren",
+  orders: { oldest: "Älteste", newest: "Neueste", best: "Beste" },
+  pinned: "Angeheftet",
 };
 
 /** @type {Record<string, Partial<Strings>>} */

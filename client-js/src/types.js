@@ -20,11 +20,15 @@
  *   id: number, site: string, at: number, by: string, action: string, thread: string | null,
  *   comment_id: string | null, subject: string | null, reason: string | null
  * }} AuditEntry
- * @typedef {"hello" | "resync" | "presence" | "comment.created" | "comment.edited" | "comment.removed"
+ * @typedef {"hello" | "resync" | "presence" | "reactions" | "comment.created" | "comment.edited" | "comment.removed"
  *   | "comment.restored" | "comment.approved" | "thread.locked" | "thread.unlocked" | "comment.own"} FrameType
+ * @typedef {{id: string, version: number, counts: Record<string, number>}} Counts
  * @typedef {{type: FrameType, seq?: number, comment?: Comment, id?: string,
- *   locked?: boolean, reason?: string, code?: string, message?: string}} Frame
+ *   locked?: boolean, reason?: string, code?: string, message?: string,
+ *   comments?: Counts[], count?: number}} Frame
  *   `comment.own` has no seq: the reader's own comment that only they see (a shadow-banned author).
+ *   `reactions` (comments' counts by kind, each with its version) and `presence` (`count`
+ *   readers now) have no seq either: state, not events.
  * @typedef {"account" | "email" | "address"} BanKey
  * @typedef {{
  *   id: number, key: BanKey, value: string, mode: "ban" | "suspend" | "shadow", until: string | null,

@@ -11,9 +11,10 @@ import { exact, relative } from "./time.js";
  *   t: Strings, lang: string, moderator: boolean, locked: boolean,
  *   mine: (id: string) => boolean, own: (id: string) => boolean,
  *   act: (id: string, action: string) => void,
- *   extra: ((c: Comment) => Node[]) | null,
+ *   extra: ((c: Comment) => Node[]) | null, bar?: (c: Comment) => Node | null,
  * }} Context
- * `extra`: the moderator's buttons (from moderate.js), on the moderators' page only.
+ * `extra`: the moderator's buttons (from moderate.js), on the moderators' page only; `bar`: a
+ * published comment's reactions (reacting.js).
  */
 
 /** @param {Comment} c @param {Context} ctx */
@@ -23,7 +24,7 @@ export function article(c, ctx) {
   /** @param {string} action @param {string} label */
   const action = (action, label) =>
     h("button", { type: "button", class: `lt-link lt-${action}`, onclick: () => ctx.act(c.id, action) }, label);
-  const actions = h("div", { class: "lt-actions" });
+  const actions = h("div", { class: "lt-actions" }, c.status === "visible" && ctx.bar && ctx.bar(c));
   if (!ctx.locked && c.status !== "pending") actions.append(action("reply", t.reply));
   if (ctx.mine(c.id) && c.status === "visible") actions.append(action("edit", t.edit), action("delete", t.del));
   // Readers report others' published comments (moderators act on them instead).
@@ -58,6 +59,7 @@ export function article(c, ctx) {
         { class: "lt-time", href: `#comment-${c.id}`, title: t.link },
         h("time", { datetime: c.created, title: exact(created, ctx.lang) }, relative(created, ctx.lang)),
       ),
+      c.pinned && h("span", { class: "lt-badge lt-pinned" }, t.pinned),
       c.edited && h("span", { class: "lt-badge" }, t.edited),
       c.status === "pending" && h("span", { class: "lt-badge" }, t.pending),
       // Only its author's own answer carries this: readers still see the approved text.

@@ -11,7 +11,9 @@ import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
 import { editable, wrote } from "./own.js";
+import { ORDERS, compare, sorted } from "./order.js";
 import { mark } from "./permalink.js";
+import { Reacting } from "./reacting.js";
 import { report } from "./report.js";
 import { article, retime } from "./view.js";
 import { Writing } from "./writing.js";
@@ -25,6 +27,10 @@ import { Writing } from "./writing.js";
 
 // Frames queued while a snapshot reloads (after `resync`); beyond this, reload again.
 const QUEUE_LIMIT = 1000;
+// After a load, the counts frame that follows `hello` may still sort "Best" (it is the state
+// the page opened on, not a change under the reader's eyes); a thread without reactions sends
+// none, so after this long counts no longer move anything.
+const SETTLE_MS = 2000;
 
 /** The moderators' code: moderate.js leaves it on `window`. /moderate loads it before this
  * script; any other page with a data-moderate widget gets it here, from this script's server.
@@ -76,10 +82,22 @@ export class Widget {
      * no snapshot has them, so a reload draws them again from here */
     this.unseen = new Map();
     this.writing = new Writing(this);
+    this.reacting = new Reacting(this);
+    const order = remembered.order(this.api.site) || "";
+    this.order = ORDERS.includes(order) ? order : "oldest";
+    // Until the counts after a load have come: see SETTLE_MS.
+    this.settle = false;
 
     this.heading = h("h2", { id: "lt-heading" }, t.loading);
     this.status = h("span", { class: "lt-status", role: "status" });
     this.tools = h("span", { class: "lt-tools" });
+    // Not a live region: it moves every few seconds on a busy thread.
+    this.reading = h("span", { class: "lt-reading", hidden: true });
+    const sorter = h(
+      "select",
+      { class: "lt-sort", "aria-label": t.sort, onchange: () => this.sortBy(sorter.value) },
+      ...ORDERS.map((o) => h("option", { value: o, selected: o === this.order }, t.orders[o])),
+    );
     this.fresh = h("button", { type: "button", class: "lt-btn lt-new", hidden: true, onclick: () => this.reveal() });
     this.list = h("ol", { class: "lt-list" });
     this.empty = h("p", { class: "lt-empty", hidden: true }, t.empty);
@@ -93,7 +111,7 @@ export class Widget {
     this.section = h(
       "section",
       { "aria-labelledby": "lt-heading" },
-      h("header", { class: "lt-head" }, this.heading, this.status, this.tools),
+      h("header", { class: "lt-head" }, this.heading, this.reading, sorter, this.status, this.tools),
       this.fresh,
       this.empty,
       this.list,
@@ -138,6 +156,7 @@ export class Widget {
       this.heading.textContent = this.t.unloaded;
       return;
     }
+    this.reacting.mine();
     this.connection.open();
     this.desk?.open();
     window.addEventListener("hashchange", () => this.target());
@@ -176,6 +195,8 @@ export class Widget {
     this.writing.account();
     this.showForm();
     if (other) for (const id of this.items.keys()) this.redraw(id);
+    // Signed in or out, the reader is someone else: their own reactions are.
+    if (other && this.loaded) this.reacting.mine();
   }
 
   /** An anonymous post was refused: this site is for signed-in readers only. */
@@ -234,7 +255,8 @@ export class Widget {
     this.held.take();
     this.items.clear();
     this.writing.inline = null;
-    this.list.replaceChildren(...this.thread.children(null).map((c) => this.draw(c)));
+    this.list.replaceChildren(...this.tops().map((c) => this.draw(c)));
+    this.settle = true;
     // Unless the snapshot has it now (published since: its ban lifted, and approved).
     for (const c of this.unseen.values()) {
       if (this.thread.has(c.id)) this.unseen.delete(c.id);
@@ -245,6 +267,28 @@ export class Widget {
     this.setLocked(snap.locked);
     this.showHeld();
     this.counted();
+  }
+
+  /** The top-level comments in the reader's order. */
+  tops() {
+    return sorted(this.thread.children(null), this.order, this.likes(), Date.now());
+  }
+
+  likes() {
+    return (/** @type {string} */ id) => this.reacting.tally.count(id, "like");
+  }
+
+  /** The reader chose an order: remembered for the site, and the thread sorted by it. @param {string} order */
+  sortBy(order) {
+    this.order = order;
+    remembered.setOrder(this.api.site, order);
+    this.resort();
+  }
+
+  /** Put the top-level comments on the page in the order (only on the reader's request, or as
+   * the page opens: nothing moves under their eyes otherwise). */
+  resort() {
+    this.list.append(...this.tops().flatMap((c) => this.items.get(c.id) || []));
   }
 
   /** @param {Comment} c @returns {HTMLLIElement} */
@@ -269,6 +313,9 @@ export class Widget {
       /** @param {string} id @param {string} action */
       act: (id, action) => this.act(id, action),
       extra: this.extra(),
+      // Not on the reader's own comment that only they see: nobody else can react to it.
+      /** @param {Comment} c */
+      bar: (c) => (this.unseen.has(c.id) ? null : this.reacting.bar(c)),
     };
   }
 
@@ -302,7 +349,15 @@ export class Widget {
     const parent = this.thread.shownParent(c.id);
     const li = this.draw(c);
     const under = parent === null ? null : this.items.get(parent);
-    if (!under) return void this.list.append(li);
+    if (!under) {
+      // Where the order puts it among those shown (which "Best" may have left as they were).
+      const before = compare(this.order, this.likes(), Date.now());
+      const next = [...this.list.children].find((el) => {
+        const shown = this.thread.get(/** @type {HTMLElement} */ (el).dataset.id || "");
+        return el !== li && shown && before(c, shown) < 0;
+      });
+      return void this.list.insertBefore(li, next || null);
+    }
     let list = /** @type {HTMLOListElement | null} */ (under.querySelector(":scope > ol"));
     if (!list) under.append((list = h("ol")));
     list.append(li);
@@ -314,11 +369,26 @@ export class Widget {
       if (this.queue.push(frame) > QUEUE_LIMIT) this.resync();
       return;
     }
-    if (frame.type === "hello") return this.setLocked(!!frame.locked);
+    if (frame.type === "hello") {
+      setTimeout(() => (this.settle = false), SETTLE_MS);
+      return this.setLocked(!!frame.locked);
+    }
+    // Counts and readers are state, not events: outside the sequence, never a resync.
+    if (frame.type === "reactions") {
+      if (this.reacting.counts(frame.comments || []) && this.settle && this.order === "best") this.resort();
+      this.settle = false;
+      return;
+    }
+    if (frame.type === "presence") {
+      const n = frame.count || 0;
+      this.reading.hidden = n < 2;
+      this.reading.textContent = this.t.reading(n);
+      return;
+    }
     if (frame.type === "resync") return this.resync();
     // Outside the thread's sequence: it has no seq, and the events around it go on as they were.
     if (frame.type === "comment.own") return frame.comment && this.ownOnly(frame.comment);
-    if (typeof frame.seq !== "number" || frame.type === "presence") return;
+    if (typeof frame.seq !== "number") return;
     const where = this.seq.check(frame.seq);
     if (where === "seen") return;
     if (where === "gap") return this.connection.resume();
@@ -412,6 +482,8 @@ export class Widget {
   reveal() {
     const shown = this.held.take();
     for (const c of shown) this.place(c);
+    // The reader asked for a change: the thread may settle into its order now.
+    this.resort();
     this.showHeld();
     this.counted();
     const first = shown[0] && this.items.get(shown[0].id);

@@ -3,7 +3,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { readFile } from "node:fs/promises";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { BUDGET_BYTES, MODERATE_ASSETS, MODERATE_BUDGET_BYTES, SERVED_ASSETS, checkBudget, gzipSize } from "../budget.mjs";
+import {
+  BUDGET_BYTES,
+  COUNTS_ASSETS,
+  COUNTS_BUDGET_BYTES,
+  MODERATE_ASSETS,
+  MODERATE_BUDGET_BYTES,
+  SERVED_ASSETS,
+  checkBudget,
+  gzipSize,
+} from "../budget.mjs";
 
 test("the budget is 14 KB and covers embed.js", () => {
   assert.equal(BUDGET_BYTES, 14336);
@@ -14,6 +23,16 @@ test("moderate.js has a budget of its own, 8 KB, and readers never download it",
   assert.equal(MODERATE_BUDGET_BYTES, 8192);
   assert.deepEqual([...MODERATE_ASSETS], ["moderate.js"]);
   assert.ok(!SERVED_ASSETS.includes("moderate.js"));
+});
+
+test("counts.js has a budget of its own, 2 KB, and holds none of the widget", async () => {
+  assert.equal(COUNTS_BUDGET_BYTES, 2048);
+  assert.deepEqual([...COUNTS_ASSETS], ["counts.js"]);
+  assert.ok(!SERVED_ASSETS.includes("counts.js"));
+  const counts = await readFile(new URL("../../server/web/static/counts.js", import.meta.url), "utf8");
+  assert.ok(counts.includes("/ws/v1/counts") && counts.includes("/api/v1/counts"));
+  assert.ok(!counts.includes("/api/v1/threads"), "counts.js bundles the widget");
+  assert.ok(checkBudget([counts], COUNTS_BUDGET_BYTES).ok);
 });
 
 test("the built bundles keep the moderators' code out of the readers' widget", async () => {

@@ -21,6 +21,7 @@ from server.events import EventType
 from server.model import CommentRecord, Moderator, ModeratorRole, Site, ThreadKey, ThreadState
 from server.moderation.ports import AuditEntry, Ban, Report
 from server.moderation.rules import Rules
+from server.reactions.ports import ReactionKind
 from server.storage import Storage, StoreError
 from server.threads.ports import IdempotentAnswer
 from workers.notifications.ports import AddressState
@@ -115,6 +116,19 @@ class MemoryArchive:
             yield from t.audit.values()
         elif name == "bans":
             yield from t.bans.values()
+        elif name == "reactions":
+            for (comment_id, reader, kind), k in t.reactions.items():
+                yield a.ReactionRow(
+                    comment_id=comment_id, reader=reader, kind=kind, site=k.site, thread=k.thread
+                )
+        elif name == "reaction_counts":
+            for (comment_id, kind), n in t.reaction_counts.items():
+                yield a.ReactionCountRow(comment_id=comment_id, kind=kind, n=n)
+        elif name == "reaction_versions":
+            for comment_id, (k, version) in t.reaction_versions.items():
+                yield a.ReactionVersionRow(
+                    comment_id=comment_id, site=k.site, thread=k.thread, version=version
+                )
         else:
             raise StoreError(f"no table {name!r}")
 
@@ -149,6 +163,9 @@ class MemoryArchive:
             "reports": self._report,
             "audit": self._audit,
             "bans": self._ban,
+            "reactions": self._reaction,
+            "reaction_counts": self._reaction_count,
+            "reaction_versions": self._reaction_version,
         }
 
     def _need_site(self, site: str) -> None:
@@ -342,6 +359,32 @@ class MemoryArchive:
             raise StoreError(f"another ban on {row.key} {row.value!r} of site {row.site!r}")
         # Kept with its id, as the SQL stores keep it; later bans' ids follow the largest.
         t.keep_ban(row)
+        return True
+
+    def _reaction(self, row: a.Row) -> bool:
+        assert isinstance(row, a.ReactionRow)
+        key = (row.comment_id, row.reader, msgspec.convert(row.kind, ReactionKind))
+        if key in self._tables.reactions:
+            return False
+        self._tables.reactions[key] = ThreadKey(row.site, row.thread)
+        return True
+
+    def _reaction_count(self, row: a.Row) -> bool:
+        assert isinstance(row, a.ReactionCountRow)
+        key = (row.comment_id, msgspec.convert(row.kind, ReactionKind))
+        if key in self._tables.reaction_counts:
+            return False
+        self._tables.reaction_counts[key] = row.n
+        return True
+
+    def _reaction_version(self, row: a.Row) -> bool:
+        assert isinstance(row, a.ReactionVersionRow)
+        t = self._tables
+        if row.comment_id in t.reaction_versions:
+            return False
+        key = ThreadKey(row.site, row.thread)
+        t.reaction_versions[row.comment_id] = (key, row.version)
+        t.reacted.setdefault(key, set()).add(row.comment_id)
         return True
 
 

@@ -3,11 +3,11 @@ demo and `--database memory:`.
 
 Every port is a small class over one shared `Tables` (memory_tables.py), in the module of its
 room: memory_threads.py (threads, log, comments; transactions in memory_transaction.py),
-memory_moderation.py, memory_audit.py, memory_bans.py, memory_sites.py, memory_accounts.py,
-memory_webhooks.py, memory_notifications.py; the database, the secrets and the workers' cursors
-are here. They keep the SQLite store's promises (atomic transactions, one writer per thread,
-positions in commit order) so the contract suite holds both to one standard. Nothing survives
-the process.
+memory_moderation.py, memory_audit.py, memory_bans.py, memory_reactions.py, memory_sites.py,
+memory_accounts.py, memory_webhooks.py, memory_notifications.py; the database, the secrets and
+the workers' cursors are here. They keep the SQLite store's promises (atomic transactions, one
+writer per thread, positions in commit order) so the contract suite holds both to one standard.
+Nothing survives the process.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from server.adapters.memory_audit import MemoryAuditLog, MemoryReports
 from server.adapters.memory_bans import MemoryBans, MemoryExpiry
 from server.adapters.memory_moderation import MemoryReviewQueue, MemoryRuleBook
 from server.adapters.memory_notifications import MemoryAddresses, MemorySubscriptions
+from server.adapters.memory_reactions import MemoryReactions
 from server.adapters.memory_sites import MemoryModerators, MemorySites
 from server.adapters.memory_tables import Tables
 from server.adapters.memory_threads import MemoryComments, MemoryEventLog, MemoryThreads
@@ -96,6 +97,7 @@ def memory_storage() -> Storage:
         audit=MemoryAuditLog(tables),
         bans=MemoryBans(tables),
         expiry=MemoryExpiry(tables),
+        reactions=MemoryReactions(tables),
         sites=MemorySites(tables),
         moderators=MemoryModerators(tables),
         sign_ins=MemorySignIns(tables),

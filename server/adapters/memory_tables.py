@@ -1,9 +1,10 @@
 """The in-memory store's tables: SQLite's tables as dicts, with the indexes SQLite gives for free.
 
 Each field stands for a table of sqlite_migrations.py, or for an index of one (`tokens`,
-`comment_thread`, `positions`, `skeletons`, `audit_ids`, `ban_ids`), keyed as that table is, so
-every port of the in-memory store (memory_store.py builds them all on one `Tables`) finds rows
-the way the SQL does. `locks` stands for the database's write lock, one per thread.
+`comment_thread`, `positions`, `skeletons`, `audit_ids`, `ban_ids`, `reacted`), keyed as that
+table is, so every port of the in-memory store (memory_store.py builds them all on one
+`Tables`) finds rows the way the SQL does. `locks` stands for the database's write lock, one per
+thread.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.events import EventType
 from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
 from server.moderation.ports import AuditEntry, Ban, BanKey, Report
 from server.moderation.rules import Rules
+from server.reactions.ports import ReactionKind
 from server.threads.ports import IdempotentAnswer
 from workers.notifications.ports import AddressState
 from workers.webhooks.ports import Delivery, Webhook
@@ -90,6 +92,13 @@ class Tables:
     bans: dict[int, Ban] = field(default_factory=dict)
     ban_ids: dict[tuple[str, BanKey, str], int] = field(default_factory=dict)
     bans_last: int = 0
+    # Readers' reactions: (comment id, reader, kind) -> its thread, for each in effect;
+    # (comment id, kind) -> count; comment id -> (thread, version); and `reacted` (thread ->
+    # comment ids) standing for the index reaction_versions_by_thread.
+    reactions: dict[tuple[str, str, ReactionKind], ThreadKey] = field(default_factory=dict)
+    reaction_counts: dict[tuple[str, ReactionKind], int] = field(default_factory=dict)
+    reaction_versions: dict[str, tuple[ThreadKey, int]] = field(default_factory=dict)
+    reacted: dict[ThreadKey, set[str]] = field(default_factory=dict)
     # Each thread's write lock, held by its transaction and by the writes that must not
     # interleave with one (`set_meta`, `unsubscribe`).
     locks: dict[ThreadKey, asyncio.Lock] = field(default_factory=dict)

@@ -188,6 +188,16 @@ class MemoryComments:
         ]
         return _oldest_first(found)
 
+    async def recent(self, site: str, thread: str | None, limit: int) -> list[CommentRecord]:
+        found = [
+            record
+            for where, comments in self._tables.comments.items()
+            if where.site == site and (thread is None or where.thread == thread)
+            for record in comments.values()
+            if record.status == "visible"
+        ]
+        return [readable(record) for record in _oldest_first(found)[::-1][: max(limit, 0)]]
+
 
 def _by(record: CommentRecord, key: BanKey, value: str) -> bool:
     """Whether the record's author has this account id, email (in any case) or address hash."""

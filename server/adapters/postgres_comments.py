@@ -23,7 +23,7 @@ import msgspec
 
 from server.adapters.postgres_database import PostgresDatabase, affected, store_errors
 from server.adapters.postgres_migrations import Connection
-from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
+from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review, readable
 from server.moderation.ports import BanKey
 from server.storage import StoreError
 
@@ -354,6 +354,19 @@ class PostgresCommentReads:
             address,
         )
         return [record_of(row) for row in rows]
+
+    async def recent(self, site: str, thread: str | None, limit: int) -> list[CommentRecord]:
+        # `status = 'visible'` as the partial indexes comments_visible (a site's) and
+        # comments_visible_by_thread state it, and the order as theirs, read backwards.
+        where, args = ("", ()) if thread is None else (" AND thread = $3", (thread,))
+        rows = await self._db.fetch(
+            f"SELECT {COLUMNS} FROM comments WHERE site = $1{where} AND status = 'visible' "
+            'ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT $2',
+            site,
+            max(limit, 0),
+            *args,
+        )
+        return [readable(record_of(row)) for row in rows]
 
 
 class PostgresReviewQueue:

@@ -338,6 +338,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         WHERE shadow AND status = 'pending'
         """,
     ),
+    (
+        # 6: readers' reactions, as SQLite's migration 18.
+        "CREATE TABLE reactions (comment_id TEXT NOT NULL, reader TEXT NOT NULL, "
+        "kind TEXT NOT NULL CHECK (kind IN ('like', 'love', 'laugh', 'wow', 'sad')), "
+        "site TEXT NOT NULL, thread TEXT NOT NULL, PRIMARY KEY (comment_id, reader, kind))",
+        "CREATE INDEX reactions_by_reader ON reactions (site, thread, reader)",
+        "CREATE TABLE reaction_counts (comment_id TEXT NOT NULL, kind TEXT NOT NULL "
+        "CHECK (kind IN ('like', 'love', 'laugh', 'wow', 'sad')), "
+        "n BIGINT NOT NULL CHECK (n >= 0), PRIMARY KEY (comment_id, kind))",
+        "CREATE TABLE reaction_versions (comment_id TEXT PRIMARY KEY, site TEXT NOT NULL, "
+        "thread TEXT NOT NULL, version BIGINT NOT NULL CHECK (version >= 0))",
+        "CREATE INDEX reaction_versions_by_thread ON reaction_versions (site, thread)",
+    ),
+    (
+        # 7: feeds, as SQLite's migration 19, and a thread's twin (ids in byte order, as read).
+        'CREATE INDEX comments_visible ON comments (site, created_at, id COLLATE "C") '
+        "WHERE status = 'visible'",
+        "CREATE INDEX comments_visible_by_thread ON comments "
+        "(site, thread, created_at, id COLLATE \"C\") WHERE status = 'visible'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

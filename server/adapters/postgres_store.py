@@ -13,6 +13,7 @@ become StoreUnavailable or StoreError) and one small adapter per port, each next
 - postgres_sites.py: `Sites`, `Moderators`, `RuleBook`;
 - postgres_audit.py: `Reports`, `AuditLog`;
 - postgres_bans.py: `Bans`, `Expiry`;
+- postgres_reactions.py: `Reactions`;
 - postgres_accounts.py: `SignIns`, `Accounts`;
 - postgres_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - postgres_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
@@ -35,6 +36,7 @@ from server.adapters.postgres_notifications import (
     PostgresSecrets,
     PostgresSubscriptions,
 )
+from server.adapters.postgres_reactions import PostgresReactions
 from server.adapters.postgres_sites import PostgresModerators, PostgresRuleBook, PostgresSites
 from server.adapters.postgres_threads import PostgresThreads
 from server.adapters.postgres_webhooks import PostgresDeliveries, PostgresWebhooks
@@ -66,6 +68,7 @@ def postgres_storage(
         audit=PostgresAuditLog(db),
         bans=PostgresBans(db),
         expiry=PostgresExpiry(db),
+        reactions=PostgresReactions(db),
         sites=PostgresSites(db),
         moderators=PostgresModerators(db),
         sign_ins=PostgresSignIns(db),

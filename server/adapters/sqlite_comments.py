@@ -24,8 +24,9 @@ from typing import Any
 import msgspec
 
 from server.adapters.sqlite_database import SqliteDatabase
+from server.adapters.sqlite_recent_comments import recent_rows
 from server.adapters.sqlite_threads import thread_state
-from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review
+from server.model import CommentRecord, ThreadKey, ThreadState, counted, in_review, readable
 from server.moderation.ports import BanKey
 from server.storage import StoreError
 
@@ -377,6 +378,10 @@ class SqliteCommentReads:
         if account is None and address is None:
             return []
         return await self._db.read_now(shadowed, key.site, key.thread, account, address)
+
+    async def recent(self, site: str, thread: str | None, limit: int) -> list[CommentRecord]:
+        rows = await self._db.read(recent_rows, _COMMENT_COLUMNS, site, thread, limit)
+        return [readable(_record(row)) for row in rows]
 
 
 class SqliteReviewQueue:

@@ -135,6 +135,46 @@ MIGRATIONS: tuple[Migration, ...] = (
         WHERE shadow = 1 AND status = 'pending'
         """,
     ),
+    (
+        # 18: readers' reactions (issue 17). One row per reaction in effect, by comment, reader
+        # and kind (a reader's own in a thread found by reactions_by_reader); beside them each
+        # comment's count of each kind, and its version (its reactions' changes ever made) with
+        # its thread, moved in the same write, so a thread's counts are one read of
+        # reaction_versions_by_thread joined to reaction_counts by key, never a count.
+        """
+        CREATE TABLE reactions (
+            comment_id TEXT NOT NULL,
+            reader TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'love', 'laugh', 'wow', 'sad')),
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            PRIMARY KEY (comment_id, reader, kind)
+        )
+        """,
+        "CREATE INDEX reactions_by_reader ON reactions (site, thread, reader)",
+        """
+        CREATE TABLE reaction_counts (
+            comment_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'love', 'laugh', 'wow', 'sad')),
+            n INTEGER NOT NULL CHECK (n >= 0),
+            PRIMARY KEY (comment_id, kind)
+        )
+        """,
+        """
+        CREATE TABLE reaction_versions (
+            comment_id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            thread TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 0)
+        )
+        """,
+        "CREATE INDEX reaction_versions_by_thread ON reaction_versions (site, thread)",
+    ),
+    (
+        # 19: feeds (issue 17, server/feeds): a site's newest visible comments, read backwards
+        # without walking its held and removed ones (a thread's use comments_by_thread).
+        "CREATE INDEX comments_visible ON comments (site, created_at, id) WHERE status = 'visible'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

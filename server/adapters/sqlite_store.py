@@ -11,6 +11,7 @@ per port, each next to its SQL:
 - sqlite_sites.py: `Sites`, `Moderators`, `RuleBook`;
 - sqlite_audit.py: `Reports`, `AuditLog`;
 - sqlite_bans.py: `Bans`, `Expiry`;
+- sqlite_reactions.py: `Reactions` (settled by reaction_batches.py);
 - sqlite_accounts.py: `SignIns`, `Accounts`;
 - sqlite_webhooks.py: `WebhookRegistry`, `DeliveryQueue`;
 - sqlite_notifications.py: `Subscriptions`, `Addresses`, `Secrets`.
@@ -33,6 +34,7 @@ from server.adapters.sqlite_notifications import (
     SqliteSecrets,
     SqliteSubscriptions,
 )
+from server.adapters.sqlite_reactions import SqliteReactions
 from server.adapters.sqlite_sites import SqliteModerators, SqliteRuleBook, SqliteSites
 from server.adapters.sqlite_transaction import SqliteThreads
 from server.adapters.sqlite_webhooks import SqliteDeliveries, SqliteWebhooks
@@ -62,6 +64,7 @@ def sqlite_storage(
         audit=SqliteAuditLog(db),
         bans=SqliteBans(db),
         expiry=SqliteExpiry(db),
+        reactions=SqliteReactions(db),
         sites=SqliteSites(db),
         moderators=SqliteModerators(db),
         sign_ins=SqliteSignIns(db),

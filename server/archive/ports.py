@@ -126,6 +126,27 @@ class AccountRow(msgspec.Struct, frozen=True, kw_only=True):
     last_seen: float
 
 
+class ReactionRow(msgspec.Struct, frozen=True, kw_only=True):
+    comment_id: str
+    reader: str
+    kind: str
+    site: str
+    thread: str
+
+
+class ReactionCountRow(msgspec.Struct, frozen=True, kw_only=True):
+    comment_id: str
+    kind: str
+    n: int
+
+
+class ReactionVersionRow(msgspec.Struct, frozen=True, kw_only=True):
+    comment_id: str
+    site: str
+    thread: str
+    version: int
+
+
 Row = msgspec.Struct
 Key = tuple[str | int, ...]
 
@@ -165,6 +186,12 @@ REPORTS = Table("reports", Report, ("comment_id", "reporter"))
 AUDIT = Table("audit", AuditEntry, ("id",))
 # Kept with their ids too, so an id a moderator saw names the same ban on the copy.
 BANS = Table("bans", Ban, ("id",))
+# Readers' reactions, and the counts and versions kept beside them, copied as they are (not
+# counted again): a copy's counts are the source's, its versions too, so pages open on either
+# read the same.
+REACTIONS = Table("reactions", ReactionRow, ("comment_id", "reader", "kind"))
+REACTION_COUNTS = Table("reaction_counts", ReactionCountRow, ("comment_id", "kind"))
+REACTION_VERSIONS = Table("reaction_versions", ReactionVersionRow, ("comment_id",))
 
 # Every table, each after the tables its rows refer to (sites before their moderators, rules,
 # webhooks, sign-in settings and accounts; webhooks before their deliveries; threads before
@@ -188,6 +215,9 @@ TABLES: tuple[Table, ...] = (
     REPORTS,
     AUDIT,
     BANS,
+    REACTIONS,
+    REACTION_COUNTS,
+    REACTION_VERSIONS,
 )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 class Member(Protocol):
@@ -34,21 +34,31 @@ class Member(Protocol):
     # shown (server/threads/own.py). None: nobody's.
     address: str | None
 
+    # False for a member that watches the thread for the server itself (the live comment
+    # counts, server/threads/counting.py): it is no one reading, so presence leaves it out.
+    reader: bool
+
     def aside(self, payload: bytes) -> None:
-        """Send a frame outside the thread's seq order (`comment.own`), after any held ones."""
+        """Send a frame outside the thread's seq order (`comment.own`, `reactions`), after any
+        held ones."""
         ...
 
 
+# How a delivery reaches each member: `push` (an event), `reset` (a resync), `aside` (a frame
+# outside the seq order, such as coalesced reaction counts).
+Kind = Literal["push", "reset", "aside"]
+
+
 class Delivery:
-    """One event on its way to a snapshot of a room's members, a chunk at a time."""
+    """One frame on its way to a snapshot of a room's members, a chunk at a time."""
 
-    __slots__ = ("is_reset", "members", "next", "payload", "seq")
+    __slots__ = ("kind", "members", "next", "payload", "seq")
 
-    def __init__(self, members: tuple[Member, ...], seq: int, payload: bytes, is_reset: bool):
+    def __init__(self, members: tuple[Member, ...], seq: int, payload: bytes, kind: Kind):
         self.members = members
         self.seq = seq
         self.payload = payload
-        self.is_reset = is_reset
+        self.kind = kind
         self.next = 0
 
     def step(self, budget: int) -> int:
@@ -56,9 +66,12 @@ class Delivery:
         start = self.next
         end = min(start + budget, len(self.members))
         seq, payload = self.seq, self.payload
-        if self.is_reset:
+        if self.kind == "reset":
             for member in self.members[start:end]:
                 member.reset(seq, payload)
+        elif self.kind == "aside":
+            for member in self.members[start:end]:
+                member.aside(payload)
         else:
             for member in self.members[start:end]:
                 member.push(seq, payload)
@@ -85,12 +98,12 @@ class Fanout:
         self._stepping: asyncio.Handle | None = None
 
     def send(
-        self, line: Line, members: tuple[Member, ...], seq: int, payload: bytes, is_reset: bool
+        self, line: Line, members: tuple[Member, ...], seq: int, payload: bytes, kind: Kind
     ) -> None:
-        """Hand an event to `members`, after the events already on the room's `line`."""
+        """Hand a frame to `members`, after the frames already on the room's `line`."""
         if not members:
             return
-        delivery = Delivery(members, seq, payload, is_reset)
+        delivery = Delivery(members, seq, payload, kind)
         if not line and len(members) <= self._chunk:
             delivery.step(len(members))
             return

@@ -19,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import secrets
 from collections.abc import Coroutine
 from typing import Any
 
-from server import channels
+from server import channels, events
 from server.bus import Bus
 from server.model import ThreadKey
 from server.storage import StoreUnavailable
-from server.threads.fanout import Fanout, Member
+from server.threads import presence
+from server.threads.fanout import Fanout, Kind, Member
 from server.threads.ports import EventLog, Threads
 from server.threads.room import Room
 
@@ -48,6 +50,7 @@ class Hub:
         chunk: int = 64,
         outbox_limit: int = 1024,
         subscribe_wait: float = 0.1,
+        presence_every: float = 2.0,
     ) -> None:
         self._threads = threads
         self._log = log
@@ -62,6 +65,11 @@ class Hub:
         # longer and raised the p99 (bench/fanout.py; figures in bench/RESULTS.md).
         self._fanout = Fanout(chunk=chunk, limit=outbox_limit)
         self._rooms: dict[ThreadKey, Room] = {}
+        # Presence: how often readers are counted and told, this process's id in the reports,
+        # and the count of ticks so far (server/threads/presence.py).
+        self.presence_every = presence_every
+        self._process = secrets.token_hex(6)
+        self._tick = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._cursor = 0
 
@@ -69,6 +77,38 @@ class Hub:
         """Begin watching the log's tail from its current end."""
         self._cursor = await self._log.end()
         self.spawn(self._watch_tail(), "tail watch")
+        self.spawn(self._count_readers(), "presence")
+
+    async def _count_readers(self) -> None:
+        while True:
+            await asyncio.sleep(self.presence_every)
+            try:
+                await self.census()
+            except Exception:
+                log.exception("counting readers failed; retrying")
+
+    async def census(self) -> None:
+        """One presence tick: report this process's readers of each room where they changed
+        (or a heartbeat is due), and tell each room's readers a total that moved."""
+        self._tick += 1
+        reports: list[tuple[str, bytes]] = []
+        for key, room in self._rooms.items():
+            census, local = room.census, _readers(room)
+            # A room kept only for the live counts has no readers to report: saying 0 once, when
+            # its last reader left, is enough (a heartbeat of nobody tells no one anything).
+            quiet = local == 0 and census.reported in (None, 0)
+            if not quiet and (
+                local != census.reported or self._tick - census.reported_at >= presence.HEARTBEAT
+            ):
+                reports.append((channels.thread(key), presence.message(self._process, local)))
+                census.reported, census.reported_at = local, self._tick
+            total = census.total(self._process, local, self._tick)
+            if total != census.shown:
+                census.shown = total
+                frame = events.encode(events.Presence(count=total))
+                self.send(room, room.seq or 0, frame, "aside")
+        if reports and not await self.bus.publish_all(reports):
+            log.warning("bus unavailable; presence of %d threads not reported", len(reports))
 
     async def _watch_tail(self) -> None:
         # A periodic safety net, not the delivery path: the bus delivers in about a
@@ -99,13 +139,13 @@ class Hub:
             if len(entries) < self.backlog_limit:
                 return
 
-    def send(self, room: Room, seq: int, payload: bytes, is_reset: bool) -> None:
-        """Hand an event to the room's members as they are now (server/threads/fanout.py)."""
-        self._fanout.send(room.outbox, tuple(room.members), seq, payload, is_reset)
+    def send(self, room: Room, seq: int, payload: bytes, kind: Kind) -> None:
+        """Hand a frame to the room's members as they are now (server/threads/fanout.py)."""
+        self._fanout.send(room.outbox, tuple(room.members), seq, payload, kind)
 
     def readers(self, key: ThreadKey) -> int:
         room = self._rooms.get(key)
-        return 0 if room is None else len(room.members)
+        return 0 if room is None else _readers(room)
 
     def members(self, key: ThreadKey) -> frozenset[Member]:
         room = self._rooms.get(key)
@@ -124,7 +164,13 @@ class Hub:
         """
         room = self._rooms.get(key)
         if room is None:
-            room = Room(key, send=self.send, repair=self._repair, held_limit=self.held_limit)
+            room = Room(
+                key,
+                send=self.send,
+                repair=self._repair,
+                held_limit=self.held_limit,
+                tick=lambda: self._tick,
+            )
             self._rooms[key] = room
             room.members.add(member)
             try:
@@ -201,7 +247,15 @@ class Hub:
         if room.members:
             return None
         del self._rooms[key]
+        if room.census.reported:
+            # Its last reader left: the other processes stop counting them now, not at TTL.
+            channel = channels.thread(key)
+            gone = presence.message(self._process, 0)
+            self.spawn(self._report_gone(channel, gone), f"presence {channel}")
         return room
+
+    async def _report_gone(self, channel: str, report: bytes) -> None:
+        await self.bus.publish(channel, report)
 
     def _repair(self, room: Room) -> None:
         self.spawn(self._catch_up(room), f"repair {room.key}")
@@ -236,3 +290,8 @@ class Hub:
         for key, room in tuple(self._rooms.items()):
             await self.bus.unsubscribe(channels.thread(key), room)
         self._rooms.clear()
+
+
+def _readers(room: Room) -> int:
+    """The room's members that are people reading (not the live counts' watcher)."""
+    return sum(1 for member in room.members if member.reader)

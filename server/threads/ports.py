@@ -242,3 +242,9 @@ class CommentReads(Protocol):
         """The thread's shadow comments still pending, posted by this account or from this
         address hash (None matches nothing), oldest first: what their author is shown."""
         ...
+
+    async def recent(self, site: str, thread: str | None, limit: int) -> list[CommentRecord]:
+        """The site's (or, when `thread` is given, that thread's) visible comments only, newest
+        first by created_at then id, at most `limit`, each as `readable` gives it: what a feed
+        shows. An indexed read: feed readers poll it."""
+        ...

@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from server import events
+from server.channels import EVERYONE
 from server.model import ThreadKey
-from server.threads import own
-from server.threads.fanout import Line, Member
+from server.threads import own, presence
+from server.threads.fanout import Kind, Line, Member
 from server.threads.ports import StoredEvent
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,19 @@ class Room:
         self,
         key: ThreadKey,
         *,
-        send: Callable[[Room, int, bytes, bool], None],
+        send: Callable[[Room, int, bytes, Kind], None],
         repair: Callable[[Room], None],
         held_limit: int = 4096,
+        tick: Callable[[], int] = lambda: 0,
     ) -> None:
-        """`send(room, seq, payload, is_reset)` hands an event to the members; `repair(room)`
-        asks for the events after `room.seq` to be read and given to `repaired` (one repair at
-        a time: the room does not ask again until `repair_ended`)."""
+        """`send(room, seq, payload, kind)` hands a frame to the members (a `fanout.Kind`);
+        `repair(room)` asks for the events after `room.seq` to be read and given to `repaired`
+        (one repair at a time: the room does not ask again until `repair_ended`)."""
         self.key = key
         self.members: set[Member] = set()
+        # Other processes' readers of the thread, as they report them (server/threads/presence.py).
+        self.census = presence.Census()
+        self._tick = tick
         self.ready = asyncio.Event()
         self.failed = False
         self._send = send
@@ -66,6 +71,15 @@ class Room:
         self._drain_held()
 
     def deliver(self, payload: bytes) -> None:
+        if payload.startswith(EVERYONE):
+            # A frame for every member outside the seq order (reaction counts): no seq, so
+            # nothing to hold or repair; it follows the events handed out before it.
+            self._send(self, self._seq or 0, payload[len(EVERYONE) :], "aside")
+            return
+        heard = presence.parse(payload)
+        if heard is not None:
+            self.census.heard(*heard, self._tick())
+            return
         mine = own.parse(payload)
         if mine is not None:
             # Not an event: no seq, nothing to hold or repair; for its author's sockets only.
@@ -128,7 +142,7 @@ class Room:
 
     def _fanout(self, seq: int, payload: bytes) -> None:
         self._seq = seq
-        self._send(self, seq, payload, False)
+        self._send(self, seq, payload, "push")
 
     def _drain_held(self) -> bool:
         """Pass on held events in order; True if all could be, False if a gap remains."""
@@ -167,4 +181,4 @@ class Room:
     def _resync(self, seq: int, reason: str) -> None:
         self._seq = seq
         payload = events.encode(events.Resync(seq=seq, reason=reason))
-        self._send(self, seq, payload, True)
+        self._send(self, seq, payload, "reset")

@@ -31,9 +31,11 @@ from server.moderation.automod import Automod
 from server.moderation.bans import Banning
 from server.moderation.retention import Retention
 from server.outbox import Outbox
+from server.reactions.reacting import Reacting
 from server.settings import Settings
 from server.storage import StoreUnavailable
 from server.threads.backlog import Backlog
+from server.threads.counting import LiveCounts
 from server.threads.hub import Hub
 from server.threads.meta import ThreadMetas
 from server.threads.reports import Reporting
@@ -43,11 +45,14 @@ from server.web.api import Api, on_refusal, on_request_error
 from server.web.auth import ACCOUNT_TOKEN_HEADER
 from server.web.bans_api import BansApi
 from server.web.confirm import Confirm
+from server.web.counts_socket import CountsSocket
+from server.web.feeds import FeedRoutes
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
 from server.web.moderation_api import ModerationApi
 from server.web.moderation_socket import ModerationSocket
 from server.web.pages import STATIC, Pages
+from server.web.reactions_api import READER_KEY_HEADER, ReactionsApi
 from server.web.responses import error_response
 from server.web.script import Script
 from server.web.socket import ThreadSocket
@@ -92,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         bus,
         backlog_limit=settings.backlog_limit,
         tail_interval=settings.tail_interval,
+        presence_every=settings.presence_interval,
     )
     guard = Guard(settings, buckets, addresses)
     api = Api(
@@ -132,10 +138,23 @@ def create_app(settings: Settings) -> Starlette:
         inbox=settings.socket_inbox,
         recheck=settings.moderator_recheck_seconds,
     )
+    reacting = Reacting(store.reactions, store.comments, bus)
+    reactions = ReactionsApi(reacting, comments, store.comments, readers, addresses, guard)
     sockets = ThreadSocket(
         comments,
         Backlog(store.threads, store.log, store.comments, limit=settings.backlog_limit),
+        reacting,
         hub,
+        guard,
+        inbox=settings.socket_inbox,
+        max_buffer=settings.socket_buffer_bytes,
+        slow_close=settings.slow_close_timeout,
+    )
+    # Index pages' live comment counts: one watcher per thread for every counts socket.
+    live_counts = LiveCounts(hub, store.comments)
+    counting = CountsSocket(
+        comments,
+        live_counts,
         guard,
         inbox=settings.socket_inbox,
         max_buffer=settings.socket_buffer_bytes,
@@ -156,9 +175,12 @@ def create_app(settings: Settings) -> Starlette:
     script = Script(STATIC / "embed.js")
     # The moderators' page's own script: readers never download it.
     moderating = Script(STATIC / "moderate.js", "moderate")
+    # Index pages' live comment counts (client-js/src/counts.js), without the widget.
+    counter = Script(STATIC / "counts.js", "counts")
     pages = Pages(store, bus, runner, widget_url=script.url, moderate_url=moderating.url)
     unsubscribe = Unsubscribe(store, settings.secret)
     confirm = Confirm(store, settings.secret)
+    feeds = FeedRoutes(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -170,18 +192,22 @@ def create_app(settings: Settings) -> Starlette:
                 if settings.demo:
                     await demo.install(store)
                 await hub.start()
+                live_counts.start()
                 if runner is not None:
                     await runner.start()
                 retention.start()
+                reacting.start()
                 # What starting made (modules, the app, the store's statements) lives as long as
                 # the process: out of the collector's sight, a full collection no longer walks it
                 # each time readers and posts have made enough garbage to trigger one.
                 gc.freeze()
                 yield
             finally:
+                await reacting.close()
                 await retention.close()
                 if runner is not None:
                     await runner.close()
+                await live_counts.close()
                 await hub.close()
                 await bus.close()
                 await buckets.aclose()
@@ -194,13 +220,17 @@ def create_app(settings: Settings) -> Starlette:
             *api.routes(),
             *decisions.routes(),
             *bans.routes(),
+            *reactions.routes(),
             *sockets.routes(),
+            *counting.routes(),
             *moderation.routes(),
             *pages.routes(),
             *script.routes(),
             *moderating.routes(),
+            *counter.routes(),
             *unsubscribe.routes(),
             *confirm.routes(),
+            *feeds.routes(),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -224,12 +254,14 @@ def create_app(settings: Settings) -> Starlette:
                     "Idempotency-Key",
                     "X-Edit-Token",
                     ACCOUNT_TOKEN_HEADER,
+                    READER_KEY_HEADER,
                 ],
                 max_age=600,
             ),
         ],
     )
     app.state.hub = hub
+    app.state.counts = live_counts
     app.state.guard = guard
     app.state.runner = runner
     return app

@@ -34,6 +34,9 @@ class Member:
 
     __slots__ = ("_held", "_last", "_limit", "address", "overflowed")
 
+    # A person reading: presence counts it (server/threads/fanout.py's Member).
+    reader = True
+
     def __init__(self, inbox: int) -> None:
         self._limit = inbox
         self._last = -1

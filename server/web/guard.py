@@ -167,6 +167,7 @@ class Guard:
             Rate.parse(settings.post_rate_site),
         )
         self._connect_rate = Rate.parse(settings.connect_rate_address)
+        self._react_rate = Rate.parse(settings.react_rate_address)
         self._open = Concurrency(settings.sockets_per_address)
         self.refusals = RefusalLog()
 
@@ -196,6 +197,14 @@ class Guard:
             wait = await self._buckets.take(key, rate)
             if wait:
                 raise RateLimited(f"Too many comments {what}; try again shortly", wait)
+
+    async def check_reaction(self, conn: HTTPConnection) -> None:
+        """Refuse (RateLimited) a reaction over the address's rate."""
+        if not self._enabled:
+            return
+        wait = await self._buckets.take(f"react:address:{self._key(conn)}", self._react_rate)
+        if wait:
+            raise RateLimited("Too many reactions from your address; try again shortly", wait)
 
     async def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
         """Hold one of this address's socket places while a websocket is open; returns the

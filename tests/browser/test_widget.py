@@ -202,7 +202,13 @@ async def test_keyboard_only_reply(server: Running, page: Tab) -> None:
     reply = action(p, "c1", "reply")
 
     await keys.press("Tab")
+    await expect(p.get_by_label("Sort comments")).to_be_focused()
+    await keys.press("Tab")
     await expect(first_link).to_be_focused()
+    await keys.press("Tab")
+    await expect(action(p, "c1", "rx-like")).to_be_focused()
+    await keys.press("Tab")
+    await expect(action(p, "c1", "rx-more")).to_be_focused()
     await keys.press("Tab")
     await expect(reply).to_be_focused()
     await keys.press("Tab")

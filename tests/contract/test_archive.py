@@ -18,6 +18,7 @@ from server.archive.copying import batches
 from server.model import Moderator, Site, ThreadKey
 from server.moderation.ports import AuditEntry, Ban, Report
 from server.moderation.rules import Rules
+from server.reactions.ports import CommentReactions, ReactionChange
 from server.storage import Storage, StoreError
 from tests.contract.records import SITE, post, record
 from workers.webhooks.ports import Delivery
@@ -183,6 +184,24 @@ SAMPLE: dict[str, list[a.Row]] = {
             at=3.25, label="Zoé",
         ),
     ],
+    "reactions": [
+        a.ReactionRow(comment_id="c1", reader="Zed", kind="like", site=SITE, thread="B"),
+        a.ReactionRow(comment_id="c1", reader="ann", kind="like", site=SITE, thread="B"),
+        a.ReactionRow(comment_id="c1", reader="ann", kind="love", site=SITE, thread="B"),
+        a.ReactionRow(comment_id="c3", reader="é", kind="sad", site=SITE, thread="a"),
+    ],
+    # A count back to 0 is kept as a row (c2's reactions were set, then cleared).
+    "reaction_counts": [
+        a.ReactionCountRow(comment_id="c1", kind="like", n=2),
+        a.ReactionCountRow(comment_id="c1", kind="love", n=1),
+        a.ReactionCountRow(comment_id="c2", kind="laugh", n=0),
+        a.ReactionCountRow(comment_id="c3", kind="sad", n=1),
+    ],
+    "reaction_versions": [
+        a.ReactionVersionRow(comment_id="c1", site=SITE, thread="B", version=4),
+        a.ReactionVersionRow(comment_id="c2", site=SITE, thread="B", version=2),
+        a.ReactionVersionRow(comment_id="c3", site=SITE, thread="a", version=1),
+    ],
 }  # fmt: skip
 
 
@@ -225,8 +244,8 @@ async def test_writing_again_doubles_nothing(storage: Storage) -> None:
 async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) -> None:
     """Copied rows are the store's own: a thread's seq and byline, a moderator's role, a
     comment's badges and address hash, its events by seq, the log by position, a cursor's
-    position, the bans; a new post takes the thread's next seq and the log's next position, a
-    new ban an id after the copied ones."""
+    position, the bans, the reactions; a new post takes the thread's next seq and the log's next
+    position, a new ban an id after the copied ones, a new reaction the next version."""
     archive = archive_of(storage)
     await _write_sample(archive)
     key = ThreadKey(SITE, "B")
@@ -280,9 +299,29 @@ async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) 
     assert (await storage.comments.get("c2")) == SAMPLE["comments"][1]
     assert await storage.comments.counts(SITE, ["B", "a"]) == {"B": 1, "a": 0}
     assert [c.id for c in await storage.review.queue(SITE, 10)] == ["c2"]
+    await _the_ports_read_copied_reactions(storage)
     await post(storage, record("c4", thread="B", created_at=1_700_000_200.0))
     assert (await storage.threads.state(key)).seq == 3
     assert [(e.position, e.seq) for e in await storage.log.after(3, 10)] == [(4, 3)]
+
+
+async def _the_ports_read_copied_reactions(storage: Storage) -> None:
+    """Copied reactions are the store's own: the counts and versions as copied (not counted
+    again), a reader's own; a new change moves them on from there."""
+    key = ThreadKey(SITE, "B")
+    c1 = CommentReactions(comment_id="c1", version=4, counts={"like": 2, "love": 1})
+    c2 = CommentReactions(comment_id="c2", version=2, counts={})
+    assert await storage.reactions.of_thread(key) == [c1, c2]
+    assert await storage.reactions.of_thread(ThreadKey(SITE, "a")) == [
+        CommentReactions(comment_id="c3", version=1, counts={"sad": 1})
+    ]
+    assert await storage.reactions.of_reader(key, "ann") == {"c1": ["like", "love"]}
+    cleared = ReactionChange(
+        site=SITE, thread="B", comment_id="c1", reader="ann", kind="like", on=False
+    )
+    assert await storage.reactions.apply([cleared, msgspec.structs.replace(cleared, on=True)]) == [
+        msgspec.structs.replace(c1, version=6)
+    ]
 
 
 async def test_an_event_at_a_taken_position_is_refused(storage: Storage) -> None:

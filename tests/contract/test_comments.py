@@ -286,3 +286,39 @@ async def test_an_address_hash_and_shadow_mark_round_trip_but_never_reach_reader
     _, shown = await storage.comments.readable(T1)
     assert shown[0].author_address is None and shown[0].shadow is False
     assert "hash-2" not in msgspec.json.encode(public(shown[0])).decode()
+
+
+async def test_recent_is_a_sites_visible_comments_newest_first(storage: Storage) -> None:
+    """recent() gives a site's visible comments only, newest first (then by id), at most
+    `limit`, in their readable form; other statuses and other sites never."""
+    statuses: tuple[Status, ...] = ("visible", "pending", "removed", "deleted")
+    for i, status in enumerate(statuses):
+        await post(storage, record(f"s{i}", status=status, created_at=10.0 + i))
+    await post(storage, record("a", thread="t2", created_at=20.0))
+    await post(storage, record("b", thread="t2", created_at=20.0))  # same time as a: by id
+    await post(storage, msgspec.structs.replace(record("flagged", created_at=5.0), flag="x"))
+    await post(storage, record("away", site="other-site", created_at=30.0))
+    found = await storage.comments.recent(SITE, None, 10)
+    assert [r.id for r in found] == ["b", "a", "s0", "flagged"]
+    assert found[-1] == readable(
+        msgspec.structs.replace(record("flagged", created_at=5.0), flag="x")
+    )
+    assert not any(r.author_email or r.body_source or r.edit_token_hash for r in found)
+    assert [r.id for r in await storage.comments.recent(SITE, None, 2)] == ["b", "a"]
+    assert await storage.comments.recent(SITE, None, 0) == []
+
+
+async def test_recent_of_a_thread_keeps_to_that_thread(storage: Storage) -> None:
+    """recent() with a thread gives only that thread's visible comments, newest first."""
+    await post(storage, record("old", created_at=1.0))
+    await post(storage, record("new", created_at=3.0))
+    await post(storage, record("held", status="pending", created_at=4.0))
+    shadow = record("shadow", status="pending", created_at=4.5)
+    await post(storage, msgspec.structs.replace(shadow, shadow=True))
+    await post(storage, record("gone", status="removed", created_at=5.0))
+    await post(storage, record("elsewhere", thread="t2", created_at=2.0))
+    await post(storage, record("far", site="other-site", created_at=6.0))
+    assert [r.id for r in await storage.comments.recent(SITE, "t1", 50)] == ["new", "old"]
+    assert [r.id for r in await storage.comments.recent(SITE, "t1", 1)] == ["new"]
+    assert [r.id for r in await storage.comments.recent(SITE, "t2", 50)] == ["elsewhere"]
+    assert await storage.comments.recent(SITE, "nowhere", 50) == []

@@ -36,10 +36,12 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate, parseaddr
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import msgspec
 
+# The link rule is the feeds' too (written once there); named here as it always was.
+from server.feeds.links import comment_url as comment_url
 from server.model import CommentRecord, ThreadMeta
 from server.settings import Settings
 from server.storage import Secrets
@@ -111,15 +113,6 @@ def message_id(reply_id: str, recipient: str) -> str:
 def unsubscribe_url(base_url: str, secret: str, comment_id: str) -> str:
     query = urlencode({"c": comment_id, "t": unsubscribe_token(secret, comment_id)})
     return f"{base_url}/unsubscribe?{query}"
-
-
-def comment_url(base_url: str, comment: CommentRecord, article: str = "") -> str:
-    """The comment on its article (`article`, the thread's URL) or, without one, on this
-    server's page of its thread (`GET /threads/{site}/{thread}`)."""
-    if article:
-        return f"{article}#comment-{comment.id}"
-    site, thread = quote(comment.site, safe=""), quote(comment.thread, safe="")
-    return f"{base_url}/threads/{site}/{thread}#comment-{comment.id}"
 
 
 def compose(
