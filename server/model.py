@@ -200,6 +200,22 @@ class ThreadSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     url: str = ""
 
 
+PageOrder = Literal["oldest", "newest", "best"]
+
+
+class ThreadPage(ThreadSnapshot, frozen=True, kw_only=True):
+    """`GET /api/v1/threads?page=1`: the snapshot's fields, with `comments` holding a page of
+    top-level comments in `order`, each followed by its replies (oldest first)."""
+
+    order: PageOrder
+    # The `after` cursor of the following page, null at the end; for an `around` answer also
+    # the one of the page before it (else null).
+    next: str | None
+    prev: str | None
+    # Top-level comments in the whole thread (pinned ones included), for "N more".
+    top_level: int
+
+
 def _time(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 

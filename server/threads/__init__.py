@@ -7,4 +7,14 @@ event log's rules (history.py), the snapshot readers load (snapshots.py), titles
 """
 
 # What other rooms may import; the rest is this room's own (tests/test_architecture.py).
-__all__ = ["backlog", "comments", "counting", "hub", "meta", "ports", "reports", "snapshots"]
+__all__ = [
+    "backlog",
+    "comments",
+    "counting",
+    "hub",
+    "meta",
+    "pages",
+    "ports",
+    "reports",
+    "snapshots",
+]

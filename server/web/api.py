@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, cast
+
 import msgspec
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.accounts.ports import Policy
 from server.accounts.readers import Readers, SignedIn
-from server.errors import Forbidden, NotFound, Refusal, Throttled
-from server.model import PublicComment, ThreadKey
+from server.errors import Forbidden, Invalid, NotFound, Refusal, Throttled
+from server.model import PageOrder, PublicComment, ThreadKey
 from server.moderation.automod import Poster
 from server.sites.ports import Moderators
+from server.threads import pages
 from server.threads.comments import Comments
 from server.threads.meta import ThreadMetas
 from server.threads.ports import CommentReads
@@ -132,6 +136,14 @@ class Api:
         # Never from a shared cache: a moderator's view must not reach a reader, and a reader's
         # page must not miss what was posted since.
         headers = {"Cache-Control": "no-store"}
+        if moderator is None and "page" in query:
+            # Moderators' views stay whole: paging is for readers.
+            answer = await self._snapshots.page(key, **page_query(query))
+            headers["Vary"] = "Accept-Encoding"
+            zipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+            if zipped:
+                headers["Content-Encoding"] = "gzip"
+            return json_response(await pages.encoded(answer, zipped), headers=headers)
         if moderator is None:
             snapshot = await self._snapshots.get(key)
             headers["Vary"] = "Accept-Encoding"
@@ -305,6 +317,33 @@ async def limited_body(request: Request, limit: int) -> bytes:
             raise TooLarge(f"Request body over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class PageQuery(TypedDict):
+    order: PageOrder
+    limit: int
+    after: str | None
+    around: str | None
+
+
+def page_query(query: QueryParams) -> PageQuery:
+    """A page request's order, limit and cursor (or comment to show), checked."""
+    errors: dict[str, str] = {}
+    order = query.get("order", "oldest")
+    if order not in pages.ORDERS:
+        errors["order"] = f"must be one of {', '.join(pages.ORDERS)}"
+    raw = query.get("limit", str(pages.DEFAULT_LIMIT))
+    limit = int(raw) if raw.isdigit() and len(raw) < 6 else 0
+    if not 1 <= limit <= pages.MAX_LIMIT:
+        errors["limit"] = f"must be a whole number from 1 to {pages.MAX_LIMIT}"
+    after, around = query.get("after"), query.get("around")
+    if after is not None and around is not None:
+        errors["around"] = "asks for a page of its own: give it without after"
+    if errors:
+        raise Invalid(
+            "Bad page request: " + "; ".join(f"{k} {v}" for k, v in errors.items()), errors
+        )
+    return PageQuery(order=cast(PageOrder, order), limit=limit, after=after, around=around)
 
 
 def _thread_query(request: Request) -> ThreadKey:

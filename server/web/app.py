@@ -102,7 +102,12 @@ def create_app(settings: Settings) -> Starlette:
     guard = Guard(settings, buckets, addresses)
     api = Api(
         comments,
-        Snapshots(store.threads, store.comments, edit_window=int(settings.edit_window_seconds)),
+        Snapshots(
+            store.threads,
+            store.comments,
+            edit_window=int(settings.edit_window_seconds),
+            reactions=store.reactions,
+        ),
         ThreadMetas(store.threads, store.sites),
         guard,
         reads=store.comments,

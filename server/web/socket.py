@@ -76,9 +76,15 @@ class ThreadSocket:
         await self._streams.run(ws, member, session, give_back)
 
     async def _backlog(self, member: Member, key: ThreadKey, since: int | None, mine: bool) -> None:
-        """Send `hello`, what the client missed and (`mine`: a page that has posted here) the
-        reader's own comments nobody else is shown; then let live events through."""
+        """Send `hello`, what the client missed, (`mine`: a page that has posted here) the
+        reader's own comments nobody else is shown and the thread's reaction counts; then let
+        live events through. Everything is read before `hello` goes: a client answers `hello`
+        at once, and what it sends is the protocol's to handle only once the socket is
+        detached, so nothing awaits the store between the two."""
         caught = await self._backlog_of.catch_up(key, since)
+        own = await self._backlog_of.own(key, member.address) if mine and member.address else []
+        # Counts are state, not events: the current ones, whatever the reader missed.
+        counts = await self._reacting.current(key)
         state = caught.state
         hello = events.Hello(site=key.site, thread=key.thread, seq=state.seq, locked=state.locked)
         await member.say(events.encode(hello))
@@ -88,11 +94,8 @@ class ThreadSocket:
         for event in caught.missed:
             await member.say(event.payload)
             position = event.seq
-        if mine and member.address is not None:
-            for frame in await self._backlog_of.own(key, member.address):
-                await member.say(frame)
-        # Counts are state, not events: the current ones, whatever the reader missed.
-        counts = await self._reacting.current(key)
+        for frame in own:
+            await member.say(frame)
         if counts is not None:
             await member.say(counts)
         member.release(position)
