@@ -71,22 +71,9 @@ class Room:
         self._drain_held()
 
     def deliver(self, payload: bytes) -> None:
-        if payload.startswith(EVERYONE):
-            # A frame for every member outside the seq order (reaction counts): no seq, so
-            # nothing to hold or repair; it follows the events handed out before it.
-            self._send(self, self._seq or 0, payload[len(EVERYONE) :], "aside")
-            return
-        heard = presence.parse(payload)
-        if heard is not None:
-            self.census.heard(*heard, self._tick())
-            return
-        mine = own.parse(payload)
-        if mine is not None:
-            # Not an event: no seq, nothing to hold or repair; for its author's sockets only.
-            address, frame = mine
-            for member in self.members:
-                if member.address == address:
-                    member.aside(frame)
+        if not payload.startswith(b"{"):
+            # Every event is a JSON object; what is not one is a frame aside the seq order.
+            self._aside(payload)
             return
         if self._seq is None or self._repairing:
             self._held.append(payload)
@@ -103,6 +90,25 @@ class Room:
             return
         self._held.append(payload)
         self._repair()
+
+    def _aside(self, payload: bytes) -> None:
+        """A thread-channel message that is no event: no seq, nothing to hold or repair."""
+        if payload.startswith(EVERYONE):
+            # For every member (reaction counts), after the events handed out before it.
+            self._send(self, self._seq or 0, payload[len(EVERYONE) :], "aside")
+            return
+        heard = presence.parse(payload)
+        if heard is not None:
+            self.census.heard(*heard, self._tick())
+            return
+        mine = own.parse(payload)
+        if mine is None:
+            log.error("dropping an unknown message on %s", self.key)
+            return
+        address, frame = mine  # for its author's sockets only
+        for member in self.members:
+            if member.address == address:
+                member.aside(frame)
 
     def resumed(self) -> None:
         # Anything published while the bus was away is lost from the bus, not from the store.
