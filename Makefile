@@ -22,7 +22,8 @@ POSTGRES_TESTS := tests/test_end_to_end.py tests/test_reliability.py tests/test_
 	tests/test_automod.py tests/test_automod_classifier.py tests/test_edits.py \
 	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py \
 	tests/test_sign_in.py tests/test_reports.py tests/test_first_time.py tests/test_badges.py \
-	tests/test_bans.py tests/test_reactions.py tests/test_feeds.py tests/test_snapshot_pages.py
+	tests/test_bans.py tests/test_reactions.py tests/test_feeds.py tests/test_snapshot_pages.py \
+	tests/test_language_answers.py tests/test_language_mail.py
 
 test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import statistics
 import sys
 import tempfile
@@ -43,18 +42,15 @@ import httpx
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from server import events
-from server.composition import store_for
-from server.model import CommentRecord, ThreadKey, public
+from server.model import ThreadKey
 from server.settings import Settings
-from server.threads import history
 from tests.browser.conftest import CHROMIUM_ARGS, LIFECYCLE_TIMEOUT, chromium_path, open_tab
 from tests.browser.demo_page import article_page, set_origins
 from tests.support.clients import provision
+from tests.support.seeding import WORDS, seed
 from tests.support.server import serve_process
 
 SITE, THREAD = "news", "long"
-BATCH = 500
 # The widget's load figures wait this long for each stage of a load.
 LOAD_WAIT = 60.0
 # A paged widget may never draw the whole thread: past this, the load has no "whole" figure.
@@ -62,7 +58,7 @@ FULL_WAIT = 30.0
 HTTP_TIMEOUT = 10.0
 CLICK_EVERY = 0.25
 PROBE_MS = 20
-WORDS = ("the", "of", "comment", "reader", "thread", "live", "paint", "page", "widget", "reply")
+
 
 # Installed before any of the page's scripts. The widget draws into an open shadow root, which
 # a MutationObserver on the document does not see, so each root is observed as it is attached.
@@ -139,42 +135,6 @@ LIVE_STOP = """() => {
   const [longtasks, frames] = [after(lt.longtasks), after(lt.frames)];
   return { lags: lt.lags, clicks: lt.clicks, longtasks, frames };
 }"""
-
-
-async def seed(database: str, comments: int) -> None:
-    """`comments` visible comments and their events in `THREAD`: ~70% top-level, replies up to
-    depth 3 under recent comments, as a lively thread has them."""
-    rng = random.Random(17)
-    depth: dict[str, int] = {}
-    recent: list[str] = []
-    store = store_for(Settings(database=database))
-    await store.open()
-    try:
-        key = ThreadKey(SITE, THREAD)
-        for start in range(0, comments, BATCH):
-            async with store.threads.transaction(key) as tx:
-                for n in range(start, min(start + BATCH, comments)):
-                    cid = f"seed{n:06d}"
-                    fits = [c for c in recent if depth[c] < 3]
-                    parent = rng.choice(fits) if fits and rng.random() >= 0.7 else None
-                    depth[cid] = 0 if parent is None else depth[parent] + 1
-                    recent = [*recent[-19:], cid]
-                    text = " ".join(rng.choices(WORDS, k=rng.randint(5, 60)))
-                    record = CommentRecord(
-                        id=cid,
-                        site=SITE,
-                        thread=THREAD,
-                        parent=parent,
-                        author_name=f"Reader {n % 97}",
-                        body_source=text,
-                        body_html=f"<p>{text}</p>",
-                        created_at=1_700_000_000.0 + n,
-                    )
-                    await tx.insert_comment(record)
-                    created = events.CommentCreated(seq=0, comment=public(record))
-                    await history.append(tx, created, record.id)
-    finally:
-        await store.close()
 
 
 @dataclass
@@ -299,7 +259,7 @@ async def measure(comments: int, count: int, rate: float, seconds: float) -> Fig
         settings = Settings(database=database)
         await provision(settings)
         begun = time.monotonic()
-        await seed(database, comments)
+        await seed(Settings(database=database), ThreadKey(SITE, THREAD), comments)
         log(f"{comments} comments seeded in {time.monotonic() - begun:.1f} s")
         async with (
             serve_process("--database", database) as server,

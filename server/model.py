@@ -126,6 +126,9 @@ class CommentRecord(msgspec.Struct, frozen=True, kw_only=True):
     # Posted under a shadow-ban: held ("pending") out of every reader's sight but its author's,
     # who is shown it as published (server/moderation/bans.py).
     shadow: bool = False
+    # The language the author's request asked for (a code of server/language/supported.py):
+    # their reply and confirmation mails are written in it. Private; "en" for older comments.
+    lang: str = "en"
 
     @property
     def key(self) -> ThreadKey:
@@ -208,8 +211,8 @@ class ThreadPage(ThreadSnapshot, frozen=True, kw_only=True):
     top-level comments in `order`, each followed by its replies (oldest first)."""
 
     order: PageOrder
-    # The `after` cursor of the following page, null at the end; for an `around` answer also
-    # the one of the page before it (else null).
+    # The `after` cursors of the following page (null at the end) and of the page before
+    # (null on the first).
     next: str | None
     prev: str | None
     # Top-level comments in the whole thread (pinned ones included), for "N more".
@@ -236,6 +239,7 @@ def readable(record: CommentRecord) -> CommentRecord:
         account=None,
         author_address=None,
         shadow=False,
+        lang="en",
     )
 
 

@@ -28,6 +28,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from server.language.text import Text
+
 if TYPE_CHECKING:
     import icu
 
@@ -43,10 +45,7 @@ _SEQUENCES = (("rn", "m"), ("vv", "w"))
 # `_invisible_set`, costs it less than a cached call would.
 _INVISIBLE: icu.UnicodeSet | None = None
 
-MIXED_SCRIPTS = (
-    "Please write each word of your name in one alphabet (this one mixes, for example, "
-    "Latin with Greek or Cyrillic letters)"
-)
+MIXED_SCRIPTS = Text("name.mixed_scripts")
 
 
 def invisible(ch: str) -> bool:

@@ -20,6 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from server.language.text import Text
 from server.names import invisible
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def clean_url(raw: str) -> str | None:
     the host in its ASCII (IDNA) form, the default port dropped, and every character that a URL
     may not hold raw percent-encoded (non-ASCII, quotes, angle brackets, backslashes, a stray %).
 
-    Raises ValueError with a reader-facing message when the address is not acceptable.
+    Raises ValueError with a reader-facing message (a `Text`: args[0]) when the address is not
+    acceptable.
     """
     url = raw.strip()
     if not url:
@@ -186,7 +188,7 @@ def clean_url(raw: str) -> str | None:
     if len(url) > URL_MAX:
         raise ValueError(TOO_LONG)
     if any(ch.isspace() or invisible(ch) for ch in url):
-        raise ValueError("A website address cannot contain spaces or invisible characters")
+        raise ValueError(Text("url.spaces"))
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -195,10 +197,10 @@ def clean_url(raw: str) -> str | None:
         raise ValueError(NOT_A_URL) from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not host:
-        raise ValueError("Please enter a website address starting with http:// or https://")
+        raise ValueError(Text("url.scheme"))
     # "https://trusted.example@evil.example" reads as the first host but opens the second.
     if parts.username is not None or parts.password is not None:
-        raise ValueError("A website address cannot contain a user name or password")
+        raise ValueError(Text("url.credentials"))
     netloc = _host(host)
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
@@ -216,8 +218,8 @@ def clean_url(raw: str) -> str | None:
     return normal
 
 
-TOO_LONG = f"Your website address is too long ({URL_MAX} characters at most)"
-NOT_A_URL = "Please enter a valid website address"
+TOO_LONG = Text("url.too_long", max=URL_MAX)
+NOT_A_URL = Text("url.invalid")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What RFC 3986 lets a path hold raw (unreserved, sub-delims, ":" and "@", "/" between
 # segments, "%" of an escape), less the apostrophe: it is a sub-delim, but it ends a

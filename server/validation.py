@@ -2,7 +2,9 @@
 
 Decoding (msgspec) settles the shape: wrong JSON is 400, wrong types or unknown fields are 422
 naming the field. Validation then settles the values and reports every bad field at once, with
-the messages the comment form shows next to each input.
+the messages the comment form shows next to each input: each a `Text` (a key and its
+parameters, reading as the English message), which the web edge answers in the request's
+language. What only a developer sees (malformed JSON, ids, types) stays English.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.language.supported import DEFAULT
+from server.language.text import Text
 from server.model import ThreadKey
 from server.moderation.actions import ModeratorsAction
 from server.names import MIXED_SCRIPTS, mixes_scripts
@@ -26,9 +30,9 @@ ID_MAX = 128
 PARENT_MAX = 64
 TITLE_MAX = 200
 
-NAME_REQUIRED = "Please enter your name here"
-BODY_REQUIRED = "Please enter your comment!"
-FORM_INVALID = "Please correct the highlighted fields"
+NAME_REQUIRED = Text("name.required")
+BODY_REQUIRED = Text("body.required")
+FORM_INVALID = Text("form.invalid")
 
 _ID_CHARS = "letters, digits, '.', '_', ':' or '-'"
 _ID = re.compile(r"[A-Za-z0-9._:\-]+")
@@ -87,7 +91,7 @@ def report_text(report: NewReport) -> str | None:
     """The report's text, tidied (None if empty), or a RequestError: "other" needs one."""
     text = _CONTROLS.sub("", report.text or "").strip() or None
     if report.reason == "other" and text is None:
-        raise RequestError(422, FORM_INVALID, {"text": "Please say what is wrong"})
+        raise RequestError(422, FORM_INVALID, {"text": Text("report.text_required")})
     return text
 
 
@@ -113,6 +117,8 @@ class CleanComment(msgspec.Struct, frozen=True, kw_only=True):
     url: str | None
     body: str
     notify: bool
+    # The language the author's request asked for (server/language): their reply mails' one.
+    lang: str = DEFAULT
 
     @property
     def key(self) -> ThreadKey:
@@ -185,7 +191,8 @@ def decode(data: bytes, kind: type[T]) -> T:
 def error_body(err: RequestError) -> bytes:
     """The JSON body answering a refused request."""
     kind: Literal["invalid", "malformed"] = "invalid" if err.status == 422 else "malformed"
-    return _ENCODER.encode(ErrorBody(error=kind, message=err.message, fields=err.fields))
+    fields = {name: str(text) for name, text in err.fields.items()}
+    return _ENCODER.encode(ErrorBody(error=kind, message=str(err.message), fields=fields))
 
 
 def _identifier(label: str, value: str | None, limit: int) -> tuple[str, str | None]:
@@ -203,7 +210,7 @@ def _body(raw: str) -> tuple[str, str | None]:
     if not body:
         return body, BODY_REQUIRED
     if len(body) > BODY_MAX:
-        return body, f"Your comment is too long ({BODY_MAX} characters at most)"
+        return body, Text("body.too_long", max=BODY_MAX)
     return body, None
 
 
@@ -212,7 +219,7 @@ def author_name(raw: str) -> tuple[str, str | None]:
     if not name:
         return name, NAME_REQUIRED
     if len(name) > NAME_MAX:
-        return name, f"Your name is too long ({NAME_MAX} characters at most)"
+        return name, Text("name.too_long", max=NAME_MAX)
     if mixes_scripts(name):
         return name, MIXED_SCRIPTS
     return name, None
@@ -223,7 +230,7 @@ def author_email(raw: str | None) -> tuple[str | None, str | None]:
     if not email:
         return None, None
     if len(email) > EMAIL_MAX:
-        return email, f"Your email address is too long ({EMAIL_MAX} characters at most)"
+        return email, Text("email.too_long", max=EMAIL_MAX)
     local, _, domain = email.partition("@")
     looks_right = (
         email.count("@") == 1
@@ -233,7 +240,7 @@ def author_email(raw: str | None) -> tuple[str | None, str | None]:
         and not any(ch.isspace() or not ch.isprintable() for ch in email)
     )
     if not looks_right:
-        return email, "Please enter a valid email address"
+        return email, Text("email.invalid")
     return email, None
 
 
@@ -241,7 +248,13 @@ def author_url(raw: str | None) -> tuple[str | None, str | None]:
     try:
         return clean_url(raw or ""), None
     except ValueError as exc:
-        return None, str(exc)
+        return None, _reason(exc)
+
+
+def _reason(exc: ValueError) -> str:
+    """clean_url's message, its Text kept (str() of the exception would drop the key)."""
+    given = exc.args[0] if exc.args else ""
+    return given if isinstance(given, str) else str(given)
 
 
 def _take(errors: dict[str, str], key: str, checked: tuple[V, str | None]) -> V:
@@ -251,10 +264,12 @@ def _take(errors: dict[str, str], key: str, checked: tuple[V, str | None]) -> V:
     return value
 
 
-def validate_comment(c: NewComment, *, signed_in: bool = False) -> CleanComment:
+def validate_comment(
+    c: NewComment, *, signed_in: bool = False, lang: str = DEFAULT
+) -> CleanComment:
     """Check and normalise a new comment, reporting every bad field in one RequestError. A
     signed-in reader's name, email and website come from their account: the form's are not
-    read (their name is "" here)."""
+    read (their name is "" here). `lang` is the request's language, kept with the comment."""
     errors: dict[str, str] = {}
     author = NewAuthor(notify=c.author.notify) if signed_in else c.author
     comment = CleanComment(
@@ -269,6 +284,7 @@ def validate_comment(c: NewComment, *, signed_in: bool = False) -> CleanComment:
         url=_take(errors, "author.url", author_url(author.url)),
         body=_take(errors, "body", _body(c.body)),
         notify=author.notify,
+        lang=lang,
     )
     if errors:
         raise RequestError(422, FORM_INVALID, errors)
@@ -310,7 +326,7 @@ def _article_url(raw: str, origins: Sequence[str]) -> tuple[str, str | None]:
     try:
         url = clean_url(raw) or ""
     except ValueError as exc:
-        return "", str(exc)
+        return "", _reason(exc)
     if not url:
         return "", None
     parts = urlsplit(url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -13,10 +12,7 @@ import pytest
 from server.adapters.memory_store import memory_storage
 from server.settings import Settings, SettingsError
 from server.tokens import unsubscribe_token
-from tests.support.clients import WAIT, provision
-from tests.support.mail import Mailbox, smtp_server, text_of
-from tests.support.redis_server import free_port
-from tests.support.server import Running, serve
+from tests.support.mail import Mailbox, mailing_server, smtp_server, text_of
 from tests.support.waiting import eventually
 from workers.notifications.confirmations import Confirmations, address_key, confirm_token
 from workers.notifications.worker import POLICY, message_id
@@ -29,21 +25,6 @@ CONFIRM_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/confirm\?e=([0-9a-f]{64})&t
 async def smtp() -> AsyncIterator[tuple[Mailbox, int]]:
     async with smtp_server() as served:
         yield served
-
-
-@contextlib.asynccontextmanager
-async def _server(
-    settings: Settings, smtp_port: int
-) -> AsyncIterator[tuple[Running, httpx.AsyncClient]]:
-    """A server whose in-process notifications worker mails through `smtp_port`."""
-    web = free_port()
-    settings = settings.replace(smtp_port=smtp_port, public_url=f"http://127.0.0.1:{web}")
-    await provision(settings)
-    async with (
-        serve(settings, port=web) as server,
-        httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http,
-    ):
-        yield server, http
 
 
 async def _post(
@@ -92,7 +73,7 @@ async def test_an_unconfirmed_address_gets_one_confirmation_and_no_reply_until_c
     POSTing it the next reply is mailed (not the three before), and a later comment with the
     address in another case is mailed without asking again."""
     box, port = smtp
-    async with _server(settings, port) as (server, http):
+    async with mailing_server(settings, port) as (server, http):
         first = await _post(
             http, "Buy pills at evil.example", name="Mallory", email=ANN, notify=True
         )
@@ -143,7 +124,7 @@ async def test_a_second_comment_within_the_window_sends_no_second_confirmation(
     """The same unconfirmed address (any case) asking again within the window, and a reply to
     it, send no second confirmation mail."""
     box, port = smtp
-    async with _server(settings, port) as (_, http):
+    async with mailing_server(settings, port) as (_, http):
         first = await _post(http, "One", email=ANN, notify=True)
         await _post(http, "Two", email=ANN.upper(), notify=True)
         await _post(http, "A reply", parent=first, email=CY)
@@ -157,7 +138,7 @@ async def test_confirmation_mails_per_site_are_capped(
     """At most LIVETHREAD_CONFIRM_RATE_SITE confirmation mails per site: a third address within
     the hour gets none."""
     box, port = smtp
-    async with _server(settings.replace(confirm_rate_site="2/3600"), port) as (_, http):
+    async with mailing_server(settings.replace(confirm_rate_site="2/3600"), port) as (_, http):
         for address in (ANN, CY, DEE):
             await _post(http, f"From {address}", email=address, notify=True)
         await _caught_up(http)
@@ -172,7 +153,7 @@ async def test_a_bad_confirm_link_answers_a_page_never_500(
     token) 403, each as an HTML page; nothing is confirmed."""
     _, port = smtp
     key = address_key("whatever", ANN)
-    async with _server(settings.replace(secret="s3cret"), port) as (_, http):
+    async with mailing_server(settings.replace(secret="s3cret"), port) as (_, http):
         cases = [
             ({}, 400),
             ({"e": key, "t": "\u00e9" * 64}, 400),

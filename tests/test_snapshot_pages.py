@@ -162,6 +162,23 @@ async def test_a_post_between_two_pages_neither_repeats_nor_skips_one(
     assert seen == roots[::-1]
 
 
+async def test_prev_walks_back_from_the_last_page_over_the_same_pages(
+    http: httpx.AsyncClient,
+) -> None:
+    """Every page but the first names the page before it: walking back with `prev` from the
+    last page of each order gives the pages `next` gave, in reverse."""
+    for n in range(11):
+        await post(http, f"Top {n}")
+    for order in ("oldest", "newest", "best"):
+        forward = [await get(http, order=order, limit=4)]
+        while forward[-1]["next"] is not None:
+            forward.append(await get(http, order=order, limit=4, after=forward[-1]["next"]))
+        back = [forward[-1]]
+        while back[-1]["prev"] is not None:
+            back.append(await get(http, order=order, limit=4, after=back[-1]["prev"]))
+        assert [tops(p) for p in back] == [tops(p) for p in forward][::-1], order
+
+
 async def test_around_a_deep_reply_gives_the_page_of_its_top_level_comment(
     http: httpx.AsyncClient,
 ) -> None:
@@ -188,7 +205,8 @@ async def test_around_a_deep_reply_gives_the_page_of_its_top_level_comment(
 async def test_bad_page_requests_are_refused_plainly(
     http: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    """A bad limit, order, cursor or `around` is refused with 422 or 404, naming the field."""
+    """A bad limit, order or cursor is refused with 422 naming the field; `around` naming a
+    comment readers do not see gives the first page."""
     roots = [await post(http, f"Top {n}") for n in range(3)]
     hidden = await post(http, "Removed, nothing below it")
     await act(http, hidden, "remove", tokens.news)
@@ -202,8 +220,9 @@ async def test_bad_page_requests_are_refused_plainly(
     newest = await get(http, order="newest", limit=1)
     foreign = await get(http, 422, order="oldest", after=newest["next"])
     assert "newest" in foreign["fields"]["after"]
-    assert (await get(http, 404, around="no-such-comment"))["error"] == "not_found"
-    assert (await get(http, 404, around=hidden))["error"] == "not_found"
+    first = tops(await get(http, limit=2))
+    assert tops(await get(http, limit=2, around="no-such-comment")) == first
+    assert tops(await get(http, limit=2, around=hidden)) == first
     assert "around" in (await get(http, 422, around=roots[0], after=newest["next"]))["fields"]
 
 

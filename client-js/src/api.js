@@ -1,6 +1,7 @@
 // The HTTP API (v1), as the widget uses it (the moderators' calls: moderator_api.js).
 
 /** @typedef {import("./types.js").Snapshot} Snapshot */
+/** @typedef {import("./types.js").Page} Page */
 /** @typedef {import("./types.js").Comment} Comment */
 /** @typedef {import("./types.js").Account} Account */
 
@@ -42,6 +43,8 @@ export class Api {
     this.moderator = null;
     /** @type {Record<string, string>} the page's title and URL (meta.js), sent with the snapshot */
     this.meta = {};
+    /** the widget's language, asked of the server for its messages (Accept-Language) */
+    this.lang = "en";
     /** @type {string | null} the reader's sign-in token, from the publisher's page */
     this.account = null;
     /** Called once a sign-in token is refused (expired): it is no longer sent. */
@@ -51,7 +54,7 @@ export class Api {
   /** @param {Record<string, string>} [extra] */
   headers(extra = {}) {
     /** @type {Record<string, string>} */
-    const headers = { "Content-Type": "application/json", ...extra };
+    const headers = { "Content-Type": "application/json", "Accept-Language": this.lang, ...extra };
     if (this.moderator) headers.Authorization = `Bearer ${this.moderator}`;
     if (this.account) headers["X-Account-Token"] = this.account;
     return headers;
@@ -88,6 +91,15 @@ export class Api {
   /** @returns {Promise<Snapshot>} */
   snapshot() {
     const q = new URLSearchParams({ site: this.site, thread: this.thread, ...this.meta });
+    return this.call("GET", `/api/v1/threads?${q}`);
+  }
+
+  /** A page of the thread (top-level comments with their replies) in `order`: the first,
+   * the one after the cursor `after`, or the one holding the comment `around`.
+   * @param {{order: string, limit: string, after?: string, around?: string}} query
+   * @returns {Promise<Page>} */
+  page(query) {
+    const q = new URLSearchParams({ site: this.site, thread: this.thread, ...this.meta, page: "1", ...query });
     return this.call("GET", `/api/v1/threads?${q}`);
   }
 

@@ -28,7 +28,7 @@ export class Audit {
     this.busy = false;
     this.list = h("ol", { class: "lt-queue" });
     this.status = h("p", { class: "lt-audit-status", role: "status" });
-    this.more = h("button", { type: "button", class: "lt-link", hidden: true, onclick: () => this.earlier() }, t.more);
+    this.more = h("button", { type: "button", class: "lt-link", hidden: true, onclick: () => this.earlier() }, t.older);
     this.body = h(
       "div",
       { id: "lt-audit", hidden: true },

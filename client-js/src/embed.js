@@ -1,5 +1,6 @@
 // The embeddable widget: `<div id="livethread" data-site data-thread>` + this script.
 
+import { words } from "./strings.js";
 import { whenNear } from "./visibility.js";
 import { Widget } from "./widget.js";
 
@@ -7,11 +8,20 @@ import { Widget } from "./widget.js";
 const script = document.currentScript;
 const base = script instanceof HTMLScriptElement && script.src ? new URL(script.src).origin : location.origin;
 
+// Hosts already taken: the widget attaches its shadow root only once its language has loaded,
+// so a second mount() meanwhile must not see the host as free.
+/** @type {WeakSet<Element>} */
+const taken = new WeakSet();
+
 function mount() {
   for (const host of document.querySelectorAll("#livethread, [data-livethread]")) {
-    if (host instanceof HTMLElement && !host.shadowRoot) {
-      const widget = new Widget(host, base);
-      whenNear(host, () => widget.start());
+    if (host instanceof HTMLElement && !host.shadowRoot && !taken.has(host)) {
+      taken.add(host);
+      // Asked for at once, so the language's file loads while the page does.
+      words(host.dataset.lang || document.documentElement.lang || navigator.language, base).then((found) => {
+        const widget = new Widget(host, base, found);
+        whenNear(host, () => widget.start());
+      });
     }
   }
 }

@@ -62,7 +62,7 @@ export function desk(w) {
   const decide = async (id, action) => {
     try {
       const answer = await moderate(api, id, action);
-      if (answer.comment.status === "removed") w.drop(id);
+      if (answer.comment.status === "removed") w.events.drop(id);
       else w.place(answer.comment);
       w.counted();
     } catch (error) {

@@ -1,15 +1,23 @@
-// Every string the widget shows, per language. English is the fallback for anything missing.
-// The moderators' strings are tables of their own, used only by moderate.js: the readers' bundle
-// leaves them out (esbuild drops what embed.js never imports).
+// Every string the readers' widget shows. English is bundled here; the eleven other languages
+// are files of their own (lang/XX.js, served as /lang/XX.js) that a page loads only when it
+// speaks one. The moderators' strings are tables of their own, used only by moderate.js: the
+// readers' bundle leaves them out (esbuild drops what embed.js never imports).
 
+import { LANGUAGES, LOADED, shelf } from "./lang/shelf.js";
+import versions from "./lang/versions.js";
+import { plurals } from "./plural.js";
+
+// The moderators' tables (English and German only) keep their two forms.
 /** @param {number} n @param {string} one @param {string} many */
 const plural = (n, one, many) => (n === 1 ? one : many).replace("#", String(n));
 
+// Marked pure, so that moderate.js (which imports only the moderators' tables) leaves out en.
+const counted = /* @__PURE__ */ plurals("en");
+
 export const en = {
-  /** @param {number} n */
-  count: (n) => plural(n, "# Comment", "# Comments"),
-  /** @param {number} n */
-  fresh: (n) => plural(n, "# new comment", "# new comments"),
+  // Count strings give every form the language's Intl.PluralRules has (plural.js).
+  count: /* @__PURE__ */ counted({ one: "# Comment", other: "# Comments" }),
+  fresh: /* @__PURE__ */ counted({ one: "# new comment", other: "# new comments" }),
   removed: "This comment was removed",
   pending: "Awaiting approval",
   editPending: "Edit awaiting approval",
@@ -65,88 +73,84 @@ export const en = {
   kinds: { like: "Like", love: "Love", laugh: "Laugh", wow: "Wow", sad: "Sad" },
   react: "React",
   reactions: "Reactions",
-  /** @param {number} n */
-  reading: (n) => `${n} reading now`,
+  reading: /* @__PURE__ */ counted({ one: "# reading now", other: "# reading now" }),
   sort: "Sort comments",
   /** @type {Record<string, string>} the orders (order.js) */
   orders: { oldest: "Oldest", newest: "Newest", best: "Best" },
   pinned: "Pinned",
+  /** top-level comments not shown yet, below the last one shown */
+  more: /* @__PURE__ */ counted({ one: "Show # more comment", other: "Show # more comments" }),
+  earlier: "Show earlier comments",
 };
 
 /** @typedef {typeof en} Strings */
+/** @typedef {{lang: string, t: Strings, dir: "ltr" | "rtl"}} Words the strings of one language, and its direction */
 
-/** @type {Partial<Strings>} */
-const de = {
-  count: (n) => plural(n, "# Kommentar", "# Kommentare"),
-  fresh: (n) => plural(n, "# neuer Kommentar", "# neue Kommentare"),
-  removed: "Dieser Kommentar wurde entfernt",
-  pending: "Wartet auf Freigabe",
-  editPending: "Änderung wartet auf Freigabe",
-  removedMod: "Entfernt",
-  reply: "Antworten",
-  replyTo: (name) => `Antwort an ${name}`,
-  leave: "Schreibe eine Antwort",
-  roles: { admin: "Admin", moderator: "Moderation", staff: "Redaktion", author: "Autor" },
-  edit: "Bearbeiten",
-  del: "Löschen",
-  save: "Speichern",
-  cancel: "Abbrechen",
-  post: "Kommentar senden",
-  comment: "Kommentar",
-  name: "Name",
-  email: "E-Mail (optional, wird nie angezeigt)",
-  notify: "Benachrichtige mich per E-Mail über Antworten",
-  website: "Website (optional)",
-  nameRequired: "Bitte gib hier deinen Namen ein",
-  bodyRequired: "Bitte schreibe einen Kommentar!",
-  locked: "Die Kommentare zu diesem Artikel sind geschlossen.",
-  reconnecting: "Verbindung wird wiederhergestellt…",
-  loading: "Kommentare werden geladen…",
-  unloaded: "Die Kommentare konnten nicht geladen werden. Bitte versuche es später erneut.",
-  empty: "Noch keine Kommentare. Schreib den ersten!",
-  notHere: "Kommentare sind für diese Adresse nicht eingerichtet.",
-  posted: "Dein Kommentar wurde veröffentlicht.",
-  failed: "Dein Kommentar konnte nicht gesendet werden. Bitte versuche es erneut.",
-  tooFast: "Du kommentierst zu schnell. Bitte warte einen Moment und versuche es erneut.",
-  sure: "Deinen Kommentar löschen?",
-  edited: "bearbeitet",
-  by: (name) => `Kommentar von ${name}`,
-  link: "Link zu diesem Kommentar",
-  signedIn: (name) => `Angemeldet als ${name}`,
-  signInFirst: "Zum Kommentieren bitte anmelden.",
-  expired: "Deine Anmeldung ist abgelaufen: bitte erneut anmelden.",
-  report: "Melden",
-  reportWhy: "Warum sollte sich das jemand aus der Moderation ansehen?",
-  spam: "Spam",
-  abuse: "Beleidigend",
-  offTopic: "Am Thema vorbei",
-  other: "Anderes",
-  reportText: "Details",
-  reportNeedsText: "Bitte beschreibe, was daran nicht stimmt.",
-  send: "Senden",
-  reported: "Danke: die Moderation sieht es sich an.",
-  notSent: "Das konnte nicht gesendet werden. Bitte versuche es erneut.",
-  kinds: { like: "Gefällt mir", love: "Liebe", laugh: "Lustig", wow: "Wow", sad: "Traurig" },
-  react: "Reagieren",
-  reactions: "Reaktionen",
-  reading: (n) => `${n} lesen gerade`,
-  sort: "Kommentare sortieren",
-  orders: { oldest: "Älteste", newest: "Neueste", best: "Beste" },
-  pinned: "Angeheftet",
-};
+// The languages written right to left.
+const RTL = ["ar"];
+// How long a language's file may take before the widget speaks English rather than wait on.
+const LOAD_MS = 10000;
 
-/** @type {Record<string, Partial<Strings>>} */
-const languages = { en, de };
+/** @type {Map<string, Promise<Strings>>} one request per language, however many widgets */
+const loading = new Map();
 
 /**
- * The strings for a language tag such as "de-AT" (by its primary subtag), English otherwise.
- * @param {string} tag
- * @returns {{lang: string, t: Strings}}
+ * A language's table, from the shelf if its script has run, else from `${base}/lang/XX.js`.
+ * @param {string} lang @param {string} base
+ * @returns {Promise<Strings>}
  */
-export function pick(tag) {
-  const lang = (tag || "en").toLowerCase().split("-")[0];
-  const table = languages[lang];
-  return table ? { lang, t: { ...en, ...table } } : { lang: "en", t: en };
+function load(lang, base) {
+  let found = loading.get(lang);
+  if (!found) {
+    found = new Promise((resolve, reject) => {
+      const timer = setTimeout(reject, LOAD_MS);
+      const ready = () => {
+        const t = shelf()[lang];
+        if (t) {
+          clearTimeout(timer);
+          removeEventListener(LOADED, ready);
+          resolve(t);
+        }
+        return !!t;
+      };
+      if (ready()) return;
+      addEventListener(LOADED, ready);
+      const script = document.createElement("script");
+      const version = versions;
+      script.src = `${base}/lang/${lang}${version ? `.${version}` : ""}.js`;
+      const fail = () => {
+        clearTimeout(timer);
+        removeEventListener(LOADED, ready);
+        reject(new Error(`no strings for ${lang}`));
+      };
+      script.onerror = fail;
+      // It ran before its load event: if it left nothing, it never will.
+      script.onload = () => ready() || fail();
+      document.head.append(script);
+    });
+    loading.set(lang, found);
+  }
+  return found;
+}
+
+/**
+ * The strings for a language tag such as "pt-BR" (by its primary subtag), and the direction
+ * its text runs; English for a language we do not have or whose file could not be loaded.
+ * @param {string} tag
+ * @param {string} base where this script came from: the language files are beside it
+ * @returns {Promise<Words>}
+ */
+export async function words(tag, base) {
+  const lang = (tag || "en").toLowerCase().split(/[-_]/)[0];
+  if (LANGUAGES.includes(lang)) {
+    try {
+      // Over English: a key a stale file lacks still shows something.
+      return { lang, t: { ...en, ...(await load(lang, base)) }, dir: RTL.includes(lang) ? "rtl" : "ltr" };
+    } catch {
+      // English, below.
+    }
+  }
+  return { lang: "en", t: en, dir: "ltr" };
 }
 
 export const moderatorEn = {
@@ -170,7 +174,7 @@ export const moderatorEn = {
   flagged: "Flagged",
   decisions: "Decisions",
   refresh: "Refresh",
-  more: "Load more",
+  older: "Load more",
   /** @param {string} id @param {string} thread */
   onComment: (id, thread) => `comment ${id} in ${thread}`,
   /** @param {string} thread */
@@ -242,7 +246,7 @@ const moderatorDe = {
   flagged: "Markiert",
   decisions: "Entscheidungen",
   refresh: "Aktualisieren",
-  more: "Mehr laden",
+  older: "Mehr laden",
   onComment: (id, thread) => `Kommentar ${id} in ${thread}`,
   onThread: (thread) => `Thread ${thread}`,
   banOpen: "Sperren…",
@@ -284,7 +288,7 @@ const moderatorDe = {
 const moderatorLanguages = { en: moderatorEn, de: moderatorDe };
 
 /**
- * The moderators' strings for a language `pick` chose, English for anything missing.
+ * The moderators' strings for a language `words` chose, English for anything missing.
  * @param {string} lang
  * @returns {ModeratorStrings}
  */

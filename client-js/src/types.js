@@ -10,8 +10,12 @@
  * }} Comment
  * @typedef {{
  *   site: string, thread: string, seq: number, count: number, locked: boolean,
- *   comments: Comment[], edit_window?: number, moderator?: boolean, title?: string, url?: string
+ *   comments: Comment[], edit_window?: number, moderator?: boolean, title?: string, url?: string,
+ *   next?: string | null, prev?: string | null, top_level?: number
  * }} Snapshot
+ *   A page (`page=1`) adds `next` and `prev` (the `after` cursors of the pages either side, null
+ *   where there is none) and `top_level` (top-level comments in the whole thread).
+ * @typedef {Snapshot} Page
  * @typedef {{
  *   site: string, thread: string, state: "pending" | "flagged", comment: Comment,
  *   reason: string | null, by: string | null, edit?: boolean, actions?: string[]

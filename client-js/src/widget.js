@@ -3,18 +3,19 @@
 import { Api, refused } from "./api.js";
 import { Connection } from "./connection.js";
 import { h } from "./dom.js";
+import { Events } from "./events.js";
 import { Held } from "./held.js";
 import { pageMeta } from "./meta.js";
 import { Sequence } from "./sequence.js";
+import { moderatorsDesk, reportForm } from "./scripts.js";
 import { remembered } from "./storage.js";
-import { pick } from "./strings.js";
 import { adopt } from "./styles.js";
 import { Thread } from "./tree.js";
 import { editable, wrote } from "./own.js";
 import { ORDERS, compare, sorted } from "./order.js";
-import { mark } from "./permalink.js";
+import { PAGE_SIZE, Pages } from "./pages.js";
+import { mark, named } from "./permalink.js";
 import { Reacting } from "./reacting.js";
-import { report } from "./report.js";
 import { article, retime } from "./view.js";
 import { Writing } from "./writing.js";
 
@@ -24,34 +25,21 @@ import { Writing } from "./writing.js";
 /** @typedef {import("./types.js").DeskMaker} DeskMaker */
 /** @typedef {import("./types.js").Frame} Frame */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
+/** @typedef {import("./strings.js").Words} Words */
 
-// Frames queued while a snapshot reloads (after `resync`); beyond this, reload again.
-const QUEUE_LIMIT = 1000;
-// After a load, the counts frame that follows `hello` may still sort "Best" (it is the state
-// the page opened on, not a change under the reader's eyes); a thread without reactions sends
-// none, so after this long counts no longer move anything.
-const SETTLE_MS = 2000;
-
-/** The moderators' code: moderate.js leaves it on `window`. /moderate loads it before this
- * script; any other page with a data-moderate widget gets it here, from this script's server.
- * @param {string} base @returns {Promise<DeskMaker>} */
-function moderatorsDesk(base) {
-  return new Promise((resolve, reject) => {
-    const found = () => !!window.livethreadModerate && (resolve(window.livethreadModerate), true);
-    if (found()) return;
-    addEventListener("livethread:moderate", found, { once: true });
-    document.head.append(h("script", { src: `${base}/moderate.js`, onerror: reject }));
-  });
-}
+// The most top-level comments a page may hold (server/threads/pages.py MAX_LIMIT): a reload
+// asks for as many as the reader had, up to this.
+const PAGE_MAX = 200;
 
 export class Widget {
-  /** @param {HTMLElement} host @param {string} base */
-  constructor(host, base) {
+  /** @param {HTMLElement} host @param {string} base @param {Words} words the page's language's strings (strings.js) */
+  constructor(host, base, { lang, t, dir }) {
     const data = host.dataset;
-    const { lang, t } = pick(data.lang || document.documentElement.lang || navigator.language);
     this.t = t;
     this.lang = lang;
     this.api = new Api(data.api || base, data.site || "", data.thread || "");
+    // Server messages (a refused form's texts) in the widget's language.
+    this.api.lang = lang;
     /** where this script came from (moderate.js too) */
     this.base = base;
     this.api.expired = () => this.signedIn(null, t.expired);
@@ -74,8 +62,6 @@ export class Widget {
     this.editWindow = 900;
     /** the thread's title and URL as the snapshot gave them (moderators may change them) */
     this.about = { title: "", url: "" };
-    /** @type {Frame[] | null} frames waiting while a snapshot reloads */
-    this.queue = null;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
     /** @type {Map<string, Comment>} the reader's own comments that only they see (`comment.own`):
@@ -83,10 +69,13 @@ export class Widget {
     this.unseen = new Map();
     this.writing = new Writing(this);
     this.reacting = new Reacting(this);
+    // Readers get the thread in pages; moderators whole (they act on any comment of it).
+    this.pages = new Pages(this);
+    /** the thread's comment count: the page's, moved by each event since */
+    this.total = 0;
     const order = remembered.order(this.api.site) || "";
     this.order = ORDERS.includes(order) ? order : "oldest";
-    // Until the counts after a load have come: see SETTLE_MS.
-    this.settle = false;
+    this.events = new Events(this);
 
     this.heading = h("h2", { id: "lt-heading" }, t.loading);
     this.status = h("span", { class: "lt-status", role: "status" });
@@ -98,7 +87,7 @@ export class Widget {
       { class: "lt-sort", "aria-label": t.sort, onchange: () => this.sortBy(sorter.value) },
       ...ORDERS.map((o) => h("option", { value: o, selected: o === this.order }, t.orders[o])),
     );
-    this.fresh = h("button", { type: "button", class: "lt-btn lt-new", hidden: true, onclick: () => this.reveal() });
+    this.fresh = h("button", { type: "button", class: "lt-btn lt-new", hidden: true, onclick: () => this.events.reveal() });
     this.list = h("ol", { class: "lt-list" });
     this.empty = h("p", { class: "lt-empty", hidden: true }, t.empty);
     this.bottom = this.writing.bottom.el;
@@ -110,11 +99,13 @@ export class Widget {
     this.live = h("div", { class: "lt-sr", "aria-live": "polite" });
     this.section = h(
       "section",
-      { "aria-labelledby": "lt-heading" },
+      { "aria-labelledby": "lt-heading", dir, lang },
       h("header", { class: "lt-head" }, this.heading, this.reading, sorter, this.status, this.tools),
       this.fresh,
       this.empty,
+      this.pages.earlierButton,
       this.list,
+      this.pages.moreButton,
       this.closed,
       this.note,
       this.bottom,
@@ -123,7 +114,7 @@ export class Widget {
     this.connection = new Connection(
       (since) => this.api.socketUrl(since, remembered.posted(this.api.site, this.api.thread)),
       () => this.seq.last,
-      (frame) => this.receive(frame),
+      (frame) => this.events.receive(frame),
       (up) => {
         this.status.textContent = up ? "" : t.reconnecting;
       },
@@ -149,7 +140,7 @@ export class Widget {
     if (!this.moderating) new MutationObserver(() => this.signIn()).observe(this.host, { attributeFilter: ["data-account-token"] });
     try {
       // Side by side: if the account answers last, the reader's comments are redrawn as theirs.
-      await Promise.all([this.load(), this.moderating || this.signIn()]);
+      await Promise.all([this.load(named(location.hash)), this.moderating || this.signIn()]);
     } catch (error) {
       if (refused(error)) return this.refuse();
       if (this.desk && this.desk.refused(error)) return;
@@ -159,8 +150,8 @@ export class Widget {
     this.reacting.mine();
     this.connection.open();
     this.desk?.open();
-    window.addEventListener("hashchange", () => this.target());
-    this.target();
+    window.addEventListener("hashchange", () => void this.target());
+    void this.target();
     this.ticker = setInterval(() => retime(this.list, this.lang), 60000);
   }
 
@@ -244,29 +235,47 @@ export class Widget {
     else this.status.textContent = error instanceof Error ? error.message : String(error);
   }
 
-  /** Load (or reload) the snapshot and draw the thread from it. */
-  async load() {
-    /** @type {Snapshot} */
-    const snap = await this.api.snapshot();
+  /** Load (or reload) the thread and draw it: for a reader its first page, or the page that
+   * holds the comment `around` names (a permalink's); for a moderator all of it.
+   * @param {string} [around] */
+  async load(around) {
+    const snap = this.moderating ? await this.api.snapshot() : await this.firstPage(around);
     this.thread = new Thread(snap.comments);
+    this.total = snap.count;
     this.seq = new Sequence(snap.seq);
     this.editWindow = snap.edit_window || 900;
     this.about = { title: snap.title || "", url: snap.url || "" };
     this.held.take();
     this.items.clear();
     this.writing.inline = null;
-    this.list.replaceChildren(...this.tops().map((c) => this.draw(c)));
-    this.settle = true;
+    // A page comes in its order (the server ranks "best" with every like), the whole snapshot
+    // oldest first.
+    const tops = this.moderating ? this.tops() : this.thread.children(null);
+    this.list.replaceChildren(...tops.map((c) => this.draw(c)));
+    this.pages.reset(snap);
+    this.events.settle = true;
     // Unless the snapshot has it now (published since: its ban lifted, and approved).
     for (const c of this.unseen.values()) {
       if (this.thread.has(c.id)) this.unseen.delete(c.id);
-      else this.place(c);
+      else {
+        this.total++;
+        this.place(c);
+      }
     }
     this.loaded = true;
     if (this.desk) this.tools.replaceChildren(...this.desk.tools());
     this.setLocked(snap.locked);
-    this.showHeld();
+    this.events.showHeld();
     this.counted();
+  }
+
+  /** @param {string} [around] @returns {Promise<Snapshot>} */
+  firstPage(around) {
+    // A reload keeps as many top-level comments as the reader had loaded from the top.
+    const had = this.pages.prev === null ? this.thread.children(null).length : 0;
+    const limit = String(around ? PAGE_SIZE : Math.min(PAGE_MAX, Math.max(PAGE_SIZE, had)));
+    // `around` a comment that is gone (or never was): the server answers the first page.
+    return this.api.page(around ? { order: this.order, limit, around } : { order: this.order, limit });
   }
 
   /** The top-level comments in the reader's order. */
@@ -282,7 +291,9 @@ export class Widget {
   sortBy(order) {
     this.order = order;
     remembered.setOrder(this.api.site, order);
-    this.resort();
+    // Pages not loaded may hold what now comes first: the thread loads again in the order.
+    if (this.pages.whole) this.resort();
+    else void this.events.resync();
   }
 
   /** Put the top-level comments on the page in the order (only on the reader's request, or as
@@ -298,6 +309,13 @@ export class Widget {
     const kids = this.thread.children(c.id);
     if (kids.length) li.append(h("ol", {}, ...kids.map((k) => this.draw(k))));
     return li;
+  }
+
+  /** Draw a reply at the end of the replies shown under `under`. @param {HTMLLIElement} under @param {Comment} c */
+  attach(under, c) {
+    let list = /** @type {HTMLOListElement | null} */ (under.querySelector(":scope > ol"));
+    if (!list) under.append((list = h("ol")));
+    list.append(this.draw(c));
   }
 
   context() {
@@ -347,125 +365,18 @@ export class Widget {
   place(c) {
     if (!this.thread.put(c)) return this.redraw(c.id);
     const parent = this.thread.shownParent(c.id);
-    const li = this.draw(c);
     const under = parent === null ? null : this.items.get(parent);
-    if (!under) {
+    if (under) return this.attach(under, c);
+    const li = this.draw(c);
+    {
       // Where the order puts it among those shown (which "Best" may have left as they were).
       const before = compare(this.order, this.likes(), Date.now());
       const next = [...this.list.children].find((el) => {
         const shown = this.thread.get(/** @type {HTMLElement} */ (el).dataset.id || "");
         return el !== li && shown && before(c, shown) < 0;
       });
-      return void this.list.insertBefore(li, next || null);
+      this.list.insertBefore(li, next || null);
     }
-    let list = /** @type {HTMLOListElement | null} */ (under.querySelector(":scope > ol"));
-    if (!list) under.append((list = h("ol")));
-    list.append(li);
-  }
-
-  /** @param {Frame} frame */
-  receive(frame) {
-    if (this.queue) {
-      if (this.queue.push(frame) > QUEUE_LIMIT) this.resync();
-      return;
-    }
-    if (frame.type === "hello") {
-      setTimeout(() => (this.settle = false), SETTLE_MS);
-      return this.setLocked(!!frame.locked);
-    }
-    // Counts and readers are state, not events: outside the sequence, never a resync.
-    if (frame.type === "reactions") {
-      if (this.reacting.counts(frame.comments || []) && this.settle && this.order === "best") this.resort();
-      this.settle = false;
-      return;
-    }
-    if (frame.type === "presence") {
-      const n = frame.count || 0;
-      this.reading.hidden = n < 2;
-      this.reading.textContent = this.t.reading(n);
-      return;
-    }
-    if (frame.type === "resync") return this.resync();
-    // Outside the thread's sequence: it has no seq, and the events around it go on as they were.
-    if (frame.type === "comment.own") return frame.comment && this.ownOnly(frame.comment);
-    if (typeof frame.seq !== "number") return;
-    const where = this.seq.check(frame.seq);
-    if (where === "seen") return;
-    if (where === "gap") return this.connection.resume();
-    this.seq.advance(frame.seq);
-    this.apply(frame);
-  }
-
-  async resync() {
-    this.queue = [];
-    try {
-      await this.load();
-    } catch (error) {
-      if (!refused(error)) throw error;
-      this.refuse();
-    } finally {
-      const queued = this.queue || [];
-      this.queue = null;
-      for (const frame of queued) this.receive(frame);
-    }
-  }
-
-  /** The reader's own comment that nobody else sees (a shadow-banned author's): shown as any of
-   * their published comments, in its place (a copy already shown is replaced). @param {Comment} c */
-  ownOnly(c) {
-    this.unseen.set(c.id, c);
-    if (this.held.items.delete(c.id)) this.showHeld();
-    this.place(c);
-    this.counted();
-  }
-
-  /** @param {Frame} f */
-  apply(f) {
-    const c = f.comment;
-    switch (f.type) {
-      case "comment.created":
-        if (!c) return;
-        if (this.thread.has(c.id) || this.moderating || this.isMine(c.parent)) this.place(c);
-        else {
-          this.held.hold(c);
-          this.showHeld();
-          // While the reader's own post is in flight this may be its echo: announce after.
-          if (this.writing.posting) this.writing.unannounced = true;
-          else this.say(this.t.fresh(this.held.size));
-        }
-        break;
-      case "comment.edited":
-        if (c && !this.held.update(c) && this.thread.has(c.id)) {
-          this.thread.put(c);
-          this.redraw(c.id);
-        }
-        break;
-      case "comment.removed":
-        if (f.id) this.drop(f.id);
-        break;
-      case "comment.restored":
-      case "comment.approved":
-        if (c) this.place(c);
-        break;
-      case "thread.locked":
-      case "thread.unlocked":
-        this.setLocked(f.type === "thread.locked");
-        break;
-    }
-    this.counted();
-  }
-
-  /** A removal: gone from the held buffer, and from the page (or kept as a tombstone). @param {string} id */
-  drop(id) {
-    this.unseen.delete(id);
-    this.held.drop(id);
-    this.showHeld();
-    const { tombstone, dropped } = this.thread.remove(id, this.moderating);
-    for (const gone of dropped) {
-      this.items.get(gone)?.remove();
-      this.items.delete(gone);
-    }
-    if (tombstone) this.redraw(tombstone);
   }
 
   /** Is this comment the reader's own (so replies to it show at once)? @param {string | null | undefined} id */
@@ -473,26 +384,10 @@ export class Widget {
     return !!id && (id in remembered.own() || wrote(this.thread.get(id), false, this.me?.key));
   }
 
-  showHeld() {
-    this.fresh.hidden = !this.held.size;
-    this.fresh.textContent = this.t.fresh(this.held.size);
-  }
-
-  /** Show the held comments in their places and move focus to the first of them. */
-  reveal() {
-    const shown = this.held.take();
-    for (const c of shown) this.place(c);
-    // The reader asked for a change: the thread may settle into its order now.
-    this.resort();
-    this.showHeld();
-    this.counted();
-    const first = shown[0] && this.items.get(shown[0].id);
-    if (first) /** @type {HTMLElement} */ (first.firstChild).focus();
-  }
-
   counted() {
-    this.heading.textContent = this.t.count(this.thread.count());
+    this.heading.textContent = this.t.count(this.moderating ? this.thread.count() : this.total);
     this.empty.hidden = this.items.size > 0 || this.held.size > 0;
+    this.pages.show();
   }
 
   /** @param {boolean} locked */
@@ -511,9 +406,12 @@ export class Widget {
     this.live.textContent = text;
   }
 
-  /** Scroll to and mark the comment named by `#comment-ID`. */
-  target() {
-    mark(this.root, location.hash, this.items);
+  /** Scroll to and mark the comment named by `#comment-ID`, loading the page that holds it
+   * if no page shown has it. */
+  async target() {
+    const id = named(location.hash);
+    if (id && !this.items.has(id) && !this.pages.whole) await this.events.resync(id);
+    mark(this.root, id, this.items);
   }
 
   /** @param {string} id @param {string} action */
@@ -521,7 +419,7 @@ export class Widget {
     try {
       if (action === "reply") return this.writing.reply(id);
       if (action === "edit") return this.writing.edit(id);
-      if (action === "report") return report(this, id);
+      if (action === "report") return (await reportForm(this.base))(this, id);
       if (action === "delete") await this.writing.remove(id);
       this.counted();
     } catch (error) {

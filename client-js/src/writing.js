@@ -86,7 +86,7 @@ export class Writing {
       if (form === this.inline) this.closeInline();
       w.place(answer.comment);
       // Its echo may have come over the socket first and been held as someone else's comment.
-      if (w.held.items.delete(answer.comment.id)) w.showHeld();
+      if (w.held.items.delete(answer.comment.id)) w.events.showHeld();
       w.counted();
       const li = w.items.get(answer.comment.id);
       if (li) /** @type {HTMLElement} */ (li.firstChild).focus();
@@ -142,6 +142,6 @@ export class Writing {
     if (!this.w.mine(id) || !confirm(this.w.t.sure)) return;
     await this.w.api.remove(id, own?.token);
     remembered.setOwn(id, null);
-    this.w.drop(id);
+    this.w.events.drop(id);
   }
 }

@@ -16,6 +16,7 @@ from typing import Any
 
 from server.accounts.ports import Account, SignIn
 from server.errors import Unauthenticated
+from server.language.text import Text
 
 HMAC_ALGORITHMS = ["HS256"]
 KEY_ALGORITHMS = ["RS256", "ES256"]
@@ -70,7 +71,7 @@ def claims(token: str, sign_in: SignIn, key: Any) -> dict[str, Any]:
             options={"require": required},
         )
     except jwt.ExpiredSignatureError:
-        raise SignInRefused("The sign-in token has expired: sign in again") from None
+        raise SignInRefused(Text("sign_in.expired")) from None
     except jwt.ImmatureSignatureError:
         raise SignInRefused("The sign-in token is not valid yet (check the clocks)") from None
     except jwt.InvalidAudienceError:

@@ -32,7 +32,7 @@ COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
     "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges, "
-    "author_address, shadow"
+    "author_address, shadow, lang"
 )
 _NAMES = [name.strip() for name in COLUMNS.split(",")]
 
@@ -100,6 +100,7 @@ def record_of(row: Any) -> CommentRecord:
         author_badges=badges_of(row[23]),
         author_address=row[24],
         shadow=bool(row[25]),
+        lang=row[26],
     )
 
 
@@ -132,6 +133,7 @@ def _written(r: CommentRecord) -> tuple[object, ...]:
         badges_text(r.author_badges),
         r.author_address,
         bool(r.shadow),
+        r.lang,
         in_review(r),
         counted(r),
     )

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from server.adapters.postgres_later_migrations import LATER, Migration
 from server.storage import StoreError
 
 # Any constant: the key of the session advisory lock every migrating process takes.
 LOCK_KEY = 0x6C69766574687264  # "livethrd"
 
-Migration = tuple[str, ...]
 # A pooled connection. Generic only in asyncpg-stubs: at runtime PoolConnectionProxy cannot be
 # subscripted.
 if TYPE_CHECKING:
@@ -358,6 +358,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX comments_visible_by_thread ON comments "
         "(site, thread, created_at, id COLLATE \"C\") WHERE status = 'visible'",
     ),
+    *LATER,
 )
 
 LATEST = len(MIGRATIONS)

@@ -38,7 +38,7 @@ _COMMENT_COLUMNS = (
     "id, site, thread, parent, author_name, author_email, author_url, body_source, body_html, "
     "status, created_at, edited_at, edit_token_hash, pinned, reason, notify, flag, decided_by, "
     "pending_body_source, pending_body_html, account, author_key, author_avatar, author_badges, "
-    "author_address, shadow"
+    "author_address, shadow, lang"
 )
 
 
@@ -92,6 +92,7 @@ def _record(row: Any) -> CommentRecord:
         author_badges=badges_of(row[23]),
         author_address=row[24],
         shadow=bool(row[25]),
+        lang=row[26],
     )
 
 
@@ -123,6 +124,7 @@ def _values(r: CommentRecord) -> tuple[object, ...]:
         badges_text(r.author_badges),
         r.author_address,
         int(r.shadow),
+        r.lang,
     )
 
 
@@ -239,8 +241,8 @@ def update_comment(conn: sqlite3.Connection, record: CommentRecord) -> None:
         "body_source = ?, body_html = ?, status = ?, created_at = ?, edited_at = ?, "
         "edit_token_hash = ?, pinned = ?, reason = ?, notify = ?, flag = ?, decided_by = ?, "
         "pending_body_source = ?, pending_body_html = ?, account = ?, author_key = ?, "
-        "author_avatar = ?, author_badges = ?, author_address = ?, shadow = ?, in_review = ?, "
-        "counted = ? "
+        "author_avatar = ?, author_badges = ?, author_address = ?, shadow = ?, lang = ?, "
+        "in_review = ?, counted = ? "
         "WHERE id = ? AND site = ? AND thread = ?",
         (*_written(record)[3:], record.id, record.site, record.thread),
     )

@@ -175,6 +175,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # without walking its held and removed ones (a thread's use comments_by_thread).
         "CREATE INDEX comments_visible ON comments (site, created_at, id) WHERE status = 'visible'",
     ),
+    (
+        # 20: the language the author's request asked for (issue 17, server/language), in which
+        # their reply and confirmation mails are written; comments from before it are English.
+        "ALTER TABLE comments ADD COLUMN lang TEXT NOT NULL DEFAULT 'en'",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from server.errors import Invalid, Throttled
+from server.language.text import Text
 from server.limits import Addresses, Buckets, MemoryBuckets, Rate
 from server.memo import Memo
 from server.model import CommentRecord, Moderator, ThreadKey
@@ -138,8 +139,8 @@ class Automod:
         _refuse_banned(new.body, rules)
         if rule.found(new.name, rules.banned):
             raise Invalid(
-                "Your name contains words this site does not allow",
-                {"author.name": "Please choose another name"},
+                Text("name.words"),
+                {"author.name": Text("name.choose_another")},
             )
         author = self._author(new.site, new.email, new.name)
         await self._check_velocity(new.site, rules, author, poster.address)
@@ -200,12 +201,8 @@ class Automod:
                 f"velocity:{site}\n{what}\n{rate}\n{key}", Rate.parse(rate)
             )
             if wait:
-                who = "under this name" if what == "author" else "from your address"
-                raise Throttled(
-                    f"You are posting too fast {who} on this site; "
-                    f"please wait {max(1, round(wait))} seconds",
-                    wait,
-                )
+                key = "rate.author" if what == "author" else "rate.address"
+                raise Throttled(Text(key, seconds=max(1, round(wait))), wait)
 
     def _author(self, site: str, email: str | None, name: str) -> str:
         # The email when given (a person's stable handle), else the name as a skeleton, so
@@ -240,6 +237,6 @@ def _refuse_banned(body: str, rules: Rules) -> None:
     banned = rule.found(body, rules.banned)
     if banned:
         raise Invalid(
-            "Your comment contains words this site does not allow",
-            {"body": f"Please remove: {', '.join(banned)}"},
+            Text("body.words"),
+            {"body": Text("body.remove_words", words=", ".join(banned))},
         )

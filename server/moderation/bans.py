@@ -29,6 +29,7 @@ import msgspec
 from server import channels, events
 from server.bus import Bus
 from server.errors import Forbidden, Invalid, NotFound
+from server.language.text import Moment, Text
 from server.model import CommentRecord, Moderator, PublicComment, public
 from server.moderation.ports import AuditEntry, AuditLog, Ban, BanKey, BanMode, Bans
 from server.threads.ports import CommentReads
@@ -133,9 +134,9 @@ async def screen(
     if ban is None or ban.mode == "shadow":
         return ban
     if ban.mode == "suspend" and ban.until is not None:
-        when = _moment(ban.until).strftime("%-d %b %Y, %H:%M UTC")
-        raise Banned(f"You are suspended from commenting here until {when}")
-    raise Banned("You are banned from commenting here")
+        # The end is written as the reader's language writes dates (server/language/dates.py).
+        raise Banned(Text("ban.suspended", until=Moment(ban.until)))
+    raise Banned(Text("ban.banned"))
 
 
 def as_shown_to_author(record: CommentRecord) -> PublicComment:

@@ -24,6 +24,7 @@ from server import channels, events
 from server.bus import Bus
 from server.channels import EVERYONE
 from server.errors import Conflict, NotFound, Throttled
+from server.language.text import Text
 from server.model import ThreadKey
 from server.reactions.ports import CommentReactions, ReactionChange, ReactionKind, Reactions
 from server.storage import StoreUnavailable
@@ -92,11 +93,11 @@ class Reacting:
         """Set or clear a reader's reaction on a published comment; its counts once durable."""
         found = await self._reads.get(comment_id)
         if found is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         if found.status != "visible":
-            raise Conflict("Only a published comment takes reactions")
+            raise Conflict(Text("comment.react_published"))
         if len(self._queue) >= self._limit:
-            raise Throttled("Too many reactions right now; try again in a moment", 1.0)
+            raise Throttled(Text("rate.reactions_now"), 1.0)
         change = ReactionChange(
             site=found.site,
             thread=found.thread,

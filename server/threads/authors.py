@@ -16,6 +16,7 @@ import msgspec
 
 from server.accounts.readers import Readers, SignedIn
 from server.errors import Invalid, Unauthenticated
+from server.language.text import Text
 from server.memo import Memo
 from server.model import Moderator
 from server.names import impersonates
@@ -51,11 +52,11 @@ class Authors:
             )
         elif self._readers is not None and moderator is None:
             if await self._readers.policy(new.site) == "accounts":
-                raise Unauthenticated("Sign in to comment on this site")
+                raise Unauthenticated(Text("sign_in.required"))
             if await self._readers.name_taken(new.site, new.name):
                 raise Invalid(
-                    "This name is taken",
-                    {"author.name": "A signed-in reader goes by this name; please choose another"},
+                    Text("name.taken"),
+                    {"author.name": Text("name.taken_field")},
                 )
         await self._check_name(new.name, new.site, moderator)
         return new
@@ -81,8 +82,8 @@ class Authors:
             found.update(signed_in.account.roles)
         elif named:
             raise Invalid(
-                "This name is reserved",
-                {"author.name": "This is the article's author's name; please choose another"},
+                Text("name.reserved"),
+                {"author.name": Text("name.reserved_author")},
             )
         return tuple(badge for badge in BADGES if badge in found)
 
@@ -92,6 +93,6 @@ class Authors:
             protected = [n for n in protected if n != poster.name]
         if impersonates(name, [*protected, *RESERVED_NAMES]):
             raise Invalid(
-                "This name is reserved",
-                {"author.name": "This name is reserved on this site; please choose another"},
+                Text("name.reserved"),
+                {"author.name": Text("name.reserved_field")},
             )

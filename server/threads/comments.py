@@ -18,6 +18,7 @@ from server import channels, events
 from server.accounts.readers import Readers, SignedIn
 from server.bus import Bus
 from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.language.text import Text
 from server.memo import Memo
 from server.model import (
     ANONYMOUS,
@@ -139,6 +140,7 @@ class Comments:
             author_avatar=None if signed_in is None else signed_in.account.avatar,
             author_address=poster.address,
             shadow=shadow is not None,
+            lang=new.lang,
         )
         payload: bytes | None = None
         async with self._threads.transaction(new.key) as tx:
@@ -150,7 +152,7 @@ class Comments:
                     return earlier
             state = await tx.state()
             if state.locked:
-                raise Conflict("This thread is locked: new comments are closed")
+                raise Conflict(Text("thread.locked"))
             # The byline is the thread's: known, like the lock, only inside its transaction.
             badges = self._authors.badges(new, moderator, signed_in, state.byline)
             record = msgspec.structs.replace(record, author_badges=badges)
@@ -165,8 +167,8 @@ class Comments:
                     parent.status == "pending" and not (parent.shadow and record.shadow)
                 ):
                     raise Invalid(
-                        "The comment you are replying to does not exist in this thread",
-                        {"parent": "The comment you are replying to does not exist"},
+                        Text("comment.parent_missing"),
+                        {"parent": Text("comment.parent_missing_field")},
                     )
             await tx.insert_comment(record)
             decided = audit.of_verdict(record, verdict)
@@ -213,7 +215,7 @@ class Comments:
         async with self._threads.transaction(found.key) as tx:
             current = await self._current(tx, comment_id)
             if current.status not in ("visible", "pending"):
-                raise Conflict("This comment was removed and can no longer be edited")
+                raise Conflict(Text("comment.removed_no_edit"))
             updated = edits.revised(current, body, verdict, held=held, now=self._clock())
             payload = await edits.store(tx, current, updated)
         await self._publish(found.key, payload)
@@ -324,13 +326,13 @@ class Comments:
     async def _current(self, tx: Transaction, comment_id: str) -> CommentRecord:
         record = await tx.comment(comment_id)
         if record is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         return record
 
     async def _comment_of_site(self, comment_id: str, site: str) -> CommentRecord:
         record = await self._comments.get(comment_id)
         if record is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         if record.site != site:
             raise Forbidden("Your moderator token is for another site")
         return record
@@ -348,7 +350,7 @@ class Comments:
             return await self._comment_of_site(comment_id, moderator.site)
         record = await self._comments.get(comment_id)
         if record is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         own = (
             signed_in is not None
             and record.account is not None
@@ -357,10 +359,10 @@ class Comments:
         if not own and (
             edit_token is None or not token_matches(edit_token, record.edit_token_hash)
         ):
-            raise Forbidden("Only the author (with the edit token) or a moderator may do this")
+            raise Forbidden(Text("comment.author_only"))
         if self._clock() - record.created_at > self._edit_window:
             minutes = round(self._edit_window / 60)
-            raise Forbidden(f"Comments can be changed only within {minutes} minutes of posting")
+            raise Forbidden(Text("comment.edit_window", minutes=minutes))
         return record
 
     async def _publish(self, key: ThreadKey, payload: bytes | None) -> None:

@@ -18,7 +18,7 @@ from typing import get_args
 
 import msgspec
 
-from server.errors import Invalid, NotFound
+from server.errors import Invalid
 from server.model import PageOrder, PublicComment, ThreadPage, ThreadSnapshot
 from server.threads.ranking import best
 
@@ -95,18 +95,19 @@ def page(
     likes: dict[str, int] | None = None,
     now_ms: int = 0,
 ) -> ThreadPage:
-    """The page after the `after` cursor (the first without one), or the one holding `around`."""
+    """The page after the `after` cursor (the first without one), or the one holding `around`
+    (the first if readers cannot see that comment)."""
     roots = tree.ordered(order, likes or {}, now_ms)
-    prev: str | None = None
     if around is not None:
+        # A link to a comment readers no longer see (removed, held, never there) opens the
+        # thread at its top: the reader followed a link, not asked for an error.
         root = tree.root_of.get(around)
-        if root is None:
-            raise NotFound("No such comment in this thread")
-        start = roots.index(root) // limit * limit
-        if start:
-            prev = _cursor_at(order, roots, start - limit)
+        start = 0 if root is None else roots.index(root) // limit * limit
     else:
         start = _start(order, roots, after)
+    # The page before ends where this one begins; near the top it may reach into this one (a
+    # keyset cursor starts anywhere), which only repeats comments a widget shows once.
+    prev = _cursor_at(order, roots, max(0, start - limit)) if start else None
     shown = roots[start : start + limit]
     end = start + len(shown)
     snapshot = tree.snapshot

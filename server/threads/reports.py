@@ -18,6 +18,7 @@ from collections.abc import Callable
 import msgspec
 
 from server.errors import Conflict, NotFound
+from server.language.text import Text
 from server.memo import Memo
 from server.model import Moderator
 from server.moderation.ports import Report, ReportReason, Reports, RuleBook
@@ -60,9 +61,9 @@ class Reporting:
     ) -> ReportAnswer:
         found = await self._reads.get(comment_id)
         if found is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         if found.status != "visible":
-            raise Conflict("Only a published comment can be reported")
+            raise Conflict(Text("comment.report_published"))
         report = Report(
             site=found.site,
             thread=found.thread,

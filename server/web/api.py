@@ -13,6 +13,9 @@ from starlette.routing import Route
 from server.accounts.ports import Policy
 from server.accounts.readers import Readers, SignedIn
 from server.errors import Forbidden, Invalid, NotFound, Refusal, Throttled
+from server.language.choice import choose
+from server.language.text import Text
+from server.language.translate import translated, translated_fields
 from server.model import PageOrder, PublicComment, ThreadKey
 from server.moderation.automod import Poster
 from server.sites.ports import Moderators
@@ -168,7 +171,8 @@ class Api:
         with self._comments.claim(key):
             token = auth.account_token(request)
             raw = decode(await limited_body(request, self._max_body), NewComment)
-            new = validate_comment(raw, signed_in=token is not None)
+            # The author's language goes with the comment: their reply mails are written in it.
+            new = validate_comment(raw, signed_in=token is not None, lang=language(request))
             self._guard.check_origin(request, await self._comments.site(new.site))
             moderator = await auth.moderator(request, self._moderators)
             await self._guard.check_post(request, new.key)
@@ -300,7 +304,7 @@ class Api:
             return None
         found = await self._reads.get(request.path_params["id"])
         if found is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         return await self._readers.signed_in(found.site, token)
 
 
@@ -308,13 +312,13 @@ async def limited_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it exceeds `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"Request body over {limit} bytes")
+        raise TooLarge(Text("request.too_large", limit=limit))
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"Request body over {limit} bytes")
+            raise TooLarge(Text("request.too_large", limit=limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -352,13 +356,30 @@ def _thread_query(request: Request) -> ThreadKey:
     )
 
 
+def language(request: Request) -> str:
+    """The language the request asks for (its Accept-Language; the widget sends its own)."""
+    return choose(request.headers.get("accept-language"))
+
+
+# The answer depends on Accept-Language: a cache must not hand one reader's language to another.
+_VARY = {"Vary": "Accept-Language"}
+
+
 async def on_refusal(request: Request, exc: Exception) -> Response:
+    """Every refusal's answer, its reader-facing texts in the request's language (the one place
+    they are translated: server/language/translate.py)."""
     assert isinstance(exc, Refusal)
-    headers = {"Retry-After": exc.retry_after} if isinstance(exc, Throttled) else None
-    return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
+    headers = {**_VARY, "Retry-After": exc.retry_after} if isinstance(exc, Throttled) else _VARY
+    lang = language(request)
+    message, fields = translated(exc.message, lang), translated_fields(exc.fields, lang)
+    return error_response(exc.status, exc.code, message, fields, headers)
 
 
 async def on_request_error(request: Request, exc: Exception) -> Response:
+    """A request the API cannot read (400) or whose values are wrong (422), translated as
+    refusals are."""
     assert isinstance(exc, RequestError)
     code = "malformed" if exc.status == 400 else "invalid"
-    return error_response(exc.status, code, exc.message, exc.fields)
+    lang = language(request)
+    message, fields = translated(exc.message, lang), translated_fields(exc.fields, lang)
+    return error_response(exc.status, code, message, fields, _VARY)

@@ -49,6 +49,7 @@ from server.web.counts_socket import CountsSocket
 from server.web.feeds import FeedRoutes
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
+from server.web.languages import language_routes
 from server.web.moderation_api import ModerationApi
 from server.web.moderation_socket import ModerationSocket
 from server.web.pages import STATIC, Pages
@@ -182,6 +183,8 @@ def create_app(settings: Settings) -> Starlette:
     moderating = Script(STATIC / "moderate.js", "moderate")
     # Index pages' live comment counts (client-js/src/counts.js), without the widget.
     counter = Script(STATIC / "counts.js", "counts")
+    # The report form: the widget loads it on a reader's first report (client-js/src/reporting.js).
+    report_form = Script(STATIC / "report.js", "report")
     pages = Pages(store, bus, runner, widget_url=script.url, moderate_url=moderating.url)
     unsubscribe = Unsubscribe(store, settings.secret)
     confirm = Confirm(store, settings.secret)
@@ -233,6 +236,8 @@ def create_app(settings: Settings) -> Starlette:
             *script.routes(),
             *moderating.routes(),
             *counter.routes(),
+            *report_form.routes(),
+            *language_routes(STATIC),
             *unsubscribe.routes(),
             *confirm.routes(),
             *feeds.routes(),

@@ -14,6 +14,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import events
 from server.errors import Refusal
+from server.language.choice import choose
+from server.language.translate import translated
 from server.validation import RequestError
 
 POLICY = 1008
@@ -29,7 +31,9 @@ def error_code(exc: RequestError | Refusal) -> str:
 
 
 async def refuse(ws: WebSocket, code: str, message: str, close_code: int) -> None:
-    """Say why in an `error` frame (if the peer still listens), then close with `close_code`."""
+    """Say why in an `error` frame (if the peer still listens), then close with `close_code`;
+    a reader-facing message in the handshake's Accept-Language (the browser's own)."""
+    message = translated(message, choose(ws.headers.get("accept-language")))
     frame = events.encode(events.Error(code=code, message=message)).decode()
     with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         await ws.send_text(frame)

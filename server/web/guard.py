@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 
 from server.errors import Refusal, Throttled
+from server.language.text import Text
 from server.limits import Addresses, Buckets, Concurrency, MemoryBuckets, Rate
 from server.model import Site, ThreadKey
 from server.settings import Settings
@@ -190,13 +191,13 @@ class Guard:
             return
         by_address, by_thread, by_site = self._post_rates
         for rate, key, what in (
-            (by_address, f"post:address:{self._key(conn)}", "from your address"),
-            (by_thread, f"post:thread:{thread.site}\n{thread.thread}", "on this article"),
-            (by_site, f"post:site:{thread.site}", "on this site"),
+            (by_address, f"post:address:{self._key(conn)}", "rate.posts_address"),
+            (by_thread, f"post:thread:{thread.site}\n{thread.thread}", "rate.posts_thread"),
+            (by_site, f"post:site:{thread.site}", "rate.posts_site"),
         ):
             wait = await self._buckets.take(key, rate)
             if wait:
-                raise RateLimited(f"Too many comments {what}; try again shortly", wait)
+                raise RateLimited(Text(what), wait)
 
     async def check_reaction(self, conn: HTTPConnection) -> None:
         """Refuse (RateLimited) a reaction over the address's rate."""
@@ -204,7 +205,7 @@ class Guard:
             return
         wait = await self._buckets.take(f"react:address:{self._key(conn)}", self._react_rate)
         if wait:
-            raise RateLimited("Too many reactions from your address; try again shortly", wait)
+            raise RateLimited(Text("rate.reactions_address"), wait)
 
     async def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
         """Hold one of this address's socket places while a websocket is open; returns the
@@ -214,9 +215,9 @@ class Guard:
         key = self._key(conn)
         wait = await self._buckets.take(f"connect:address:{key}", self._connect_rate)
         if wait:
-            raise RateLimited("Too many new connections from your address", wait)
+            raise RateLimited(Text("rate.connections_new"), wait)
         if not self._open.enter(key):
-            raise RateLimited("Too many open connections from your address", 60.0)
+            raise RateLimited(Text("rate.connections_open"), 60.0)
         return functools.partial(self._open.leave, key)
 
     def address(self, conn: HTTPConnection) -> str:

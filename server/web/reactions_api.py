@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from server.accounts.readers import Readers
 from server.errors import NotFound
+from server.language.text import Text
 from server.limits import Addresses
 from server.reactions.ports import ReactionKind
 from server.reactions.reacting import Reacting
@@ -87,7 +88,7 @@ class ReactionsApi:
         wanted = decode(await limited_body(request, BODY_MAX), ReactionRequest)
         found = await self._reads.get(request.path_params["id"])
         if found is None:
-            raise NotFound("No such comment")
+            raise NotFound(Text("comment.not_found"))
         self._guard.check_origin(request, await self._comments.site(found.site))
         await self._guard.check_reaction(request)
         reader = await self._reader(request, found.site)

@@ -35,7 +35,9 @@ def error_response(
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = ErrorBody(error=code, message=message, fields=fields or {})
+    # Plain strs: msgspec encodes no str subclass (a message `Text` not yet translated).
+    plain = {name: str(text) for name, text in (fields or {}).items()}
+    body = ErrorBody(error=code, message=str(message), fields=plain)
     return json_response(body, status, headers)
 
 

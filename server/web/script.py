@@ -41,9 +41,11 @@ class _Form:
 class Script:
     """Serves one static script at a stable and a versioned URL."""
 
-    def __init__(self, path: Path, name: str = "embed") -> None:
+    def __init__(self, path: Path, name: str = "embed", version: str | None = None) -> None:
+        """`version`: the one to serve under, when it is shared with other files (else the
+        start of this file's SHA-256)."""
         raw = path.read_bytes()
-        self.version = hashlib.sha256(raw).hexdigest()[:12]
+        self.version = version or hashlib.sha256(raw).hexdigest()[:12]
         self._name = name
         tag = self.version
         # Brotli first: where a client takes both, it is the smaller.

@@ -65,12 +65,17 @@ async def test_a_report_needs_details_for_other_and_reaches_the_queue(
 ) -> None:
     """ "Other" without details is refused in the form; with them the reader is thanked and the
     moderators' queue shows the comment with "1 report: other (…)"; one's own comment offers
-    no Report."""
+    no Report. The form's script (report.js) is fetched on the first Report, not before."""
     cid = await post(server.http, "Something to report")
     async with open_tab(browser) as moderator:
         queue = await moderate(moderator, server.http, await moderator_token(settings))
         reader = page.page
+        scripts: list[str] = []
+        reader.on(
+            "request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None
+        )
         await open_demo(page, server.http, SEED_COUNT + 1)
+        assert not [url for url in scripts if "/report" in url], scripts
         await action(reader, cid, "report").click()
         form = report_form(reader, cid)
         # The first reason is chosen and focused: the keyboard goes on from there.
@@ -80,6 +85,7 @@ async def test_a_report_needs_details_for_other_and_reaches_the_queue(
         await expect(form.get_by_role("alert")).to_have_text("Please say what is wrong with it.")
         await expect(form.get_by_label("Details")).to_be_focused()
         await expect(form.get_by_label("Details")).to_have_attribute("aria-invalid", "true")
+        assert [url for url in scripts if "/report" in url] == [f"{server.http}/report.js"]
         await item(reader, cid).screenshot(path=artifacts / "report-form.png")
         await form.get_by_label("Details").fill("Off the rails")
         await form.get_by_role("button", name="Send").click()

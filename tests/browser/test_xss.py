@@ -249,6 +249,8 @@ async def test_stored_payloads_stay_inert_live_and_after_reload(
         # From the snapshot (and the server-rendered no-JS copy) rather than live frames.
         await r.reload()
         await expect(r.locator("#lt-heading")).to_have_text(f"{SEED_COUNT + posted} Comments")
+        # More top-level comments than the widget's first page holds: the rest come on asking.
+        await r.locator(".lt-more").click()
         await expect(r.locator(items)).to_have_count(reader_before + posted)
         await m.reload()
         await expect(m.locator(items)).to_have_count(moderator_before + posted)
@@ -302,6 +304,7 @@ async def test_widget_resanitizes_raw_html_from_a_bad_server(
             positions.append(data["seq"])
             seed.update((c["id"], c) for c in data["comments"])
             data["comments"] += [raw_comment(f"s{i:02d}", html, i) for i, html in enumerate(raw)]
+            data["count"] += len(raw)
             await route.fulfill(response=response, json=data)
 
         opened = asyncio.Event()

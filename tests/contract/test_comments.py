@@ -322,3 +322,23 @@ async def test_recent_of_a_thread_keeps_to_that_thread(storage: Storage) -> None
     assert [r.id for r in await storage.comments.recent(SITE, "t1", 1)] == ["new"]
     assert [r.id for r in await storage.comments.recent(SITE, "t2", 50)] == ["elsewhere"]
     assert await storage.comments.recent(SITE, "nowhere", 50) == []
+
+
+async def test_a_comments_language_round_trips_and_stays_private(storage: Storage) -> None:
+    """The author's language (`lang`) is stored, read back by every read, kept by an update,
+    "en" when not given, and left out of the readable form as the other private fields are."""
+    german = msgspec.structs.replace(record("l1"), lang="de")
+    await post(storage, german)
+    await post(storage, record("l2"))
+    assert (await storage.comments.get("l1")) == german
+    assert (await storage.comments.get("l2")) == record("l2")
+    assert record("l2").lang == "en"
+    _, full = await storage.comments.of_thread(T1)
+    assert {r.id: r.lang for r in full} == {"l1": "de", "l2": "en"}
+    found = await storage.comments.get_many(["l1", "l2"])
+    assert (found["l1"].lang, found["l2"].lang) == ("de", "en")
+    async with storage.threads.transaction(T1) as tx:
+        await tx.update_comment(msgspec.structs.replace(german, pinned=True))
+    assert (await storage.comments.get("l1")) == msgspec.structs.replace(german, pinned=True)
+    _, shown = await storage.comments.readable(T1)
+    assert {r.lang for r in shown} == {"en"}

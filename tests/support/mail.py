@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 
-from tests.support.clients import WAIT
+from server.settings import Settings
+from tests.support.clients import WAIT, provision
 from tests.support.redis_server import free_port
+from tests.support.server import Running, serve
 
 
 @dataclass
@@ -80,3 +83,19 @@ def text_of(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     assert body is not None
     return str(body.get_content())
+
+
+@asynccontextmanager
+async def mailing_server(
+    settings: Settings, smtp_port: int
+) -> AsyncIterator[tuple[Running, httpx.AsyncClient]]:
+    """A real server (provisioned) whose in-process notifications worker mails through
+    `smtp_port`, with an HTTP client on it."""
+    web = free_port()
+    settings = settings.replace(smtp_port=smtp_port, public_url=f"http://127.0.0.1:{web}")
+    await provision(settings)
+    async with (
+        serve(settings, port=web) as server,
+        httpx.AsyncClient(base_url=server.http, timeout=WAIT) as http,
+    ):
+        yield server, http

@@ -24,6 +24,9 @@ nothing else until the link in it is followed:
   for an address that never agreed to mail.
 
 Changing the signing secret changes every key: addresses then confirm again.
+
+The mail is written in the language of the comment that asked for it (the language its
+author's request asked for, server/language), English by default.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from email.policy import EmailPolicy
 from email.utils import formatdate
 from urllib.parse import urlencode
 
+from server.language.supported import DEFAULT
+from server.language.text import Text
 from server.limits import Rate
 from server.settings import Settings
 from workers.notifications.ports import Addresses
@@ -81,26 +86,28 @@ def compose_confirmation(
     secret: str,
     message_id: str,
     policy: EmailPolicy,
+    lang: str = DEFAULT,
 ) -> EmailMessage:
-    """The confirmation mail: the site's name and the link, nothing anyone else wrote."""
+    """The confirmation mail, in `lang`: the site's name and the link, nothing anyone else
+    wrote."""
     link = confirm_url(base_url, secret, address_key(secret, recipient))
     mail = EmailMessage(policy=policy)
     mail["From"] = sender
     mail["To"] = recipient
-    mail["Subject"] = f"Confirm reply notifications from {site}"
+    mail["Subject"] = Text("mail.confirm.subject", site=site).in_language(lang)
     mail["Date"] = formatdate()
     mail["Message-ID"] = message_id
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(
-        f"Someone left a comment on {site} with this email address and asked to be emailed "
-        "when somebody replies.\n"
+        f"{Text('mail.confirm.asked', site=site).in_language(lang)}\n"
         "\n"
-        "If that was you, confirm this address to get those emails:\n"
+        f"{Text('mail.confirm.if_you').in_language(lang)}\n"
         f"{link}\n"
         "\n"
-        "If it was not you, ignore this mail: nothing will be sent to this address unless the "
-        "link is followed.\n"
+        f"{Text('mail.confirm.if_not').in_language(lang)}\n"
     )
+    # After set_content, which replaces every Content-* header.
+    mail["Content-Language"] = lang
     return mail
 
 
@@ -128,10 +135,13 @@ class Confirmations:
         state = await self._addresses.get(address_key(secret, address))
         return state is not None and state.confirmed_at is not None
 
-    async def ask(self, secret: str, address: str, site: str, position: int) -> bool:
-        """Send `address` a confirmation mail unless it is confirmed already or a limit says
-        not now; whether one was sent. `position`, the log entry that asked, makes the
-        Message-ID the same if this entry is handled again (a worker that died after the send)."""
+    async def ask(
+        self, secret: str, address: str, site: str, position: int, lang: str = DEFAULT
+    ) -> bool:
+        """Send `address` a confirmation mail (in `lang`, the asking comment's language) unless
+        it is confirmed already or a limit says not now; whether one was sent. `position`, the
+        log entry that asked, makes the Message-ID the same if this entry is handled again (a
+        worker that died after the send)."""
         key = address_key(secret, address)
         state = await self._addresses.get(key)
         if state is not None and state.confirmed_at is not None:
@@ -154,6 +164,7 @@ class Confirmations:
             secret=secret,
             message_id=f"<confirm-{position}.{key[:16]}@livethread>",
             policy=self._policy,
+            lang=lang,
         )
         await self._send(mail)
         # Recorded after the SMTP server took it, as reply mails are.

@@ -23,6 +23,9 @@ parent's id under the configured secret (or one kept in the database). It is als
 `List-Unsubscribe` header, on one line and never encoded (see `MailPolicy`), with
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
 
+The mail is written in the recipient's language: the one their request asked for when they
+posted the comment that asked for reply mail (`CommentRecord.lang`, server/language).
+
 Only confirmed addresses are mailed (double opt-in, workers/notifications/confirmations.py): a
 comment that asks for reply mail with an address not yet confirmed sends that address one
 confirmation mail (within limits), and replies to it are not mailed until the address is confirmed.
@@ -42,6 +45,8 @@ import msgspec
 
 # The link rule is the feeds' too (written once there); named here as it always was.
 from server.feeds.links import comment_url as comment_url
+from server.language.supported import supported
+from server.language.text import Text
 from server.model import CommentRecord, ThreadMeta
 from server.settings import Settings
 from server.storage import Secrets
@@ -126,7 +131,9 @@ def compose(
     meta: ThreadMeta | None = None,
 ) -> EmailMessage:
     """The notification mail about `reply` for the author of `parent`, in the thread `meta`
-    names (its title and article; the thread id and this server's page without them)."""
+    names (its title and article; the thread id and this server's page without them), in the
+    language `parent` was posted in."""
+    lang = supported(parent.lang)
     meta = meta or ThreadMeta()
     title = thread_title(meta, reply.thread)
     link = comment_url(base_url, reply, meta.url)
@@ -134,23 +141,25 @@ def compose(
     mail = EmailMessage(policy=POLICY)
     mail["From"] = sender
     mail["To"] = recipient
-    mail["Subject"] = f"New reply on {title}"
+    mail["Subject"] = Text("mail.reply.subject", title=title).in_language(lang)
     mail["Date"] = formatdate(reply.created_at)
     mail["Message-ID"] = message_id(reply.id, recipient)
     mail["List-Unsubscribe"] = f"<{unsubscribe}>"
     mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(
-        f"{reply.author_name} replied to your comment on {title}:\n"
+        f"{Text('mail.reply.intro', author=reply.author_name, title=title).in_language(lang)}\n"
         "\n"
         f"{reply.body_source}\n"
         "\n"
-        f"Read it: {link}\n"
+        f"{Text('mail.reply.read', link=link).in_language(lang)}\n"
         "\n"
         "--\n"
-        "You get this mail because you asked to be notified of replies to your comment.\n"
-        f"Stop these mails: {unsubscribe}\n"
+        f"{Text('mail.reply.why').in_language(lang)}\n"
+        f"{Text('mail.reply.stop', link=unsubscribe).in_language(lang)}\n"
     )
+    # After set_content, which replaces every Content-* header.
+    mail["Content-Language"] = lang
     return mail
 
 
@@ -205,7 +214,9 @@ class Notifications:
         secret = await self._signing_secret()
         if reply.notify and reply.author_email:
             # An address asking for reply mail: confirmed once, before anything is mailed to it.
-            await self.confirmations.ask(secret, reply.author_email, reply.site, entry.position)
+            await self.confirmations.ask(
+                secret, reply.author_email, reply.site, entry.position, supported(reply.lang)
+            )
         if reply.parent is None:
             return
         parent = await self._comments.get(reply.parent)
@@ -217,7 +228,9 @@ class Notifications:
         if not await self.confirmations.confirmed(secret, recipient):
             # Not mailed, now or later. Asked again (within the limits), for subscriptions made
             # before confirmation existed, or whose first mail a limit held back.
-            await self.confirmations.ask(secret, recipient, parent.site, entry.position)
+            await self.confirmations.ask(
+                secret, recipient, parent.site, entry.position, supported(parent.lang)
+            )
             return
         if await self._subscriptions.was_notified(reply.id, recipient):
             return
