@@ -23,7 +23,8 @@ POSTGRES_TESTS := tests/test_end_to_end.py tests/test_reliability.py tests/test_
 	tests/test_idempotency.py tests/test_consumer.py tests/test_snapshots.py \
 	tests/test_sign_in.py tests/test_reports.py tests/test_first_time.py tests/test_badges.py \
 	tests/test_bans.py tests/test_reactions.py tests/test_feeds.py tests/test_snapshot_pages.py \
-	tests/test_language_answers.py tests/test_language_mail.py
+	tests/test_language_answers.py tests/test_language_mail.py tests/test_import_workers.py \
+	tests/test_import_live.py tests/test_admin_imports.py
 
 test: setup system-deps lint js-test browser-deps
 	$(BIN)/pytest

@@ -26,7 +26,11 @@ from workers.webhooks.worker import Webhooks
 # The other stores' and buses' adapters (asyncpg, redis, the copy's archives) are imported in the
 # branch that picks them: a process loads only the ones it runs on, which keeps its memory small.
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from server.archive.ports import Archive
+    from server.importing.ports import Source
 
 
 def store_for(settings: Settings) -> Storage:
@@ -68,6 +72,13 @@ def archive_for(store: Storage) -> Archive:
 
     # An in-memory store's archive; anything else is refused there (a StoreError).
     return memory_archive(store)
+
+
+def read_isso(path: Path) -> Source:
+    """Isso's SQLite database, read for `livethread import isso` (an adapter: it opens SQLite)."""
+    from server.adapters.isso_file import read_isso as read
+
+    return read(path)
 
 
 def bus_for(settings: Settings) -> Bus:
@@ -177,3 +188,19 @@ def workers_for(settings: Settings, store: Storage, bus: Bus) -> list[Worker]:
             )
             built.append(Worker(handler=automod, close=automod.aclose))
     return built
+
+
+def backup_sqlite(
+    settings: Settings, target: str, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """`livethread backup`: copy the configured SQLite database, live, to `target`; the pages
+    and bytes written. Only SQLite's adapter may touch its file (tests/test_architecture.py)."""
+    from server.adapters.sqlite_backup import backup
+
+    copied = backup(
+        settings.database.removeprefix("sqlite:///"),
+        target,
+        busy_timeout_ms=round(settings.sqlite_busy_timeout * 1000),
+        progress=progress,
+    )
+    return copied.pages, copied.bytes

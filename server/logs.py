@@ -11,10 +11,16 @@ many it held back, so a flood costs a line per interval, not a line per event.
 
 `config(level)` is a `logging.config.dictConfig` dict: `livethread serve` hands it to uvicorn (as
 `log_config`, applied in every server process), `livethread worker` applies it with `setup`.
+
+`LIVETHREAD_LOG_FORMAT=json` makes every line, the access log's too, one JSON object (`JsonLines`)
+for log pipelines: `time` (UTC, ISO 8601), `level`, `logger`, `message`, the access log's request
+fields, any `extra=` fields, and `exception` with the traceback. A formatter of our own rather
+than python-json-logger: these few lines are all it would do here, without a dependency.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import time
@@ -63,17 +69,53 @@ class RepeatFilter(logging.Filter):
         return True
 
 
-def config(level: str) -> dict[str, Any]:
-    """The dictConfig for a livethread process logging at `level` (e.g. "info")."""
+# What every LogRecord has: anything else on one came from `extra=` and is written out.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn's access lines carry these as their arguments.
+_ACCESS = ("client", "method", "path", "http_version", "status")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record, on one line (newlines in a message are escaped)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        args = record.args
+        if (
+            record.name == "uvicorn.access"
+            and isinstance(args, tuple)
+            and len(args) == len(_ACCESS)
+        ):
+            line.update(zip(_ACCESS, args, strict=True))
+        for name, value in vars(record).items():
+            if name not in _STANDARD and name not in line:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def config(level: str, log_format: str = "text") -> dict[str, Any]:
+    """The dictConfig for a livethread process logging at `level` (e.g. "info"), in
+    `log_format` ("text" or "json")."""
     app_level = level.upper()
+    lines: dict[str, Any] = {"()": JsonLines} if log_format == "json" else {"format": FORMAT}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"repeats": {"()": RepeatFilter}},
         "formatters": {
-            "plain": {"format": FORMAT},
+            "plain": lines,
             # uvicorn's access lines carry their fields as arguments; the same layout.
-            "access": {"format": FORMAT},
+            "access": lines,
         },
         "handlers": {
             "stderr": {
@@ -102,6 +144,7 @@ def config(level: str) -> dict[str, Any]:
     }
 
 
-def setup(level: str) -> None:
-    """Apply `config(level)` to this process (for processes uvicorn does not start)."""
-    logging.config.dictConfig(config(level))
+def setup(level: str, log_format: str = "text") -> None:
+    """Apply `config(level, log_format)` to this process (for processes uvicorn does not
+    start)."""
+    logging.config.dictConfig(config(level, log_format))

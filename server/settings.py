@@ -24,6 +24,7 @@ from server.limits import Rate
 
 PREFIX = "LIVETHREAD_"
 SMTP_TLS = ("none", "starttls", "tls")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -68,6 +69,12 @@ class Settings:
     # Largest HTTP request body accepted (413 above it).
     http_max_bytes: int = 65536
     log_level: str = "info"
+    # "json": every log line (the access log's too) one JSON object, for log pipelines.
+    log_format: str = "text"
+    # Where the processes of one `serve --workers N` keep their metrics for /metrics
+    # (prometheus-client's multiprocess mode, server/metrics.py); None: a fresh temporary
+    # directory made by `serve` when N > 1. Emptied when serve starts: one serve's alone.
+    metrics_dir: str | None = None
     # Seconds a client has to send a whole request head (request line and headers, a
     # websocket handshake too), and then its whole body: a slow or stalled sender holds a
     # descriptor and a parser each, so it gets a 408 (or, mid-response, a close).
@@ -202,6 +209,10 @@ class Settings:
             raise SettingsError(f"{PREFIX}ADDRESS_RETENTION_DAYS must be more than 0")
         if self.fault is not None and self.fault not in faults.KNOWN:
             raise SettingsError(f"unknown LIVETHREAD_FAULT {self.fault!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"{PREFIX}LOG_FORMAT={self.log_format!r}: choose from {', '.join(LOG_FORMATS)}"
+            )
         if self.smtp_tls not in SMTP_TLS:
             raise SettingsError(
                 f"{PREFIX}SMTP_TLS={self.smtp_tls!r}: choose from {', '.join(SMTP_TLS)}"
@@ -310,5 +321,8 @@ def environment(env_file: str | None = None) -> dict[str, str]:
 
 
 def export(settings: Settings) -> None:
-    """Put settings into this process's environment, where uvicorn's worker processes find them."""
+    """Put settings into this process's environment, where uvicorn's worker processes find them
+    (prometheus-client's multiprocess mode too, which reads its directory from there)."""
     os.environ.update(settings.to_environ())
+    if settings.metrics_dir is not None:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.metrics_dir

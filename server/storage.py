@@ -1,8 +1,8 @@
 """The storage a deployment runs on: one narrow port per concern, bundled.
 
 Each port lives with the room that uses it and states its own guarantee (server/threads,
-server/moderation, server/reactions, server/sites, server/accounts, workers/cursors.py,
-workers/webhooks, workers/notifications).
+server/moderation, server/reactions, server/sites, server/accounts, server/importing,
+workers/cursors.py, workers/webhooks, workers/notifications).
 A store is an adapter per port plus a `Database` that opens and closes them together; the
 composition root builds the bundle and hands each use-case only the ports it needs. Every port
 has an in-memory twin, and `tests/contract/` runs one suite per port against every store.
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from server.accounts.ports import Accounts, SignIns
+from server.importing.ports import ImportedComments, ImportRuns
 from server.moderation.ports import AuditLog, Bans, Expiry, Reports, ReviewQueue, RuleBook
 from server.reactions.ports import Reactions
 from server.sites.ports import Moderators, Sites
@@ -89,6 +90,8 @@ class Storage:
     subscriptions: Subscriptions
     addresses: Addresses
     secrets: Secrets
+    imports: ImportedComments
+    import_runs: ImportRuns
 
     async def open(self) -> None:
         await self.database.open()

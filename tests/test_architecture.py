@@ -48,6 +48,8 @@ FEATURES = (
     "server.accounts",
     "server.reactions",
     "server.feeds",
+    "server.importing",
+    "server.language",
 )
 # The command line's parser and its serve/worker/migrate commands (once `server/cli.py`): the
 # only modules outside the web edge that may import Starlette.

@@ -12,7 +12,7 @@ from server.model import Site
 from server.settings import Settings, SettingsError, environment
 from server.tokens import token_hash
 from server.web.app import store_for
-from tests.support.command import livethread
+from tests.support.command import livethread, migrated
 
 
 def test_two_workers_without_redis_exit_at_once_saying_why() -> None:
@@ -38,7 +38,7 @@ def test_bad_environment_value_is_named() -> None:
 
 def test_site_and_moderator_add_store_only_a_token_hash(tmp_path: Path) -> None:
     """`site add` and `moderator add` work; the printed token is stored only as its hash."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     added = livethread(
         "site", "add", "news", "--origin", "https://news.example", "--database", database
     )
@@ -66,7 +66,7 @@ def test_site_and_moderator_add_store_only_a_token_hash(tmp_path: Path) -> None:
 
 def test_moderator_for_unknown_site_is_refused(tmp_path: Path) -> None:
     """Adding a moderator to a site that does not exist fails with a clear message."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     done = livethread("moderator", "add", "X", "--site", "nowhere", "--database", database)
     assert done.returncode == 2
     assert "no site 'nowhere'" in done.stderr
@@ -79,14 +79,6 @@ def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
     second = livethread("migrate", "--database", database)
     assert first.returncode == 0 and second.returncode == 0
     assert "schema version" in first.stdout and first.stdout == second.stdout
-
-
-def _migrated(path: Path) -> str:
-    """A database made as an operator now must, with `livethread migrate`; its URL."""
-    url = f"sqlite:///{path}"
-    done = livethread("migrate", "--database", url)
-    assert done.returncode == 0, done.stderr
-    return url
 
 
 def _site(database: str, name: str = "news") -> Site | None:
@@ -143,7 +135,7 @@ def test_env_file_overrides_the_environment_and_flags_override_both(tmp_path: Pa
     `--database` on the command line wins over both."""
     databases = {}
     for name in ("file", "environment", "flag"):
-        databases[name] = _migrated(tmp_path / f"{name}.db")
+        databases[name] = migrated(tmp_path / f"{name}.db")
         origin = f"https://{name}.example"
         added = livethread("site", "add", "news", "--origin", origin, "--database", databases[name])
         assert added.returncode == 0, added.stderr
@@ -203,7 +195,7 @@ def test_the_env_file_is_read_as_systemd_reads_it(
 def test_site_add_refuses_an_existing_site_and_changes_nothing(tmp_path: Path) -> None:
     """`site add` on an existing name exits 2 pointing to `site set`; the site keeps its
     origins (it used to be replaced, origins wiped)."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     first = livethread(
         "site", "add", "news", "--origin", "https://news.example", "--database", database
     )
@@ -219,7 +211,7 @@ def test_site_add_refuses_an_existing_site_and_changes_nothing(tmp_path: Path) -
 
 def test_site_set_changes_only_the_options_given(tmp_path: Path) -> None:
     """`site set` changes what it is given and keeps the rest; each run prints the site."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     livethread("site", "add", "news", "--origin", "https://a.example", "--database", database)
 
     def site_set(*args: str) -> str:
@@ -264,7 +256,7 @@ def test_site_set_with_one_bad_value_changes_nothing(
 ) -> None:
     """One bad origin among good ones, or removing one the site does not have: exit 2 naming
     the option, and nothing changes, not even the valid options given with it."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     livethread("site", "add", "news", "--origin", "https://a.example", "--database", database)
     done = livethread("site", "set", "news", *change, "--database", database)
     assert done.returncode == 2
@@ -276,7 +268,7 @@ def test_site_set_with_one_bad_value_changes_nothing(
 
 def test_site_set_and_show_refuse_an_unknown_site(tmp_path: Path) -> None:
     """`site set` and `site show` of a site that does not exist exit 2 saying so; none is made."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     for command in ("set", "show"):
         done = livethread("site", command, "nowhere", "--database", database)
         assert done.returncode == 2
@@ -331,7 +323,7 @@ def test_what_is_not_an_origin_is_refused_with_its_shape(given: str, problem: st
 
 def test_site_add_refuses_a_bad_origin_and_adds_nothing(tmp_path: Path) -> None:
     """`site add --origin news.example.com` exits 2 with the shape to use; no site is made."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     done = livethread(
         "site", "add", "news", "--origin", "https://ok.example", "--origin", "news.example.com",
         "--database", database,
@@ -345,7 +337,7 @@ def test_site_add_refuses_a_bad_origin_and_adds_nothing(tmp_path: Path) -> None:
 def test_moderator_list_shows_names_and_revoke_deletes_the_token(tmp_path: Path) -> None:
     """`moderator list` prints the site's moderators by name and no token; `moderator revoke`
     deletes one's token (which then authenticates nobody) and exits 2 for an unknown one."""
-    database = _migrated(tmp_path / "admin.db")
+    database = migrated(tmp_path / "admin.db")
     assert livethread("site", "add", "news", "--database", database).returncode == 0
     tokens = []
     for name in ("Olaf", "Lisa West"):

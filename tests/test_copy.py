@@ -28,6 +28,7 @@ from server.tokens import token_hash
 from tests.contract.records import post, record
 from tests.support import command
 from tests.support.clients import WAIT, reader
+from tests.support.importing import DATA, import_, with_site
 from tests.support.parts import new_comment, use_cases
 from tests.support.postgres import PostgresServer
 from tests.support.server import serve
@@ -249,6 +250,46 @@ async def test_a_copy_to_postgresql_and_back_is_whole_and_resumable(
     assert returned.tables["reaction_counts"] == before.tables["reaction_counts"]
     await roles_and_badges_kept(back)
     await reactions_kept(back)
+
+
+async def import_runs(url: str) -> list[tuple[str, str, int | None]]:
+    """The site news's import runs at `url`: file, state, comments written."""
+    store = store_for(Settings(database=url))
+    await store.open()
+    try:
+        runs = await store.import_runs.recent("news", 10)
+        return [(r.source_name, r.state, r.summary.comments if r.summary else None) for r in runs]
+    finally:
+        await store.close()
+
+
+async def test_a_copied_deployment_remembers_its_imports_so_a_re_import_adds_nothing(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """An import, then a copy to PostgreSQL: the source ids and the runs are copied (checked
+    with every table), so the same import into the copy adds no comment, and the copy's admin
+    page lists the source's run beside the new one."""
+    source, target = with_site(tmp_path / "source.db"), postgres.database()
+    code, out, err = import_(source, "disqus", DATA / "disqus.xml")
+    assert code == 0 and "imported 8 comments" in out, err
+    before = await summary(source)
+    assert before.tables["imported_comments"].rows == 8
+    assert before.tables["import_runs"].rows == 1
+    code, out, err = copy(source, target)
+    assert code == 0, err
+    assert await summary(target) == before
+
+    code, out, err = import_(target, "disqus", DATA / "disqus.xml")
+    assert code == 0, err
+    assert "imported 0 comments into 0 threads" in out and "8 comments already imported" in out
+    after = await summary(target)
+    assert after.threads == before.threads
+    assert after.tables["comments"] == before.tables["comments"]
+    assert after.tables["imported_comments"] == before.tables["imported_comments"]
+    assert await import_runs(target) == [
+        ("disqus.xml", "finished", 0),
+        ("disqus.xml", "finished", 8),
+    ]
 
 
 @pytest.mark.parametrize("which", ["SOURCE_URL", "TARGET_URL"])

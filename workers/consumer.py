@@ -4,6 +4,7 @@ At least once: a batch's position is committed only after its handlers returned,
 that dies mid-batch handles those events again when it comes back; handlers are idempotent.
 One copy at a time: the worker's lease in the database (renewed as it goes) keeps a second copy
 of the same worker waiting, so no event is handled twice at the same time.
+Imported comments' creation events (`Cursors.passed_over`) are passed over, not handled.
 Woken by the bus: every commit is announced on the `log` channel; when the bus is down the
 worker still finds new events by a slow poll.
 """
@@ -151,8 +152,11 @@ class Consumer:
             self._caught_up_at = self._clock()
             await self._wait()
             return
+        # Imported comments' creation events are years old: no worker acts on them (they are
+        # still passed, so the cursor moves over them).
+        passed = await self._cursors.passed_over(self._cursor, entries[-1].position)
         try:
-            await self._handler.prepare(entries)
+            await self._handler.prepare([e for e in entries if e.position not in passed])
         except Exception:
             self._failures += 1
             first = entries[0].position
@@ -162,6 +166,9 @@ class Consumer:
         done: LogEntry | None = None
         failed = False
         for entry in entries:
+            if entry.position in passed:
+                done = entry
+                continue
             try:
                 await self._handler.handle(entry)
             except Exception:

@@ -22,3 +22,10 @@ class Cursors(Protocol):
     async def advance(self, name: str, owner: str, position: int) -> bool:
         """Commit reader `name`'s position, if `owner` still holds its lease (else False)."""
         ...
+
+    async def passed_over(self, after: int, upto: int) -> set[int]:
+        """The positions in (after, upto] that no worker acts on: the `comment.created` events
+        of imported comments (server/importing), years old, which must not be mailed, posted
+        to webhooks or classified as if just written. The import remembers a comment before it
+        writes its event, so a worker that reads the event always finds it here."""
+        ...

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 import msgspec
 
 from server.accounts.ports import Account, SignIn
+from server.adapters.memory_archive_imports import import_rows, import_writers
 from server.adapters.memory_store import MemoryDatabase
 from server.adapters.memory_tables import EventRow as MemoryEvent
 from server.adapters.memory_tables import SeenAccount, Tables
@@ -130,7 +131,7 @@ class MemoryArchive:
                     comment_id=comment_id, site=k.site, thread=k.thread, version=version
                 )
         else:
-            raise StoreError(f"no table {name!r}")
+            yield from import_rows(t, name)
 
     async def read(self, table: a.Table, after: a.Key | None, limit: int) -> list[a.Row]:
         keyed = sorted(((table.key_of(row), row) for row in self._rows(table)), key=lambda p: p[0])
@@ -166,6 +167,7 @@ class MemoryArchive:
             "reactions": self._reaction,
             "reaction_counts": self._reaction_count,
             "reaction_versions": self._reaction_version,
+            **import_writers(self._tables),
         }
 
     def _need_site(self, site: str) -> None:

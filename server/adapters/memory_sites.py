@@ -20,6 +20,26 @@ class MemorySites:
     async def get(self, name: str) -> Site | None:
         return self._tables.sites.get(name)
 
+    async def all(self) -> list[Site]:
+        return [self._tables.sites[name] for name in sorted(self._tables.sites)]
+
+    async def remove(self, name: str) -> bool:
+        tables = self._tables
+        if tables.sites.pop(name, None) is None:
+            return False
+        # What the SQL stores' ON DELETE CASCADE takes with the site's row.
+        for key in [k for k in tables.tokens if k[0] == name]:
+            del tables.moderators[tables.tokens.pop(key)]
+        for hook in [h for h in tables.webhooks.values() if h.site == name]:
+            del tables.webhooks[hook.id]
+            for delivery in [d for d in tables.deliveries.values() if d.webhook_id == hook.id]:
+                del tables.deliveries[delivery.id]
+        tables.rules.pop(name, None)
+        tables.sign_ins.pop(name, None)
+        for account in [k for k in tables.accounts if k[0] == name]:
+            del tables.accounts[account]
+        return True
+
 
 class MemoryModerators:
     """`Moderators`: one token hash per moderator and site, as the SQLite table's keys allow."""

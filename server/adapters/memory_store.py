@@ -17,6 +17,8 @@ import secrets
 from server.adapters.memory_accounts import MemoryAccounts, MemorySignIns
 from server.adapters.memory_audit import MemoryAuditLog, MemoryReports
 from server.adapters.memory_bans import MemoryBans, MemoryExpiry
+from server.adapters.memory_import_runs import MemoryImportRuns
+from server.adapters.memory_imports import MemoryImportedComments, passed_over
 from server.adapters.memory_moderation import MemoryReviewQueue, MemoryRuleBook
 from server.adapters.memory_notifications import MemoryAddresses, MemorySubscriptions
 from server.adapters.memory_reactions import MemoryReactions
@@ -82,6 +84,9 @@ class MemoryCursors:
         self._tables.cursors[name] = (position, holder, expires)
         return True
 
+    async def passed_over(self, after: int, upto: int) -> set[int]:
+        return passed_over(self._tables, after, upto)
+
 
 def memory_storage() -> Storage:
     """A fresh, empty in-memory store: every port over one set of tables."""
@@ -108,4 +113,6 @@ def memory_storage() -> Storage:
         subscriptions=MemorySubscriptions(tables),
         addresses=MemoryAddresses(tables),
         secrets=MemorySecrets(tables),
+        imports=MemoryImportedComments(tables),
+        import_runs=MemoryImportRuns(tables),
     )

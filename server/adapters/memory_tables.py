@@ -18,6 +18,7 @@ import msgspec
 
 from server.accounts.ports import Account, SignIn
 from server.events import EventType
+from server.importing.ports import ImportRun
 from server.model import CommentRecord, Moderator, Site, ThreadKey, ThreadState
 from server.moderation.ports import AuditEntry, Ban, BanKey, Report
 from server.moderation.rules import Rules
@@ -99,6 +100,11 @@ class Tables:
     reaction_counts: dict[tuple[str, ReactionKind], int] = field(default_factory=dict)
     reaction_versions: dict[str, tuple[ThreadKey, int]] = field(default_factory=dict)
     reacted: dict[ThreadKey, set[str]] = field(default_factory=dict)
+    # Imports: (site, source format, source id) -> comment id; and every such comment id.
+    imported: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    imported_ids: set[str] = field(default_factory=set)
+    # Import runs by id (server/importing/ports.py `ImportRuns`).
+    import_runs: dict[str, ImportRun] = field(default_factory=dict)
     # Each thread's write lock, held by its transaction and by the writes that must not
     # interleave with one (`set_meta`, `unsubscribe`).
     locks: dict[ThreadKey, asyncio.Lock] = field(default_factory=dict)

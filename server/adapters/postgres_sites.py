@@ -44,6 +44,21 @@ class PostgresSites:
         origins = msgspec.json.decode(row[0], type=tuple[str, ...])
         return Site(name=name, origins=origins, premoderate=bool(row[1]))
 
+    async def all(self) -> list[Site]:
+        rows = await self._db.fetch("SELECT name, origins, premoderate FROM sites ORDER BY name")
+        return [
+            Site(
+                name=row[0],
+                origins=msgspec.json.decode(row[1], type=tuple[str, ...]),
+                premoderate=bool(row[2]),
+            )
+            for row in rows
+        ]
+
+    async def remove(self, name: str) -> bool:
+        # Its moderators, rules, webhooks, sign-in and accounts go by ON DELETE CASCADE.
+        return affected(await self._db.execute("DELETE FROM sites WHERE name = $1", name)) == 1
+
 
 class PostgresModerators:
     """`Moderators`: one token hash per moderator and site, unique across every site."""

@@ -30,7 +30,9 @@ from server.adapters.postgres_audit import PostgresAuditLog, PostgresReports
 from server.adapters.postgres_bans import PostgresBans, PostgresExpiry
 from server.adapters.postgres_comments import PostgresCommentReads, PostgresReviewQueue
 from server.adapters.postgres_database import PostgresDatabase
-from server.adapters.postgres_events import PostgresCursors, PostgresEventLog
+from server.adapters.postgres_events import PostgresEventLog
+from server.adapters.postgres_import_runs import PostgresImportRuns
+from server.adapters.postgres_imports import PostgresImportCursors, PostgresImportedComments
 from server.adapters.postgres_notifications import (
     PostgresAddresses,
     PostgresSecrets,
@@ -73,10 +75,12 @@ def postgres_storage(
         moderators=PostgresModerators(db),
         sign_ins=PostgresSignIns(db),
         accounts=PostgresAccounts(db),
-        cursors=PostgresCursors(db),
+        cursors=PostgresImportCursors(db),
         webhooks=PostgresWebhooks(db),
         deliveries=PostgresDeliveries(db),
         subscriptions=PostgresSubscriptions(db),
         addresses=PostgresAddresses(db),
         secrets=PostgresSecrets(db),
+        imports=PostgresImportedComments(db),
+        import_runs=PostgresImportRuns(db),
     )

@@ -120,6 +120,8 @@ class RedisBus:
         self._lock = asyncio.Lock()
         self._publish_failures = 0
         self._next_publish_warning = 0.0
+        # Sessions that came back after losing Redis (for /metrics).
+        self.reconnects = 0
 
     @property
     def connected(self) -> bool:
@@ -321,6 +323,7 @@ class RedisBus:
         self._sessions_ready += 1
         self._attempted.set()
         if down_since is not None:
+            self.reconnects += 1
             logger.info("redis bus: reconnected after %.1fs", time.monotonic() - down_since)
         self._subs.resumed()
 

@@ -180,6 +180,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         # their reply and confirmation mails are written; comments from before it are English.
         "ALTER TABLE comments ADD COLUMN lang TEXT NOT NULL DEFAULT 'en'",
     ),
+    (
+        # 21: imports (issue 18, server/importing): which source comment became which of ours,
+        # so a second import adds nothing and workers pass over what an import wrote.
+        """
+        CREATE TABLE imported_comments (
+            site TEXT NOT NULL,
+            source TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            comment_id TEXT NOT NULL,
+            PRIMARY KEY (site, source, source_id)
+        )
+        """,
+        "CREATE INDEX imported_comments_by_comment ON imported_comments (comment_id)",
+    ),
+    (
+        # 22: import runs (issue 18): each `livethread import`'s totals, progress and summary
+        # (JSON of server.importing.ports.RunSummary, NULL while it runs), for the admin page.
+        """
+        CREATE TABLE import_runs (
+            id TEXT PRIMARY KEY,
+            site TEXT NOT NULL,
+            format TEXT NOT NULL,
+            source_name TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            threads_total INTEGER NOT NULL,
+            comments_total INTEGER NOT NULL,
+            threads_done INTEGER NOT NULL DEFAULT 0,
+            comments_done INTEGER NOT NULL DEFAULT 0,
+            summary TEXT
+        )
+        """,
+        "CREATE INDEX import_runs_by_site ON import_runs (site, started_at)",
+    ),
 )
 
 LATEST = len(MIGRATIONS)

@@ -41,6 +41,23 @@ def site(conn: sqlite3.Connection, name: str) -> Site | None:
     return Site(name=name, origins=origins, premoderate=bool(row[1]))
 
 
+def all_sites(conn: sqlite3.Connection) -> list[Site]:
+    rows = conn.execute("SELECT name, origins, premoderate FROM sites ORDER BY name").fetchall()
+    return [
+        Site(
+            name=row[0],
+            origins=msgspec.json.decode(row[1], type=tuple[str, ...]),
+            premoderate=bool(row[2]),
+        )
+        for row in rows
+    ]
+
+
+def remove_site(conn: sqlite3.Connection, name: str) -> bool:
+    # Its moderators, rules, webhooks, sign-in and accounts go by ON DELETE CASCADE.
+    return conn.execute("DELETE FROM sites WHERE name = ?", (name,)).rowcount == 1
+
+
 def put_moderator(conn: sqlite3.Connection, moderator: Moderator, token_hash: str) -> None:
     if site(conn, moderator.site) is None:
         raise StoreError(f"no site {moderator.site!r} for moderator {moderator.name!r}")
@@ -100,6 +117,12 @@ class SqliteSites:
 
     async def get(self, name: str) -> Site | None:
         return await self._db.read_now(site, name)
+
+    async def all(self) -> list[Site]:
+        return await self._db.read_now(all_sites)
+
+    async def remove(self, name: str) -> bool:
+        return await self._db.write(remove_site, name)
 
 
 class SqliteModerators:

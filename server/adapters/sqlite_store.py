@@ -28,7 +28,9 @@ from server.adapters.sqlite_audit import SqliteAuditLog, SqliteReports
 from server.adapters.sqlite_bans import SqliteBans, SqliteExpiry
 from server.adapters.sqlite_comments import SqliteCommentReads, SqliteReviewQueue
 from server.adapters.sqlite_database import BUSY_TIMEOUT_MS, Durability, SqliteDatabase
-from server.adapters.sqlite_events import SqliteCursors, SqliteEventLog
+from server.adapters.sqlite_events import SqliteEventLog
+from server.adapters.sqlite_import_runs import SqliteImportRuns
+from server.adapters.sqlite_imports import SqliteImportCursors, SqliteImportedComments
 from server.adapters.sqlite_notifications import (
     SqliteAddresses,
     SqliteSecrets,
@@ -69,10 +71,12 @@ def sqlite_storage(
         moderators=SqliteModerators(db),
         sign_ins=SqliteSignIns(db),
         accounts=SqliteAccounts(db),
-        cursors=SqliteCursors(db),
+        cursors=SqliteImportCursors(db),
         webhooks=SqliteWebhooks(db),
         deliveries=SqliteDeliveries(db),
         subscriptions=SqliteSubscriptions(db),
         addresses=SqliteAddresses(db),
         secrets=SqliteSecrets(db),
+        imports=SqliteImportedComments(db),
+        import_runs=SqliteImportRuns(db),
     )

@@ -147,6 +147,27 @@ class ReactionVersionRow(msgspec.Struct, frozen=True, kw_only=True):
     version: int
 
 
+class ImportedRow(msgspec.Struct, frozen=True, kw_only=True):
+    site: str
+    source: str
+    source_id: str
+    comment_id: str
+
+
+class ImportRunRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    site: str
+    format: str
+    source_name: str
+    started_at: float
+    updated_at: float
+    threads_total: int
+    comments_total: int
+    threads_done: int
+    comments_done: int
+    summary: str | None  # JSON of server.importing.ports.RunSummary; None while it runs
+
+
 Row = msgspec.Struct
 Key = tuple[str | int, ...]
 
@@ -192,6 +213,10 @@ BANS = Table("bans", Ban, ("id",))
 REACTIONS = Table("reactions", ReactionRow, ("comment_id", "reader", "kind"))
 REACTION_COUNTS = Table("reaction_counts", ReactionCountRow, ("comment_id", "kind"))
 REACTION_VERSIONS = Table("reaction_versions", ReactionVersionRow, ("comment_id",))
+# Which source comment became which of ours: copied, so a re-import into the copy adds nothing.
+IMPORTED = Table("imported_comments", ImportedRow, ("site", "source", "source_id"))
+# The imports run, for the admin page, as they were (a run still going is copied going).
+IMPORT_RUNS = Table("import_runs", ImportRunRow, ("id",))
 
 # Every table, each after the tables its rows refer to (sites before their moderators, rules,
 # webhooks, sign-in settings and accounts; webhooks before their deliveries; threads before
@@ -218,6 +243,8 @@ TABLES: tuple[Table, ...] = (
     REACTIONS,
     REACTION_COUNTS,
     REACTION_VERSIONS,
+    IMPORTED,
+    IMPORT_RUNS,
 )
 
 

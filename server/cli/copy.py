@@ -5,7 +5,9 @@ first; a SQLite source must exist, a SQLite target is made if it does not. Every
 in batches (`--batch`), with a progress bar on a terminal (one line per table otherwise);
 threads keep their seq and events their position and bytes, so open widgets resume on the
 target without a resync, and the workers' cursors and webhook deliveries go on where they were.
-A row the target already has is left as it is: running the copy again doubles nothing.
+A row the target already has is left as it is: running the copy again doubles nothing. The
+imports' memory of source ids is copied too, so the same import into the copy adds nothing, and
+the import runs the admin page lists.
 
 At the end both stores are read whole and compared (server/archive/copying.py): per table its
 row count and SHA-256, per thread its seq and comment and event counts, and the event log's

@@ -1,7 +1,8 @@
-"""`livethread moderator add|revoke|list`: who may moderate a site.
+"""`livethread moderator add|rotate|revoke|list`: who may moderate a site.
 
 A moderator has one token, kept only as its hash: `add` makes one (replacing the old one, which
-stops working), `revoke` deletes it, `list` shows names, never tokens. A token that stops
+stops working), `rotate` gives an existing moderator a new one (the old one stops working, their
+role stays), `revoke` deletes it, `list` shows names, never tokens. A token that stops
 working must also stop the moderation sockets it opened, on every server process: with
 `--redis` (or LIVETHREAD_REDIS) the command says so on the site's moderators channel and every
 socket checks its token at once; without it, each socket finds out within
@@ -16,14 +17,20 @@ import sys
 from server import channels
 from server.cli.command import Commands, subcommand, with_store
 from server.composition import bus_for
-from server.model import Moderator
 from server.settings import Settings
+from server.sites.administration import (
+    NoSuchModerator,
+    NoSuchSite,
+    add_moderator,
+    revoke_moderator,
+    rotate_moderator,
+)
 from server.storage import Storage
-from server.tokens import new_token, token_hash
 
 
 def register(commands: Commands) -> None:
-    """Add `moderator add`, `moderator revoke` and `moderator list` to the command line."""
+    """Add `moderator add`, `moderator rotate`, `moderator revoke` and `moderator list` to the
+    command line."""
     moderator = commands.add_parser("moderator", help="manage moderators")
     actions = moderator.add_subparsers(required=True)
     add = subcommand(
@@ -33,13 +40,20 @@ def register(commands: Commands) -> None:
         _add,
         "name",
     )
+    rotate = subcommand(
+        actions,
+        "rotate",
+        "give a moderator a new token, printed once (the old one stops working)",
+        _rotate,
+        "name",
+    )
     revoke = subcommand(
         actions, "revoke", "delete a moderator's token (closes their sockets)", _revoke, "name"
     )
     listed = subcommand(actions, "list", "the site's moderators, by name (never tokens)", _list)
-    for parser in (add, revoke, listed):
+    for parser in (add, rotate, revoke, listed):
         parser.add_argument("--site", required=True)
-    for parser in (add, revoke):
+    for parser in (add, rotate, revoke):
         parser.add_argument(
             "--redis", help="Redis URL, to close the old token's open sockets at once"
         )
@@ -71,12 +85,13 @@ async def _announce(settings: Settings, site: str) -> None:
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Storage) -> int:
-        if await store.sites.get(args.site) is None:
-            print(f"livethread: error: no site {args.site!r}; add it first", file=sys.stderr)
+        try:
+            token = await add_moderator(
+                store.sites, store.moderators, args.site, args.name, args.role
+            )
+        except NoSuchSite as exc:
+            print(f"livethread: error: {exc}", file=sys.stderr)
             return 2
-        token = new_token()
-        moderator = Moderator(name=args.name, site=args.site, role=args.role)
-        await store.moderators.put(moderator, token_hash(token))
         # A replaced token stops working now: its sockets too.
         await _announce(settings, args.site)
         print(f"moderator {args.name} of {args.site}; token (shown once, keep it secret):")
@@ -86,13 +101,27 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     return with_store(settings, work)
 
 
+def _rotate(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(store: Storage) -> int:
+        try:
+            token = await rotate_moderator(store.moderators, args.site, args.name)
+        except NoSuchModerator as exc:
+            print(f"livethread: error: {exc}", file=sys.stderr)
+            return 2
+        await _announce(settings, args.site)
+        print(f"new token for moderator {args.name} of {args.site} (shown once, keep it secret):")
+        print(token)
+        return 0
+
+    return with_store(settings, work)
+
+
 def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     async def work(store: Storage) -> int:
-        if not await store.moderators.remove(args.site, args.name):
-            print(
-                f"livethread: error: {args.site!r} has no moderator {args.name!r}",
-                file=sys.stderr,
-            )
+        try:
+            await revoke_moderator(store.moderators, args.site, args.name)
+        except NoSuchModerator as exc:
+            print(f"livethread: error: {exc}", file=sys.stderr)
             return 2
         await _announce(settings, args.site)
         print(f"revoked the token of moderator {args.name} of {args.site}")

@@ -10,8 +10,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 
-from server.cli import audit, bans, copy, moderators, rules, serve, sign_in, sites, threads, users
+from server.cli import (
+    audit,
+    backup,
+    bans,
+    copy,
+    exporting,
+    importing,
+    moderators,
+    rules,
+    serve,
+    sign_in,
+    sites,
+    threads,
+    users,
+)
 from server.errors import Refusal
 from server.settings import Settings, SettingsError, environment
 from server.storage import StoreError
@@ -44,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livethread", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"livethread {_version()}")
     parser.add_argument(
         "--env-file",
         metavar="PATH",
@@ -66,4 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     webhooks.register(commands)
     rules.register(commands)
     copy.register(commands)
+    importing.register(commands)
+    exporting.register(commands)
+    backup.register(commands)
     return parser
+
+
+def _version() -> str:
+    """The installed package's version (as pip knows it)."""
+    try:
+        return metadata.version("livethread")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"

@@ -13,11 +13,10 @@ import msgspec
 
 from server import destinations
 from server.cli.command import Commands, subcommand, with_store
-from server.moderation.rules import CLASSIFIER_KINDS, Rules, RulesError, check
+from server.moderation.rules import CLASSIFIER_KINDS, Rules, RulesError
 from server.settings import Settings
+from server.sites.administration import NoSuchSite, changed_rules, off, site_rules
 from server.storage import Storage
-
-OFF = "off"
 
 
 def register(commands: Commands) -> None:
@@ -70,10 +69,11 @@ def _print(site: str, rules: Rules) -> None:
 
 
 async def _site_rules(store: Storage, site: str) -> Rules | None:
-    if await store.sites.get(site) is None:
-        print(f"livethread: error: no site {site!r}; add it first", file=sys.stderr)
+    try:
+        return await site_rules(store.sites, store.rules, site)
+    except NoSuchSite as exc:
+        print(f"livethread: error: {exc}", file=sys.stderr)
         return None
-    return await store.rules.get(site) or Rules()
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,10 +85,6 @@ def _show(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return with_store(settings, work)
-
-
-def _off(value: str | None) -> str | None:
-    return None if value is None or value.strip().lower() == OFF else value.strip()
 
 
 def _changes(args: argparse.Namespace) -> dict[str, object]:
@@ -107,7 +103,7 @@ def _changes(args: argparse.Namespace) -> dict[str, object]:
             changes[name] = tuple(getattr(args, name))
     for name in ("velocity_author", "velocity_address", "classifier_url", "classifier_key"):
         if getattr(args, name) is not None:
-            changes[name] = _off(getattr(args, name))
+            changes[name] = off(getattr(args, name))
     return changes
 
 
@@ -130,7 +126,7 @@ def _set(args: argparse.Namespace, settings: Settings) -> int:
         if current is None:
             return 2
         try:
-            updated = check(msgspec.structs.replace(current, **changes))
+            updated = changed_rules(current, changes)
         except RulesError as exc:
             print(f"livethread: error: {exc}", file=sys.stderr)
             return 2

@@ -9,8 +9,11 @@ import argparse
 import asyncio
 import contextlib
 import resource
+import shutil
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 from server import demo, logs
 from server.cli.command import Commands, database, subcommand, with_store
@@ -72,6 +75,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         # and migrates it: a database that cannot is refused here in one line (a StoreError,
         # reported by main), not by a traceback from every server process's startup.
         with_store(settings, prepare, create=True)
+    made = None
+    if settings.workers > 1:
+        # /metrics sums this serve's processes from here (server/metrics.py).
+        if settings.metrics_dir is None:
+            made = tempfile.mkdtemp(prefix="livethread-metrics-")
+            settings = settings.replace(metrics_dir=made)
+        else:
+            _empty(Path(settings.metrics_dir))
     export(settings)
     # uvicorn shuts down gracefully on SIGTERM (stop accepting, finish in-flight requests, close
     # sockets with 1012), then raises the signal again for the handler it found installed. With
@@ -82,8 +93,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from server.web.serving import FACTORY, uvicorn_options
 
-    uvicorn.run(FACTORY, factory=True, workers=settings.workers, **uvicorn_options(settings))
+    options = uvicorn_options(settings)
+    options["log_config"] = logs.config(settings.log_level, settings.log_format)
+    try:
+        uvicorn.run(FACTORY, factory=True, workers=settings.workers, **options)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _empty(directory: Path) -> None:
+    """Drop a previous serve's metric files: counters must start from this serve's zero."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -100,7 +124,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     # The same lines as the server processes' (serve hands this to uvicorn as log_config).
-    logs.setup(settings.log_level)
+    logs.setup(settings.log_level, settings.log_format)
 
     async def work(store: Storage) -> int:
         bus = bus_for(settings)

@@ -10,3 +10,7 @@ Modules: `supported` (the twelve), `choice` (Accept-Language), `text` (a message
 `catalogs` (loads `messages/<lang>.py` on first use), `dates` (a moment as each language writes
 it), `translate` (a refusal's texts into a language).
 """
+
+# What other rooms may import; the catalogs' modules are this room's own
+# (tests/test_architecture.py).
+__all__ = ["catalogs", "choice", "dates", "supported", "text", "translate"]

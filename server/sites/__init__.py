@@ -2,4 +2,4 @@
 ports.py; the command line's `site` and `moderator` commands are in server/cli/."""
 
 # What other rooms may import; the rest is this room's own (tests/test_architecture.py).
-__all__ = ["ports"]
+__all__ = ["administration", "ports"]

@@ -16,6 +16,16 @@ class Sites(Protocol):
 
     async def get(self, name: str) -> Site | None: ...
 
+    async def all(self) -> list[Site]:
+        """Every site, by name."""
+        ...
+
+    async def remove(self, name: str) -> bool:
+        """Delete a site with its moderators, rules, webhooks (and their deliveries), sign-in
+        configuration and the accounts seen on it; its threads and comments stay, under its
+        name, and come back with a site of that name. False if there is no such site."""
+        ...
+
 
 class Moderators(Protocol):
     """Who moderates each site, each known by the hash of their one bearer token."""

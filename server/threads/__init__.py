@@ -11,6 +11,8 @@ __all__ = [
     "backlog",
     "comments",
     "counting",
+    # The event log's rules: a publisher's import writes its comments' events through them.
+    "history",
     "hub",
     "meta",
     "pages",

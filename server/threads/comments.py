@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 
 import msgspec
 
-from server import channels, events
+from server import channels, events, metrics
 from server.accounts.readers import Readers, SignedIn
 from server.bus import Bus
 from server.errors import Conflict, Forbidden, Invalid, NotFound
@@ -149,6 +149,7 @@ class Comments:
                     tx, idempotency_key, fingerprint, record.created_at - self._idempotency_ttl
                 )
                 if earlier is not None:
+                    metrics.replayed()
                     return earlier
             state = await tx.state()
             if state.locked:
@@ -181,6 +182,9 @@ class Comments:
                 )
             if idempotency_key is not None:
                 await idempotency.remember(tx, idempotency_key, fingerprint, answer, record, salt)
+            committing = time.perf_counter()
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - committing)
+        metrics.posted(held)
         await self._publish(new.key, payload)
         if record.shadow and record.author_address is not None:
             await own.announce(self._bus, record)
@@ -368,6 +372,7 @@ class Comments:
     async def _publish(self, key: ThreadKey, payload: bytes | None) -> None:
         if payload is None:
             return
+        metrics.committed(key, payload)
         self._after_commit()
         # Readers first; then wake the log's readers (workers), who also poll slowly.
         messages = ((channels.thread(key), payload), (channels.LOG, b""))

@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Coroutine
 from typing import Any
 
-from server import channels, events
+from server import channels, events, metrics
 from server.bus import Bus
 from server.model import ThreadKey
 from server.storage import StoreUnavailable
@@ -141,7 +141,9 @@ class Hub:
 
     def send(self, room: Room, seq: int, payload: bytes, kind: Kind) -> None:
         """Hand a frame to the room's members as they are now (server/threads/fanout.py)."""
-        self._fanout.send(room.outbox, tuple(room.members), seq, payload, kind)
+        members = tuple(room.members)
+        self._fanout.send(room.outbox, members, seq, payload, kind)
+        metrics.handed(room.key, seq, len(members), len(payload), kind == "push")
 
     def readers(self, key: ThreadKey) -> int:
         room = self._rooms.get(key)
@@ -258,6 +260,7 @@ class Hub:
         await self.bus.publish(channel, report)
 
     def _repair(self, room: Room) -> None:
+        metrics.REPAIRS.inc()
         self.spawn(self._catch_up(room), f"repair {room.key}")
 
     async def _catch_up(self, room: Room) -> None:

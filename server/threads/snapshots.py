@@ -22,6 +22,7 @@ from collections import OrderedDict
 
 import msgspec
 
+from server import metrics
 from server.model import (
     PageOrder,
     ThreadKey,
@@ -135,7 +136,9 @@ class Snapshots:
         entry = self._entries.get(key)
         if entry is not None and entry.seq >= seq and entry.meta == meta:
             self._entries.move_to_end(key)
+            metrics.SNAPSHOT_HIT.inc()
             return entry
+        metrics.SNAPSHOT_MISS.inc()
         task = self._building.get(key)
         if task is None:
             task = asyncio.create_task(self._build(key))

@@ -41,6 +41,7 @@ from server.threads.meta import ThreadMetas
 from server.threads.reports import Reporting
 from server.threads.snapshots import Snapshots
 from server.validation import RequestError
+from server.web.admin import Admin
 from server.web.api import Api, on_refusal, on_request_error
 from server.web.auth import ACCOUNT_TOKEN_HEADER
 from server.web.bans_api import BansApi
@@ -50,8 +51,10 @@ from server.web.feeds import FeedRoutes
 from server.web.forwarded import ForwardedHeaders
 from server.web.guard import Guard
 from server.web.languages import language_routes
+from server.web.metrics import Metrics, PostOutcomes
 from server.web.moderation_api import ModerationApi
 from server.web.moderation_socket import ModerationSocket
+from server.web.openapi import OpenApi
 from server.web.pages import STATIC, Pages
 from server.web.reactions_api import READER_KEY_HEADER, ReactionsApi
 from server.web.responses import error_response
@@ -71,7 +74,8 @@ __all__ = ["app_from_environ", "bus_for", "create_app", "store_for"]
 def create_app(settings: Settings) -> Starlette:
     store = store_for(settings)
     # Publishing never holds up an answer: a bounded queue and one task (server/outbox.py).
-    bus = Outbox(bus_for(settings))
+    inner = bus_for(settings)
+    bus = Outbox(inner)
     # Flood and velocity limits count here (shared on the bus's Redis, if any), and clients'
     # addresses and authors are hashed under the deployment's secret once the store is open.
     buckets = buckets_for(settings)
@@ -189,6 +193,10 @@ def create_app(settings: Settings) -> Starlette:
     unsubscribe = Unsubscribe(store, settings.secret)
     confirm = Confirm(store, settings.secret)
     feeds = FeedRoutes(store, settings)
+    # /metrics: this process's, or with --workers N all of this serve's (server/metrics.py).
+    watching = Metrics(hub, inner, runner, settings.metrics_dir)
+    openapi = OpenApi(STATIC)
+    admin = Admin(store, bus, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -204,6 +212,7 @@ def create_app(settings: Settings) -> Starlette:
                 if runner is not None:
                     await runner.start()
                 retention.start()
+                watching.start()
                 reacting.start()
                 # What starting made (modules, the app, the store's statements) lives as long as
                 # the process: out of the collector's sight, a full collection no longer walks it
@@ -211,6 +220,7 @@ def create_app(settings: Settings) -> Starlette:
                 gc.freeze()
                 yield
             finally:
+                await watching.close()
                 await reacting.close()
                 await retention.close()
                 if runner is not None:
@@ -241,6 +251,9 @@ def create_app(settings: Settings) -> Starlette:
             *unsubscribe.routes(),
             *confirm.routes(),
             *feeds.routes(),
+            *watching.routes(),
+            *openapi.routes(),
+            *admin.routes(),
         ],
         lifespan=lifespan,
         exception_handlers={
@@ -252,6 +265,8 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             # First, so everything inside sees the client behind a trusted proxy.
             Middleware(ForwardedHeaders, trusted=settings.forwarded_allow_ips),
+            # Counts refused posts (the use-case counts stored ones); else passes through.
+            Middleware(PostOutcomes),
             # The widget calls the API from publishers' pages. No cookies are involved (every
             # privileged call carries its token), so CORS is not what guards writes.
             Middleware(

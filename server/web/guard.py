@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
+from server import metrics
 from server.errors import Refusal, Throttled
 from server.language.text import Text
 from server.limits import Addresses, Buckets, Concurrency, MemoryBuckets, Rate
@@ -197,6 +198,7 @@ class Guard:
         ):
             wait = await self._buckets.take(key, rate)
             if wait:
+                metrics.rate_limited(what.removeprefix("rate."))
                 raise RateLimited(Text(what), wait)
 
     async def check_reaction(self, conn: HTTPConnection) -> None:
@@ -205,6 +207,7 @@ class Guard:
             return
         wait = await self._buckets.take(f"react:address:{self._key(conn)}", self._react_rate)
         if wait:
+            metrics.rate_limited("reactions_address")
             raise RateLimited(Text("rate.reactions_address"), wait)
 
     async def take_socket(self, conn: HTTPConnection) -> Callable[[], None]:
@@ -215,8 +218,10 @@ class Guard:
         key = self._key(conn)
         wait = await self._buckets.take(f"connect:address:{key}", self._connect_rate)
         if wait:
+            metrics.rate_limited("connections_new")
             raise RateLimited(Text("rate.connections_new"), wait)
         if not self._open.enter(key):
+            metrics.rate_limited("connections_open")
             raise RateLimited(Text("rate.connections_open"), 60.0)
         return functools.partial(self._open.leave, key)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -40,6 +41,29 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+
+
+class WorkerLag(msgspec.Struct, frozen=True, kw_only=True):
+    """How far one in-process worker is behind the event log."""
+
+    events_behind: int
+    seconds_behind: float
+
+
+class HealthAnswer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """`GET /healthz`: liveness; `workers` only when this process runs workers."""
+
+    status: Literal["ok"]
+    bus: Literal["connected", "disconnected"]
+    workers: dict[str, WorkerLag] | None = None
+
+
+class ReadyAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """`GET /readyz`: whether a write could start now; `database` says why not."""
+
+    status: Literal["ready", "unavailable"]
+    database: str
+    bus: Literal["connected", "disconnected"]
 
 
 class NosniffStaticFiles(StaticFiles):
@@ -170,21 +194,25 @@ class Pages:
             await self._store.database.writable(READY_TIMEOUT)
         except StoreError as exc:  # StoreUnavailable, or a store closing at shutdown
             database = str(exc)
-        bus = "connected" if self._bus.connected else "disconnected"
+        bus: Literal["connected", "disconnected"] = (
+            "connected" if self._bus.connected else "disconnected"
+        )
         ready = database == "writable" and bus == "connected"
-        answer = {"status": "ready" if ready else "unavailable", "database": database, "bus": bus}
+        answer = ReadyAnswer(status="ready" if ready else "unavailable", database=database, bus=bus)
         return json_response(answer, 200 if ready else 503)
 
     async def health(self, request: Request) -> Response:
         """200 while the store answers; the bus being down degrades live delivery, not health."""
         # One primary-key read that any database answers, demo or not.
         await self._store.log.end()
-        bus = "connected" if self._bus.connected else "disconnected"
-        answer: dict[str, object] = {"status": "ok", "bus": bus}
+        bus: Literal["connected", "disconnected"] = (
+            "connected" if self._bus.connected else "disconnected"
+        )
+        workers = None
         if self._runner is not None:
             # How far each in-process worker is behind the event log (for monitoring).
-            answer["workers"] = {
-                name: {"events_behind": lag.events, "seconds_behind": round(lag.seconds, 3)}
+            workers = {
+                name: WorkerLag(events_behind=lag.events, seconds_behind=round(lag.seconds, 3))
                 for name, lag in (await self._runner.lag()).items()
             }
-        return json_response(answer)
+        return json_response(HealthAnswer(status="ok", bus=bus, workers=workers))

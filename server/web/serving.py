@@ -19,7 +19,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_level": settings.log_level,
         # Time, level and logger on every line, the app's INFO lines too (server/logs.py).
-        "log_config": logs.config(settings.log_level),
+        "log_config": logs.config(settings.log_level, settings.log_format),
         "access_log": settings.access_log,
         # X-Forwarded-For/-Proto are read by our own middleware (server/web/forwarded.py),
         # which takes only well-formed addresses from the trusted proxies.

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from server import events
+from server import events, metrics
 from server.errors import Refusal
 from server.model import ThreadKey
 from server.reactions.reacting import Reacting
@@ -55,9 +55,15 @@ class ThreadSocket:
         except (RequestError, Refusal) as exc:
             await self._streams.refused(ws, exc)
             return
-        give_back = await self._streams.admit(ws, found)
-        if give_back is None:
+        admitted = await self._streams.admit(ws, found)
+        if admitted is None:
             return
+        metrics.SOCKETS.inc()
+
+        def give_back() -> None:  # once, when the socket closes (attached or detached)
+            metrics.SOCKETS.dec()
+            admitted()
+
         member = self._streams.member(ws)
         member.address = self._guard.address(ws)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server import metrics
 from server.errors import Refusal
 from server.model import Site
 from server.validation import RequestError
@@ -136,6 +137,7 @@ class Streams:
                 give_back()
         if member.overflowed:
             member.drop()
+            metrics.SLOW_CLOSES.inc()
             await close(ws, TOO_SLOW, session.too_slow, self._slow_close)
 
 

@@ -20,6 +20,7 @@ from server.moderation.ports import AuditEntry, Ban, Report
 from server.moderation.rules import Rules
 from server.reactions.ports import CommentReactions, ReactionChange
 from server.storage import Storage, StoreError
+from tests.contract.archive_imports import IMPORT_SAMPLE, the_ports_read_copied_imports
 from tests.contract.records import SITE, post, record
 from workers.webhooks.ports import Delivery
 
@@ -202,6 +203,7 @@ SAMPLE: dict[str, list[a.Row]] = {
         a.ReactionVersionRow(comment_id="c2", site=SITE, thread="B", version=2),
         a.ReactionVersionRow(comment_id="c3", site=SITE, thread="a", version=1),
     ],
+    **IMPORT_SAMPLE,
 }  # fmt: skip
 
 
@@ -300,6 +302,7 @@ async def test_the_ports_read_copied_rows_and_the_log_goes_on(storage: Storage) 
     assert await storage.comments.counts(SITE, ["B", "a"]) == {"B": 1, "a": 0}
     assert [c.id for c in await storage.review.queue(SITE, 10)] == ["c2"]
     await _the_ports_read_copied_reactions(storage)
+    await the_ports_read_copied_imports(storage)
     await post(storage, record("c4", thread="B", created_at=1_700_000_200.0))
     assert (await storage.threads.state(key)).seq == 3
     assert [(e.position, e.seq) for e in await storage.log.after(3, 10)] == [(4, 3)]

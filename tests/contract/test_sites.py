@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from server.accounts.ports import SignIn
 from server.model import Moderator, Site
+from server.moderation.rules import Rules
 from server.storage import Storage, StoreError
-from tests.contract.records import SITE
+from tests.contract.records import SITE, hook
 
 
 async def test_sites_round_trip(storage: Storage) -> None:
@@ -106,3 +108,32 @@ async def test_a_moderators_role_round_trips(storage: Storage) -> None:
     await moderators.put(plain, "h-mia-2")
     assert await moderators.by_token("h-mia") is None
     assert await moderators.of_site(SITE) == [admin, plain]
+
+
+async def test_all_sites_by_name_and_removing_one_takes_what_hangs_on_it(
+    storage: Storage,
+) -> None:
+    """`all` lists every site by name; `remove` deletes the site with its moderators, rules,
+    webhooks and sign-in (not another site's), True once and then False; put again, the site
+    comes back bare."""
+    await storage.sites.put(Site(name="zeta"))
+    await storage.sites.put(Site(name=SITE, origins=("https://a.example",)))
+    assert [s.name for s in await storage.sites.all()] == [SITE, "zeta"]
+    await storage.moderators.put(Moderator(name="editor", site=SITE), "hash-1")
+    await storage.moderators.put(Moderator(name="editor", site="zeta"), "hash-2")
+    await storage.rules.put(SITE, Rules(links_max=1))
+    await storage.webhooks.put(hook("w1"))
+    await storage.sign_ins.put(SignIn(site=SITE, audience="aud", secret="s3cret"))
+
+    assert await storage.sites.remove(SITE)
+    assert not await storage.sites.remove(SITE)
+    assert await storage.sites.get(SITE) is None
+    assert [s.name for s in await storage.sites.all()] == ["zeta"]
+    assert await storage.moderators.by_token("hash-1") is None
+    assert await storage.moderators.by_token("hash-2") == Moderator(name="editor", site="zeta")
+
+    await storage.sites.put(Site(name=SITE))
+    assert await storage.moderators.of_site(SITE) == []
+    assert await storage.rules.get(SITE) is None
+    assert await storage.webhooks.get("w1") is None
+    assert await storage.sign_ins.get(SITE) is None

@@ -25,3 +25,11 @@ def livethread(
         env={**clean, **(env or {})},
         cwd=cwd,
     )
+
+
+def migrated(path: Path) -> str:
+    """A database made as an operator now must, with `livethread migrate`; its URL."""
+    url = f"sqlite:///{path}"
+    done = livethread("migrate", "--database", url)
+    assert done.returncode == 0, done.stderr
+    return url
