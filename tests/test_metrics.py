@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from server import events
+from server.cli.serve import clear_metric_files
 from server.moderation.rules import Rules
 from server.settings import Settings
 from tests.support.clients import WAIT, comment_json, provision, reader
@@ -239,3 +240,14 @@ async def test_a_reader_closed_for_being_too_slow_moves_the_slow_closes(settings
         _, after = await scrape(http)
     slow = "livethread_slow_closes_total"
     assert value(after, slow) - value(before, slow) == 1
+
+
+def test_a_metrics_dir_loses_only_the_metric_files_of_a_previous_serve(tmp_path: Path) -> None:
+    """`serve` empties LIVETHREAD_METRICS_DIR of prometheus-client's files only: a database (or
+    any other file) a mistaken setting points at is left alone."""
+    kept = ("livethread.db", "livethread.db-wal", "notes.db", "counter_x.db")
+    dropped = ("counter_12.db", "gauge_livesum_12.db", "gauge_all_7.db", "histogram_3.db")
+    for name in (*kept, *dropped):
+        (tmp_path / name).write_bytes(b"x")
+    clear_metric_files(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import resource
 import shutil
 import signal
@@ -82,7 +83,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             made = tempfile.mkdtemp(prefix="livethread-metrics-")
             settings = settings.replace(metrics_dir=made)
         else:
-            _empty(Path(settings.metrics_dir))
+            clear_metric_files(Path(settings.metrics_dir))
     export(settings)
     # uvicorn shuts down gracefully on SIGTERM (stop accepting, finish in-flight requests, close
     # sockets with 1012), then raises the signal again for the handler it found installed. With
@@ -103,11 +104,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _empty(directory: Path) -> None:
+# prometheus-client's multiprocess files (counter_PID.db, gauge_livesum_PID.db, …): only these
+# are removed, never another file a mistaken LIVETHREAD_METRICS_DIR holds (a database).
+METRIC_FILE = re.compile(r"(counter|gauge_[a-z]+|histogram|summary)_\d+\.db")
+
+
+def clear_metric_files(directory: Path) -> None:
     """Drop a previous serve's metric files: counters must start from this serve's zero."""
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
-        stale.unlink(missing_ok=True)
+        if METRIC_FILE.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
 
 
 def _stop(signum: int, frame: object) -> None:
