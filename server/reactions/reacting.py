@@ -24,6 +24,7 @@ from server import channels, events
 from server.bus import Bus
 from server.channels import EVERYONE
 from server.errors import Conflict, NotFound, Throttled
+from server.fresh import FreshReads
 from server.language.text import Text
 from server.model import ThreadKey
 from server.reactions.ports import CommentReactions, ReactionChange, ReactionKind, Reactions
@@ -86,6 +87,7 @@ class Reacting:
         self._changed: dict[ThreadKey, dict[str, CommentReactions]] = {}
         self._announcing: asyncio.TimerHandle | None = None
         self._publishing: set[asyncio.Task[None]] = set()
+        self._fresh: FreshReads[ThreadKey, list[CommentReactions]] = FreshReads(reactions.of_thread)
 
     async def react(
         self, comment_id: str, reader: str, kind: ReactionKind, on: bool
@@ -116,8 +118,9 @@ class Reacting:
         return await self._reactions.of_reader(key, reader)
 
     async def current(self, key: ThreadKey) -> bytes | None:
-        """The `reactions` frame of every comment of the thread that has any; None if none."""
-        found = await self._reactions.of_thread(key)
+        """The `reactions` frame of every comment of the thread that has any, as read after
+        this call (sockets opening together share the read: server/fresh.py); None if none."""
+        found = await self._fresh.get(key)
         return frame(found) if found else None
 
     def start(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from server import events
+from server.fresh import FreshReads
 from server.model import ThreadKey, ThreadState
 from server.moderation.bans import as_shown_to_author
 from server.threads.ports import CommentReads, EventLog, StoredEvent, Threads
@@ -27,13 +28,17 @@ class Backlog:
         self, threads: Threads, log: EventLog, comments: CommentReads, *, limit: int = 1000
     ) -> None:
         self._threads = threads
+        # Sockets that open together share the state's read (server/fresh.py).
+        self._states: FreshReads[ThreadKey, ThreadState] = FreshReads(threads.state)
         self._log = log
         self._comments = comments
         self._limit = limit
 
     async def catch_up(self, key: ThreadKey, since: int | None) -> CatchUp:
-        """The events a reader at `since` missed, or why it must reload the snapshot instead."""
-        state = await self._threads.state(key)
+        """The events a reader at `since` missed, or why it must reload the snapshot instead;
+        asked once the reader has joined its room (the thread's state is read after this call,
+        whoever else it serves)."""
+        state = await self._states.get(key)
         if since is None or since == state.seq:
             return CatchUp(state=state, missed=[])
         if since > state.seq:
