@@ -26,7 +26,8 @@ from server.composition import store_for
 from server.model import PageOrder, ThreadKey
 from server.settings import Settings
 from server.storage import Storage
-from server.threads.snapshots import Snapshots, pages
+from server.threads import pages
+from server.threads.snapshots import Snapshots
 
 LIMIT = pages.DEFAULT_LIMIT
 

@@ -28,42 +28,31 @@ import httpx
 
 from bench.fanout import Servers, log
 from bench.loadgen import PAD, SITE
-from server import events
-from server.composition import store_for
-from server.model import CommentRecord, ThreadKey, public
+from server.model import CommentRecord, ThreadKey
 from server.settings import Settings
-from server.threads import history
 from tests.support.postgres import PostgresServer
+from tests.support.seeding import write
 
 THREAD = "long"
-BATCH = 500
 TIMEOUT = 60.0
 
 
 async def seed(database: str, comments: int) -> None:
     """`comments` visible comments and their events in the thread `THREAD` of the site."""
-    store = store_for(Settings(database=database))
-    await store.open()
-    try:
-        key = ThreadKey(SITE, THREAD)
-        for start in range(0, comments, BATCH):
-            async with store.threads.transaction(key) as tx:
-                for n in range(start, min(start + BATCH, comments)):
-                    record = CommentRecord(
-                        id=f"seed{n:06d}",
-                        site=SITE,
-                        thread=THREAD,
-                        parent=None if n % 5 == 0 else f"seed{n - n % 5:06d}",
-                        author_name=f"Reader {n % 97}",
-                        body_source=f"comment {n} {PAD}",
-                        body_html=f"<p>comment {n} {PAD}</p>",
-                        created_at=1_700_000_000.0 + n,
-                    )
-                    await tx.insert_comment(record)
-                    created = events.CommentCreated(seq=0, comment=public(record))
-                    await history.append(tx, created, record.id)
-    finally:
-        await store.close()
+    records = [
+        CommentRecord(
+            id=f"seed{n:06d}",
+            site=SITE,
+            thread=THREAD,
+            parent=None if n % 5 == 0 else f"seed{n - n % 5:06d}",
+            author_name=f"Reader {n % 97}",
+            body_source=f"comment {n} {PAD}",
+            body_html=f"<p>comment {n} {PAD}</p>",
+            created_at=1_700_000_000.0 + n,
+        )
+        for n in range(comments)
+    ]
+    await write(Settings(database=database), ThreadKey(SITE, THREAD), records)
 
 
 async def cold(database: str, workdir: Path, comments: int) -> list[float]:

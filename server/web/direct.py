@@ -34,13 +34,11 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 
 from server import metrics
+from server.web.closing import TOO_SLOW
 
 EXTENSION = "livethread.direct"
 # At shutdown, how long a socket with unsent bytes gets to take them and its 1012 close frame.
 SHUTDOWN_DRAIN = 1.0
-# The too-slow close (server/web/closing.py's TOO_SLOW), counted for /metrics.
-_TOO_SLOW = 4008
-
 log = logging.getLogger(__name__)
 
 
@@ -185,7 +183,7 @@ class DirectProtocol(WebSocketsSansIOProtocol):
         """Start the closing handshake of a detached socket; drop it after `within` seconds."""
         if self.close_sent or self.transport.is_closing():
             return
-        if code == _TOO_SLOW:
+        if code == TOO_SLOW:  # counted for /metrics
             metrics.SLOW_CLOSES.inc()
         self.conn.send_close(code, reason)
         self.transport.write(b"".join(self.conn.data_to_send()))

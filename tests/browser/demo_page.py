@@ -145,7 +145,16 @@ async def article_page(
     itself will not do: chromium treats them as public and keeps their sockets off loopback."""
     html = ARTICLE.format(
         before=before, site=site, thread=thread, extra=extra, livethread=livethread
-    ).encode()
+    )
+    async with publisher_page(html) as url:
+        yield url
+
+
+@asynccontextmanager
+async def publisher_page(html: str) -> AsyncIterator[str]:
+    """`html` as a publisher's page at `/` (404 for anything else) on another loopback origin;
+    yields its URL."""
+    body = html.encode()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -154,7 +163,7 @@ async def article_page(
         await send(
             {"type": "http.response.start", "status": 200 if found else 404, "headers": headers}
         )
-        await send({"type": "http.response.body", "body": html if found else b""})
+        await send({"type": "http.response.body", "body": body if found else b""})
 
     async with served(app) as url:
         yield f"{url}/"

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import httpx
 from playwright.async_api import Request, WebSocket, expect
-from starlette.types import Receive, Scope, Send
 
 from server.settings import Settings
 from tests.browser.conftest import Tab
-from tests.browser.demo_page import set_origins
+from tests.browser.demo_page import publisher_page, set_origins
 from tests.support.clients import WAIT, Tokens, comment_json
-from tests.support.local_http import served
 from tests.support.server import Running
 
 SITE = "news"
@@ -35,19 +33,8 @@ async def index_page(livethread: str) -> AsyncIterator[str]:
     """A publisher's front page listing `THREADS` with a count each, on another loopback
     origin (chromium keeps a page the test fulfils itself off loopback sockets)."""
     items = "".join(ITEM.format(thread=thread) for thread in THREADS)
-    html = INDEX.format(items=items, livethread=livethread, site=SITE).encode()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
-        found = scope["path"] == "/"
-        headers = [(b"content-type", b"text/html; charset=utf-8")] if found else []
-        await send(
-            {"type": "http.response.start", "status": 200 if found else 404, "headers": headers}
-        )
-        await send({"type": "http.response.body", "body": html if found else b""})
-
-    async with served(app) as url:
-        yield f"{url}/"
+    async with publisher_page(INDEX.format(items=items, livethread=livethread, site=SITE)) as url:
+        yield url
 
 
 async def post(http: httpx.AsyncClient, thread: str) -> str:
