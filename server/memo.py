@@ -23,25 +23,30 @@ class Memo(Generic[K, V]):
         *,
         ttl: float = 2.0,
         limit: int = 10_000,
+        absent_too: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load
         self._ttl = ttl
         self._limit = limit
         self._clock = clock
-        self._values: dict[K, tuple[float, V]] = {}
+        # Also remember that there is none: for rows most keys never have (a site's sign-in
+        # settings), which would otherwise be read again on every post.
+        self._absent_too = absent_too
+        self._values: dict[K, tuple[float, V | None]] = {}
 
     def __len__(self) -> int:
         return len(self._values)
 
     async def get(self, key: K) -> V | None:
-        """The value, from the memo if it is fresh; None (never remembered) if there is none."""
+        """The value, from the memo if it is fresh; None if there is none (remembered only
+        with `absent_too`)."""
         now = self._clock()
         cached = self._values.get(key)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         value = await self._load(key)
-        if value is None:
+        if value is None and not self._absent_too:
             self._values.pop(key, None)
             return None
         if len(self._values) >= self._limit:

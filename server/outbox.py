@@ -5,7 +5,9 @@ processes (their hubs also read the event log's tail every `tail_interval`). Yet
 Redis that does not answer (stopped, or its link stalled) waits out the bus's timeout, a second
 per post. So `Outbox.publish_all` only queues the messages and returns: one task, owned by the
 outbox (started and stopped with the bus, restarted if it fails), hands them to the real bus in
-order, as many as are waiting in one round trip.
+order, as many as are waiting in one round trip. When that task is idle, `publish_all` yields to
+it once first, so the messages are on their way before the caller's next step (a post's answer)
+rather than after it.
 
 An empty message is a wake-up (the log channel's, telling workers to read the store): one still
 queued for a channel makes the next redundant, and one sent less than `wake_interval` ago
@@ -105,9 +107,12 @@ class Outbox:
         return await self.publish_all(((channel, payload),))
 
     async def publish_all(self, messages: Sequence[tuple[str, bytes]]) -> bool:
-        """Queue the messages, in order; False only once closed. Never waits."""
+        """Queue the messages, in order; False only once closed. Never waits on the bus: it
+        yields once, when the outbox's task was idle, so that the task writes them to the bus
+        before the caller goes on (a post's answer goes out after its event has)."""
         if self._closed:
             return False
+        added = False
         for channel, payload in messages:
             if not payload:
                 if channel in self._waking or channel in self._deferred:
@@ -119,11 +124,17 @@ class Outbox:
                     continue
                 self._waking.add(channel)
             self._queue.append((channel, payload))
+            added = True
         while len(self._queue) > self._limit:
             self._taken()
             self._dropped_one()
+        if not added:
+            return True  # only wake-ups already on their way
         self._idle.clear()
+        idle = not self._wake.is_set()
         self._wake.set()
+        if idle:
+            await asyncio.sleep(0)
         return True
 
     async def subscribe(self, channel: str, listener: Listener) -> None:

@@ -1,4 +1,5 @@
-"""The memo of store rows (sites, rules): fresh for `ttl`, never remembers an absence, bounded."""
+"""The memo of store rows (sites, rules): fresh for `ttl`, an absence remembered only when asked,
+bounded."""
 
 from __future__ import annotations
 
@@ -40,6 +41,21 @@ async def test_an_absent_row_is_never_remembered() -> None:
     assert await memo.get("new") is None
     rows.rows["new"] = "here"
     assert await memo.get("new") == "here"
+    assert rows.reads == 2
+
+
+async def test_an_absence_is_remembered_for_the_ttl_when_asked() -> None:
+    """With `absent_too`, a missing row is read once per ttl, and a row added shows after it."""
+    now = [0.0]
+    rows = Rows()
+    memo: Memo[str, str] = Memo(rows.load, ttl=2.0, absent_too=True, clock=lambda: now[0])
+    assert await memo.get("news") is None
+    rows.rows["news"] = "v1"
+    now[0] = 1.9
+    assert await memo.get("news") is None
+    assert rows.reads == 1
+    now[0] = 2.0
+    assert await memo.get("news") == "v1"
     assert rows.reads == 2
 
 

@@ -33,6 +33,7 @@ class HeldBus(MemoryBus):
         super().__init__()
         self.gate = asyncio.Event()
         self.published: list[tuple[str, bytes]] = []
+        self.asked: list[tuple[str, bytes]] = []  # handed to the bus, published or not yet
         self.failures = 0
         self.failed = asyncio.Event()
 
@@ -41,6 +42,7 @@ class HeldBus(MemoryBus):
             self.failures -= 1
             self.failed.set()
             raise RuntimeError("publisher bug")
+        self.asked.extend(messages)
         await self.gate.wait()
         self.published.extend(messages)
         return await super().publish_all(messages)
@@ -85,6 +87,21 @@ async def test_publishing_returns_at_once_and_delivers_in_order_later() -> None:
         async with asyncio.timeout(WAIT):
             await listener.done.wait()
         assert listener.payloads == [str(n).encode() for n in range(20)]
+    finally:
+        await outbox.close()
+
+
+async def test_an_idle_outbox_hands_the_messages_to_the_bus_before_the_caller_goes_on() -> None:
+    """Once publish_all returns, an idle outbox's task has already handed the messages to the
+    bus: a post's event leaves before its answer, not after."""
+    inner = HeldBus()
+    outbox = Outbox(inner)
+    await outbox.start()
+    try:
+        async with asyncio.timeout(WAIT):
+            await outbox.publish_all((("c", b"1"), ("d", b"2")))
+        assert inner.asked == [("c", b"1"), ("d", b"2")]
+        inner.gate.set()
     finally:
         await outbox.close()
 

@@ -59,7 +59,7 @@ class Readers:
         self._keys = keys
         self._clock = clock
         # A change (`livethread site sign-in`) applies within the memo's moment everywhere.
-        self._settings: Memo[str, SignIn] = Memo(sign_ins.get)
+        self._settings: Memo[str, SignIn] = Memo(sign_ins.get, absent_too=True)
         self._secret: bytes | None = None
         self._written: OrderedDict[tuple[str, str], Account] = OrderedDict()
 

@@ -1,7 +1,8 @@
 """The Redis pub/sub implementation of the Bus port: many server processes, many hosts.
 
 Two kinds of connection:
-- publishing goes through a small, bounded pool; `publish()` answers False within `timeout`
+- publishing takes an idle connection of its own (at most `max_publishers`), writes its PUBLISH
+  commands at once and reads their replies; `publish()` answers False within `timeout`
   (default 1 s) when Redis is unreachable, and never raises; `publish_all()` sends several
   messages in one round trip;
 - subscribing uses one connection per process, owned by a supervised reader task. Redis sees one
@@ -32,7 +33,6 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
     ConnectionPool,
@@ -78,29 +78,27 @@ class RedisBus:
             "socket_connect_timeout": timeout,
             "health_check_interval": 0,  # its PING would read replies meant for the reader
         }
-        # One immediate retry covers a pooled connection that went stale while Redis restarted;
-        # more would only delay the False that tells the caller Redis is away.
-        publish_pool = ConnectionPool.from_url(
-            url, max_connections=max_publishers, retry=Retry(NoBackoff(), 1), **common
-        )
-        self._publisher = Redis(connection_pool=publish_pool)
-        # Publishers wait here for a free connection, so the pool is never asked for more than
-        # it holds: redis-py's BlockingConnectionPool would wait too, but its condition, timers
-        # and metrics add a good part of the publish's own CPU again (figure in
-        # bench/RESULTS.md).
+        # Publishers wait here for a connection, and keep their idle ones in `_idle`, not in a
+        # redis-py pool: a pool's lock, metrics and its check for unread data (a read that
+        # yields to the event loop) cost a good part of the publish's CPU again, and delayed
+        # the PUBLISH's write until after the post's answer (figures in bench/RESULTS.md).
         self._publishing = asyncio.Semaphore(max_publishers)
-        # Only a factory (URL parsing, connection class) for subscriber connections. Retrying is
-        # the reader's job (with backoff); RESP2 and bytes are what the reader parses, whatever
-        # the URL's query string says.
-        self._factory = ConnectionPool(
-            **{
-                **parse_url(url),
-                **common,
-                "retry": Retry(NoBackoff(), 0),
-                "protocol": 2,
-                "decode_responses": False,
-            }
-        )
+        self._idle: list[AbstractConnection] = []
+        # Only factories (URL parsing, connection class) for subscriber and publisher
+        # connections. Retrying is the reader's job (with backoff) and a publisher's single one
+        # (`_publish_on`); RESP2 and bytes are what both parse, whatever the URL's query says.
+        options = {
+            **parse_url(url),
+            **common,
+            "retry": Retry(NoBackoff(), 0),
+            "protocol": 2,
+            "decode_responses": False,
+        }
+        self._factory = ConnectionPool(**options)
+        # No socket timeout on a publisher's connection: `publish_all`'s own bounds the whole.
+        # With one, redis-py writes through asyncio.wait_for, which on Python 3.11 is a task of
+        # its own: the PUBLISH would wait for the loop's next turn, after the post's answer.
+        self._publishers = ConnectionPool(**{**options, "socket_timeout": None})
         self._subs = Subscriptions()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -153,7 +151,10 @@ class RedisBus:
             task.cancel()
             await asyncio.wait([task], timeout=self._timeout)
         self._subs.clear()
-        await self._publisher.aclose(close_connection_pool=True)
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(*_TRANSPORT_ERRORS):
+                await conn.disconnect()
 
     async def publish(self, channel: str, payload: bytes) -> bool:
         """Publish `payload` on `channel`; False (logged, rate-limited) if Redis is unavailable."""
@@ -165,20 +166,44 @@ class RedisBus:
         if self._closed:
             return False
         try:
-            # The socket timeouts bound each step; this bounds the sum (pool wait, retry).
+            # Bounds the whole: the wait for a connection, connecting, the write, the replies
+            # and the one retry (a publisher's connection has no socket timeout of its own).
             async with asyncio.timeout(self._timeout), self._publishing:
-                if len(messages) == 1:
-                    channel, payload = messages[0]
-                    await self._publisher.publish(self._prefix + channel, payload)
-                else:
-                    async with self._publisher.pipeline(transaction=False) as pipe:
-                        for channel, payload in messages:
-                            pipe.publish(self._prefix + channel, payload)
-                        await pipe.execute()
+                commands = [
+                    ("PUBLISH", self._prefix + channel, payload) for channel, payload in messages
+                ]
+                await self._publish_on(self._idle.pop() if self._idle else None, commands)
         except _TRANSPORT_ERRORS as exc:
             self._publish_failed(exc)
             return False
         return True
+
+    async def _publish_on(
+        self, kept: AbstractConnection | None, commands: list[tuple[str, str, bytes]]
+    ) -> None:
+        """Send the commands on `kept` (an idle connection) or a new one, and read every reply.
+
+        A kept connection that fails to carry them (Redis restarted since it was last used) is
+        dropped and they are sent once more on a new one; any other failure raises. Only a
+        connection whose replies were all read goes back to the idle ones."""
+        conn = kept if kept is not None else self._publishers.make_connection()  # type: ignore[no-untyped-call]
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            for _ in commands:
+                await conn.read_response(disconnect_on_error=False)
+        except BaseException as exc:
+            with contextlib.suppress(*_TRANSPORT_ERRORS):
+                await conn.disconnect()
+            stale = isinstance(exc, RedisConnectionError | ConnectionError)
+            if kept is None or not stale:
+                raise
+            await self._publish_on(None, commands)
+            return
+        if self._closed:
+            with contextlib.suppress(*_TRANSPORT_ERRORS):
+                await conn.disconnect()
+        else:
+            self._idle.append(conn)
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         """Add `listener`; when connected, returns once Redis has confirmed the subscription.

@@ -22,22 +22,21 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from server import channels
 from server.bus import Bus
 from server.cli.command import Commands, database, with_store
 from server.cli.copy import BAR_WIDTH
 from server.composition import bus_for, read_isso
-from server.importing import formats
-from server.importing.naming import read_map
 from server.importing.ports import FORMATS, BadInput, Format, Source
-from server.importing.runs import RunRecorder, finish_run, totals
-from server.importing.writing import Announce, Summary, Writer, plan
 from server.model import ThreadKey
 from server.settings import Settings
 from server.storage import Storage
 from server.validation import validate_ids
+
+if TYPE_CHECKING:
+    from server.importing.writing import Announce, Summary
 
 # Seconds to wait for the bus to connect before importing without it.
 BUS_WAIT = 5.0
@@ -97,6 +96,13 @@ def _fail(message: str) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
+    # The readers and the writing (with the XML library under them) load when an import runs:
+    # every `livethread` process imports this module, `serve` among them.
+    from server.importing import formats
+    from server.importing.naming import read_map
+    from server.importing.runs import RunRecorder, finish_run, totals
+    from server.importing.writing import Writer, plan
+
     site = validate_ids(args.site, "x").site
     fmt: Format = args.format
     try:

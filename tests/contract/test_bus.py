@@ -407,6 +407,27 @@ async def test_redis_outage_fails_publish_fast_then_the_bus_resumes(graceful: bo
             assert not left.was_resumed.is_set()
 
 
+@pytest.mark.parametrize("graceful", [True, False], ids=["stopped", "killed"])
+async def test_redis_first_publish_after_a_restart_goes_through(graceful: bool) -> None:
+    """An idle publisher connection from before a Redis restart is replaced, not reported as an
+    outage: the first publish after it succeeds and is delivered."""
+    with RedisServer() as server:
+        async with AsyncExitStack() as stack:
+            bus = redis_bus(server, f"test-{uuid.uuid4().hex}:")
+            stack.push_async_callback(bus.close)
+            await bus.start()
+            kept = Recorder()
+            await bus.subscribe("kept", kept)
+            assert await bus.publish("kept", b"before")
+            assert await kept.next() == b"before"
+            server.stop(graceful=graceful)
+            server.start()
+            async with asyncio.timeout(WAIT):
+                await kept.was_resumed.wait()
+            assert await bus.publish("kept", b"after")
+            assert await kept.next() == b"after"
+
+
 async def test_redis_bus_started_while_redis_is_down_connects_when_it_comes_up() -> None:
     """start() returns though Redis is down; once Redis is up the bus subscribes and resumes."""
     with RedisServer() as server:
