@@ -2,9 +2,9 @@
 
 Two kinds of connection:
 - publishing takes an idle connection of its own (at most `max_publishers`), writes its PUBLISH
-  commands at once and reads their replies; `publish()` answers False within `timeout`
-  (default 1 s) when Redis is unreachable, and never raises; `publish_all()` sends several
-  messages in one round trip;
+  commands at once and reads their replies (redis_publishers.py); `publish()` answers False
+  within `timeout` (default 1 s) when Redis is unreachable, and never raises; `publish_all()`
+  sends several messages in one round trip;
 - subscribing uses one connection per process, owned by a supervised reader task. Redis sees one
   SUBSCRIBE per channel per process, however many listeners joined (`Subscriptions` counts them).
 
@@ -43,6 +43,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from server.adapters.redis_publishers import Publishers
 from server.adapters.subscriptions import Subscriptions
 from server.bus import Listener
 
@@ -78,15 +79,9 @@ class RedisBus:
             "socket_connect_timeout": timeout,
             "health_check_interval": 0,  # its PING would read replies meant for the reader
         }
-        # Publishers wait here for a connection, and keep their idle ones in `_idle`, not in a
-        # redis-py pool: a pool's lock, metrics and its check for unread data (a read that
-        # yields to the event loop) cost a good part of the publish's CPU again, and delayed
-        # the PUBLISH's write until after the post's answer (figures in bench/RESULTS.md).
-        self._publishing = asyncio.Semaphore(max_publishers)
-        self._idle: list[AbstractConnection] = []
-        # Only factories (URL parsing, connection class) for subscriber and publisher
-        # connections. Retrying is the reader's job (with backoff) and a publisher's single one
-        # (`_publish_on`); RESP2 and bytes are what both parse, whatever the URL's query says.
+        # Only a factory (URL parsing, connection class) for subscriber connections, and the
+        # publishers' options. Retrying is the reader's job (with backoff) and a publisher's
+        # single one; RESP2 and bytes are what both parse, whatever the URL's query says.
         options = {
             **parse_url(url),
             **common,
@@ -95,10 +90,7 @@ class RedisBus:
             "decode_responses": False,
         }
         self._factory = ConnectionPool(**options)
-        # No socket timeout on a publisher's connection: `publish_all`'s own bounds the whole.
-        # With one, redis-py writes through asyncio.wait_for, which on Python 3.11 is a task of
-        # its own: the PUBLISH would wait for the loop's next turn, after the post's answer.
-        self._publishers = ConnectionPool(**{**options, "socket_timeout": None})
+        self._publishers = Publishers(options, max_publishers)
         self._subs = Subscriptions()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -151,10 +143,7 @@ class RedisBus:
             task.cancel()
             await asyncio.wait([task], timeout=self._timeout)
         self._subs.clear()
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            with contextlib.suppress(*_TRANSPORT_ERRORS):
-                await conn.disconnect()
+        await self._publishers.close()
 
     async def publish(self, channel: str, payload: bytes) -> bool:
         """Publish `payload` on `channel`; False (logged, rate-limited) if Redis is unavailable."""
@@ -168,42 +157,14 @@ class RedisBus:
         try:
             # Bounds the whole: the wait for a connection, connecting, the write, the replies
             # and the one retry (a publisher's connection has no socket timeout of its own).
-            async with asyncio.timeout(self._timeout), self._publishing:
-                commands = [
-                    ("PUBLISH", self._prefix + channel, payload) for channel, payload in messages
-                ]
-                await self._publish_on(self._idle.pop() if self._idle else None, commands)
+            async with asyncio.timeout(self._timeout):
+                await self._publishers.send(
+                    [("PUBLISH", self._prefix + channel, payload) for channel, payload in messages]
+                )
         except _TRANSPORT_ERRORS as exc:
             self._publish_failed(exc)
             return False
         return True
-
-    async def _publish_on(
-        self, kept: AbstractConnection | None, commands: list[tuple[str, str, bytes]]
-    ) -> None:
-        """Send the commands on `kept` (an idle connection) or a new one, and read every reply.
-
-        A kept connection that fails to carry them (Redis restarted since it was last used) is
-        dropped and they are sent once more on a new one; any other failure raises. Only a
-        connection whose replies were all read goes back to the idle ones."""
-        conn = kept if kept is not None else self._publishers.make_connection()  # type: ignore[no-untyped-call]
-        try:
-            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-            for _ in commands:
-                await conn.read_response(disconnect_on_error=False)
-        except BaseException as exc:
-            with contextlib.suppress(*_TRANSPORT_ERRORS):
-                await conn.disconnect()
-            stale = isinstance(exc, RedisConnectionError | ConnectionError)
-            if kept is None or not stale:
-                raise
-            await self._publish_on(None, commands)
-            return
-        if self._closed:
-            with contextlib.suppress(*_TRANSPORT_ERRORS):
-                await conn.disconnect()
-        else:
-            self._idle.append(conn)
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         """Add `listener`; when connected, returns once Redis has confirmed the subscription.
