@@ -41,7 +41,7 @@ from redis.asyncio.connection import (
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from server.adapters.redis_publishers import Publishers
 from server.adapters.subscriptions import Subscriptions
@@ -158,9 +158,12 @@ class RedisBus:
             # Bounds the whole: the wait for a connection, connecting, the write, the replies
             # and the one retry (a publisher's connection has no socket timeout of its own).
             async with asyncio.timeout(self._timeout):
-                await self._publishers.send(
+                replies = await self._publishers.send(
                     [("PUBLISH", self._prefix + channel, payload) for channel, payload in messages]
                 )
+            for reply in replies:
+                if isinstance(reply, ResponseError):
+                    raise reply
         except _TRANSPORT_ERRORS as exc:
             self._publish_failed(exc)
             return False

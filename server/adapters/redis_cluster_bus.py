@@ -45,7 +45,6 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -62,6 +61,7 @@ from server.adapters.redis_cluster_nodes import (
     slot_of,
     tls_options,
 )
+from server.adapters.redis_publishers import Publishers
 from server.adapters.subscriptions import Subscriptions
 from server.bus import Listener
 
@@ -121,7 +121,7 @@ class RedisClusterBus:
         self._retiring: set[asyncio.Task[None]] = set()
         self._placed: dict[str, Node] = {}  # channel -> the node it is (to be) subscribed on
         self._lost: set[str] = set()  # wanted, not subscribed now: resumed() once they are
-        self._publisher = Publisher(prefix, self._client)
+        self._publisher = Publisher(prefix, self._publishers_for)
         self._publishing = asyncio.Semaphore(max_publishers)
         self._publish_failures = 0
         self._next_publish_warning = 0.0
@@ -252,12 +252,12 @@ class RedisClusterBus:
                 self._lost.add(channel)
             return confirmation
 
-    def _client(self, node: Node) -> Redis:
+    def _publishers_for(self, node: Node) -> Publishers:
         host, port = self._remap(node)
-        tls: dict[str, Any] = {"ssl": True, **self._tls} if self._tls else {}
-        return Redis(
-            host=host, port=port, max_connections=self._max_publishers, **self._common, **tls
-        )
+        options: dict[str, Any] = {"host": host, "port": port, "protocol": 2, **self._common}
+        if self._tls:
+            options |= {"connection_class": SSLConnection, **self._tls}
+        return Publishers(options, self._max_publishers)
 
     def _owner(self, channel: str) -> Node | None:
         return None if self._slots is None else self._slots[slot_of(self._prefix, channel)]

@@ -24,17 +24,18 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Protocol
 
-from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import ClusterDownError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from server.adapters.redis_cluster_url import cluster_nodes, credentials, tls_options
+
 # The URL is parsed in its own module; its functions are named here too, with the rest of
 # what the cluster's users need.
-from server.adapters.redis_cluster_url import cluster_nodes, credentials, tls_options
+from server.adapters.redis_publishers import Publishers
 
 __all__ = [
     "TRANSPORT_ERRORS",
@@ -99,12 +100,13 @@ def slot_of(prefix: str, channel: str) -> int:
 
 
 class Publisher:
-    """SPUBLISH to each message's master, pipelined per master, through a client per master."""
+    """SPUBLISH to each message's master, in one write per master, on that master's own
+    publishing connections (redis_publishers.py)."""
 
-    def __init__(self, prefix: str, client_for: Callable[[Node], Redis]) -> None:
+    def __init__(self, prefix: str, publishers_for: Callable[[Node], Publishers]) -> None:
         self._prefix = prefix
-        self._client_for = client_for
-        self._clients: dict[Node, Redis] = {}
+        self._publishers_for = publishers_for
+        self._publishers: dict[Node, Publishers] = {}
 
     async def send(
         self, owner: Callable[[str], Node | None], messages: list[tuple[str, bytes]]
@@ -122,10 +124,10 @@ class Publisher:
             ClusterDownError("no master serves a slot") if failed else None
         )
         nodes = list(groups)
-        results = await asyncio.gather(
-            *(self._send(node, [messages[i] for i in groups[node]]) for node in nodes),
-            return_exceptions=True,
-        )
+        attempts = [self._attempt(node, [messages[i] for i in groups[node]]) for node in nodes]
+        # One master (the usual case) is awaited here: gather would make it a task, and its
+        # write would wait for the event loop's next turn.
+        results = [await attempts[0]] if len(attempts) == 1 else await asyncio.gather(*attempts)
         for node, result in zip(nodes, results, strict=True):
             if isinstance(result, TRANSPORT_ERRORS):
                 failed.extend(groups[node])
@@ -139,23 +141,27 @@ class Publisher:
                         error = reply
         return [messages[i] for i in sorted(failed)], error
 
-    async def _send(self, node: Node, messages: list[tuple[str, bytes]]) -> list[Any]:
-        client = self._clients.get(node)
-        if client is None:
-            client = self._clients[node] = self._client_for(node)
-        async with client.pipeline(transaction=False) as pipe:
-            for channel, payload in messages:
-                pipe.execute_command("SPUBLISH", channel_name(self._prefix, channel), payload)
-            results: list[Any] = await pipe.execute(raise_on_error=False)
-            return results
+    async def _attempt(
+        self, node: Node, messages: list[tuple[str, bytes]]
+    ) -> list[object] | Exception:
+        """The master's replies, or what its connection raised."""
+        publishers = self._publishers.get(node)
+        if publishers is None:
+            publishers = self._publishers[node] = self._publishers_for(node)
+        try:
+            return await publishers.send(
+                [("SPUBLISH", channel_name(self._prefix, c), p) for c, p in messages]
+            )
+        except Exception as exc:
+            return exc
 
     async def drop(self, node: Node) -> None:
-        client = self._clients.pop(node, None)
-        if client is not None:
-            await client.aclose(close_connection_pool=True)
+        publishers = self._publishers.pop(node, None)
+        if publishers is not None:
+            await publishers.close()
 
     async def aclose(self) -> None:
-        for node in list(self._clients):
+        for node in list(self._publishers):
             await self.drop(node)
 
 

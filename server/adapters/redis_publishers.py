@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 Command = tuple[str, str, bytes]
 
@@ -24,8 +24,9 @@ Command = tuple[str, str, bytes]
 class Publishers:
     """At most `most` connections sending at once; the idle ones are kept for the next send.
 
-    `send` writes its commands in one write, before it first yields, and returns once every
-    reply has been read; it raises what redis-py raises (RedisError, OSError). A kept
+    `send` writes its commands in one write, before it first yields, and returns every reply
+    once all have been read, an error reply (MOVED, NOPERM…) as a ResponseError in its place;
+    it raises what a lost or refused connection raises (RedisError, OSError). A kept
     connection that fails to carry the commands (Redis restarted since it was last used) is
     dropped and they are sent once more on a new one, so a restart alone is never an error.
     Only a connection whose replies were all read is kept."""
@@ -38,9 +39,9 @@ class Publishers:
         self._idle: list[AbstractConnection] = []
         self._closed = False
 
-    async def send(self, commands: list[Command]) -> None:
+    async def send(self, commands: list[Command]) -> list[object]:
         async with self._turns:
-            await self._send_on(self._idle.pop() if self._idle else None, commands)
+            return await self._send_on(self._idle.pop() if self._idle else None, commands)
 
     async def close(self) -> None:
         self._closed = True
@@ -48,22 +49,28 @@ class Publishers:
         for conn in idle:
             await _drop(conn)
 
-    async def _send_on(self, kept: AbstractConnection | None, commands: list[Command]) -> None:
+    async def _send_on(
+        self, kept: AbstractConnection | None, commands: list[Command]
+    ) -> list[object]:
         conn = kept if kept is not None else self._factory.make_connection()  # type: ignore[no-untyped-call]
+        replies: list[object] = []
         try:
             await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
             for _ in commands:
-                await conn.read_response(disconnect_on_error=False)
+                try:
+                    replies.append(await conn.read_response(disconnect_on_error=False))
+                except ResponseError as refused:  # read whole: the connection is still in step
+                    replies.append(refused)
         except BaseException as exc:
             await _drop(conn)
             if kept is None or not isinstance(exc, RedisConnectionError | ConnectionError):
                 raise
-            await self._send_on(None, commands)
-            return
+            return await self._send_on(None, commands)
         if self._closed:
             await _drop(conn)
         else:
             self._idle.append(conn)
+        return replies
 
 
 async def _drop(conn: AbstractConnection) -> None:
