@@ -10,6 +10,7 @@ import pytest
 
 from server.threads.comments import Comments
 from server.threads.ports import LogEntry
+from tests.support.consumers import running
 from tests.support.parts import Parts, new_comment, use_cases
 from tests.support.waiting import eventually
 from workers.consumer import Consumer
@@ -64,17 +65,6 @@ async def parts(database_url: str) -> AsyncIterator[Parts]:
 
 async def _post(comments: Comments, body: str) -> None:
     await comments.post(new_comment(body))
-
-
-@contextlib.asynccontextmanager
-async def running(consumer: Consumer) -> AsyncIterator[None]:
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def two_posts_handled_by(parts: Parts, handler: Recorder) -> None:

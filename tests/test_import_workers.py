@@ -5,9 +5,8 @@ and every worker's consumer passes over the imported comments' creation events."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from server.composition import workers_for
 from server.model import Site
@@ -16,6 +15,7 @@ from server.storage import Storage
 from server.threads.ports import LogEntry
 from tests.support.clients import WAIT
 from tests.support.command import livethread
+from tests.support.consumers import running
 from tests.support.importing import DATA
 from tests.support.mail import smtp_server
 from tests.support.parts import new_comment, use_cases
@@ -29,17 +29,6 @@ POLL = 0.2
 # Addresses the WXR sample's comments were left with: confirmed here, so that no missing
 # confirmation stands between them and a mail.
 IMPORTED = ("mike@mail.example", "martin@mail.example", "sego@mail.example")
-
-
-@contextlib.asynccontextmanager
-async def running(consumer: Consumer) -> AsyncIterator[Consumer]:
-    task = asyncio.create_task(consumer.run())
-    try:
-        yield consumer
-    finally:
-        task.cancel()
-        async with asyncio.timeout(WAIT):
-            await asyncio.gather(task, return_exceptions=True)
 
 
 async def _import(database: str) -> None:

@@ -26,6 +26,7 @@ from server.tokens import UNSUBSCRIBE_SECRET
 from server.web.app import store_for
 from server.web.pages import PAGE_HEADERS
 from tests.support.clients import WAIT, provision
+from tests.support.consumers import running
 from tests.support.mail import Mailbox, smtp_server, text_of
 from tests.support.parts import Parts, new_comment, use_cases
 from tests.support.redis_server import free_port
@@ -100,13 +101,8 @@ async def worker(store: Storage, bus: MemoryBus, port: int) -> AsyncIterator[Con
         secrets=store.secrets,
     )
     consumer = Consumer(store.cursors, store.log, bus, mails, poll=60.0, batch=3)
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         yield consumer
-    finally:
-        task.cancel()
-        async with asyncio.timeout(WAIT):
-            await asyncio.gather(task, return_exceptions=True)
 
 
 async def _handled_all(store: Storage, consumer: Consumer) -> None:
