@@ -10,7 +10,10 @@ and measures:
 
 - a post's trip to two readers (one on each process) at 20 posts/s for 10 s: p50 and p99, from
   the publisher's send to the frame at each reader;
-- 1,000 threads x 5 readers at 200 posts/s for 10 s: the servers' CPU per delivery and p99.
+- 1,000 threads x 5 readers at 200 posts/s for 10 s: the servers' CPU per delivery and p99;
+- 5,000 new readers of one thread (200 handshakes at a time): the servers' CPU per new reader;
+  then, after 3 s of posts at 20/s, the reconnect storm: the 5,000 closed and back at once with
+  `since`, the time until the last is in and the servers' CPU per reconnect.
 
 Prints one row per round and tree, then each tree's medians. Figures go to bench/RESULTS.md by
 hand, with the command that measured them.
@@ -32,6 +35,7 @@ from bench.fanout import LoadGen, Servers, log, measured, stream
 SECONDS = 10.0
 DRAIN = 10.0
 THREADS, PER_THREAD, RATE = 1000, 5, 200.0
+STORM = 5000
 
 
 async def measure(source: Path | None) -> dict[str, float]:
@@ -75,16 +79,37 @@ async def measure(source: Path | None) -> dict[str, float]:
                 ),
             )
             got = answer["streams"]["many"]
+            await lg.call("close", group="many")
             return {
                 "trip p50 (ms)": two["p50"],
                 "trip p99 (ms)": two["p99"],
                 "1,000 x 5: CPU per delivery (µs)": usage.per_delivery(got["received"]) or 0.0,
                 "1,000 x 5: p99 (ms)": got["p99"],
                 "1,000 x 5: lost": float(got["lost"]),
+                **await storm(servers, lg),
             }
         finally:
             await lg.stop()
             await servers.stop()
+
+
+async def storm(servers: Servers, lg: LoadGen) -> dict[str, float]:
+    """5,000 new readers of one thread, then all of them reconnecting at once."""
+    connect = {"group": "storm", "threads": ["storm"], "count": STORM, "concurrency": 200}
+    answer, usage = await measured(servers, lambda: lg.call("connect", **connect))
+    failed = float(answer["failed"])
+    per_reader = usage.server_cpu / STORM * 1e6
+    posts = {"name": "storm", "group": "storm", "threads": ["storm"], "rate": 20.0}
+    await lg.call("publish", streams=[posts], seconds=3.0, drain=DRAIN)
+    await lg.call("close", group="storm", keep=True)
+    answer, usage = await measured(servers, lambda: lg.call("reconnect", group="storm"))
+    await lg.call("close", group="storm")
+    return {
+        "CPU per new reader (µs)": per_reader,
+        "storm: all back in (s)": answer["seconds"],
+        "storm: CPU per reconnect (µs)": usage.server_cpu / STORM * 1e6,
+        "new readers and storm: failed": failed + float(answer["failed"]),
+    }
 
 
 def table(rows: list[tuple[str, dict[str, float]]]) -> list[str]:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +40,7 @@ from server.threads.meta import ThreadMetas
 from server.threads.reports import Reporting
 from server.threads.snapshots import Snapshots
 from server.validation import RequestError
+from server.web import collector
 from server.web.admin import Admin
 from server.web.api import Api, on_refusal, on_request_error
 from server.web.auth import ACCOUNT_TOKEN_HEADER
@@ -214,11 +214,8 @@ def create_app(settings: Settings) -> Starlette:
                 retention.start()
                 watching.start()
                 reacting.start()
-                # What starting made (modules, the app, the store's statements) lives as long as
-                # the process: out of the collector's sight, a full collection no longer walks it
-                # each time readers and posts have made enough garbage to trigger one.
-                gc.freeze()
-                yield
+                with collector.serving():
+                    yield
             finally:
                 await watching.close()
                 await reacting.close()

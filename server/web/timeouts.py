@@ -79,6 +79,11 @@ class TimedHttpProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()  # the websocket protocol takes over: pings bound it from here
         super().handle_websocket_upgrade()
+        # This protocol is done with the connection, but it and its parser refer to each other
+        # (the parser calls back into it). uvicorn breaks that cycle in `connection_lost`, which
+        # an upgraded connection's HTTP protocol never gets: left so, each one would wait for
+        # the cycle collector instead of going as soon as uvicorn drops it.
+        self.parser = None  # type: ignore[assignment]
 
     def _arm(self, seconds: float, what: str) -> None:
         self._disarm()
