@@ -8,7 +8,7 @@ CPython's thresholds (700, 10, 10) then cost a serving process dearly: a young c
 every few handshakes, and a full one whenever the objects promoted since the last full one
 reach a quarter of the long-lived ones, frozen objects not counted. In a reconnect storm, the
 handshakes in flight live long enough to be promoted, so full collections followed each other,
-each walking every open socket's objects: most of the storm's CPU (bench/RESULTS.md, "Figures
+each walking every open socket's objects: about half of the storm's CPU (bench/RESULTS.md, "Figures
 behind design choices"). `THRESHOLDS` makes young collections rarer and a full one wait for 100
 middle-aged ones.
 """
