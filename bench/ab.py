@@ -1,6 +1,6 @@
 """Two livethread trees, side by side in one run: the post path's steps of bench/fanout.py.
 
-    python -m bench.ab --before DIR [--after DIR] [--rounds 3]
+    python -m bench.ab --before DIR [--after DIR] [--rounds 3] [--readers 5000]
 
 DIR is a tree whose `server` package the server processes import (on PYTHONPATH), e.g. a
 `git worktree add /tmp/before COMMIT`; without `--after`, this tree. Each round starts each
@@ -11,9 +11,10 @@ and measures:
 - a post's trip to two readers (one on each process) at 20 posts/s for 10 s: p50 and p99, from
   the publisher's send to the frame at each reader;
 - 1,000 threads x 5 readers at 200 posts/s for 10 s: the servers' CPU per delivery and p99;
-- 5,000 new readers of one thread (200 handshakes at a time): the servers' CPU per new reader;
-  then, after 3 s of posts at 20/s, the reconnect storm: the 5,000 closed and back at once with
-  `since`, the time until the last is in and the servers' CPU per reconnect.
+- `--readers` (5,000) new readers of one thread (200 handshakes at a time): the servers' CPU per
+  new reader and their memory (RSS, both processes); then, after 3 s of posts at 20/s, the
+  reconnect storm: all of them closed and back at once with `since`, the time until the last is
+  in and the servers' CPU per reconnect.
 
 Prints one row per round and tree, then each tree's medians. Figures go to bench/RESULTS.md by
 hand, with the command that measured them.
@@ -35,10 +36,9 @@ from bench.fanout import LoadGen, Servers, log, measured, stream
 SECONDS = 10.0
 DRAIN = 10.0
 THREADS, PER_THREAD, RATE = 1000, 5, 200.0
-STORM = 5000
 
 
-async def measure(source: Path | None) -> dict[str, float]:
+async def measure(source: Path | None, readers: int) -> dict[str, float]:
     """One tree's servers, started afresh: the trip, then the many small threads."""
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
         env = {"PYTHONPATH": str(source)} if source is not None else {}
@@ -86,19 +86,20 @@ async def measure(source: Path | None) -> dict[str, float]:
                 "1,000 x 5: CPU per delivery (µs)": usage.per_delivery(got["received"]) or 0.0,
                 "1,000 x 5: p99 (ms)": got["p99"],
                 "1,000 x 5: lost": float(got["lost"]),
-                **await storm(servers, lg),
+                **await storm(servers, lg, readers),
             }
         finally:
             await lg.stop()
             await servers.stop()
 
 
-async def storm(servers: Servers, lg: LoadGen) -> dict[str, float]:
-    """5,000 new readers of one thread, then all of them reconnecting at once."""
-    connect = {"group": "storm", "threads": ["storm"], "count": STORM, "concurrency": 200}
+async def storm(servers: Servers, lg: LoadGen, readers: int) -> dict[str, float]:
+    """`readers` new readers of one thread, then all of them reconnecting at once."""
+    connect = {"group": "storm", "threads": ["storm"], "count": readers, "concurrency": 200}
     answer, usage = await measured(servers, lambda: lg.call("connect", **connect))
     failed = float(answer["failed"])
-    per_reader = usage.server_cpu / STORM * 1e6
+    per_reader = usage.server_cpu / readers * 1e6
+    rss = servers.rss_kib() / 1024
     posts = {"name": "storm", "group": "storm", "threads": ["storm"], "rate": 20.0}
     await lg.call("publish", streams=[posts], seconds=3.0, drain=DRAIN)
     await lg.call("close", group="storm", keep=True)
@@ -107,7 +108,8 @@ async def storm(servers: Servers, lg: LoadGen) -> dict[str, float]:
     return {
         "CPU per new reader (µs)": per_reader,
         "storm: all back in (s)": answer["seconds"],
-        "storm: CPU per reconnect (µs)": usage.server_cpu / STORM * 1e6,
+        "readers' RSS (MB)": rss,
+        "storm: CPU per reconnect (µs)": usage.server_cpu / readers * 1e6,
         "new readers and storm: failed": failed + float(answer["failed"]),
     }
 
@@ -121,13 +123,13 @@ def table(rows: list[tuple[str, dict[str, float]]]) -> list[str]:
     return lines
 
 
-async def run(trees: dict[str, Path | None], rounds: int) -> None:
+async def run(trees: dict[str, Path | None], rounds: int, readers: int) -> None:
     results: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
     rows: list[tuple[str, dict[str, float]]] = []
     for n in range(rounds):
         for label, source in trees.items():
             log(f"round {n + 1}/{rounds}: {label}")
-            figures = await measure(source)
+            figures = await measure(source, readers)
             results[label].append(figures)
             rows.append((f"{label}, round {n + 1}", figures))
     medians = [
@@ -146,12 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, required=True, help="the older tree")
     parser.add_argument("--after", type=Path, help="the newer tree (default: this one)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--readers", type=int, default=5000, help="readers of the storm step")
     args = parser.parse_args(argv)
     trees: dict[str, Path | None] = {
         f"before ({args.before})": args.before.resolve(),
         f"after ({args.after or 'this tree'})": args.after.resolve() if args.after else None,
     }
-    asyncio.run(run(trees, args.rounds))
+    asyncio.run(run(trees, args.rounds, args.readers))
     return 0
 
 
