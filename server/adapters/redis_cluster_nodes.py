@@ -32,11 +32,10 @@ from redis.exceptions import ClusterDownError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.adapters.redis_cluster_url import cluster_nodes, credentials, tls_options
-
-# The URL is parsed in its own module; its functions are named here too, with the rest of
-# what the cluster's users need.
 from server.adapters.redis_publishers import Publishers
 
+# The URL is parsed in its own module (redis_cluster_url.py); its functions are named here too,
+# with the rest of what the cluster's users need.
 __all__ = [
     "TRANSPORT_ERRORS",
     "Node",

@@ -27,10 +27,10 @@ class Publishers:
     `send` writes its commands in one write (on a kept connection, before it first yields: a
     new one connects first), and returns every reply once all have been read, an error reply
     (MOVED, NOPERM…) as a ResponseError in its place; it raises what a lost or refused
-    connection raises (RedisError, OSError). A kept
-    connection that fails to carry the commands (Redis restarted since it was last used) is
-    dropped and they are sent once more on a new one, so a restart alone is never an error.
-    Only a connection whose replies were all read is kept."""
+    connection raises (RedisError, OSError). A kept connection that fails to carry the commands
+    (Redis restarted since it was last used) is dropped and they are sent once more on a new
+    one, so a restart alone is never an error. Only a connection whose replies were all read is
+    kept."""
 
     def __init__(self, options: dict[str, Any], most: int) -> None:
         """`options`: redis-py connection arguments (from the URL); the socket timeout is
